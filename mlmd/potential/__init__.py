@@ -1,0 +1,16 @@
+"""Potentials: the graph, the contract (energy → forces, virial), neighbour lists, models."""
+
+from mlmd.potential.contract import Evaluation, Potential, evaluate
+from mlmd.potential.graph import Graph, graph_from_arrays, graph_from_atoms, graph_from_frames
+from mlmd.potential.neighbours import neighbour_list
+
+__all__ = [
+    "Evaluation",
+    "Graph",
+    "Potential",
+    "evaluate",
+    "graph_from_arrays",
+    "graph_from_atoms",
+    "graph_from_frames",
+    "neighbour_list",
+]
