@@ -144,7 +144,8 @@ def _coerce(tp: Any, value: Any, source: str, key: str) -> Any:
             if len(value) != len(args):
                 raise ConfigError(f"expected {len(args)} values", file=source, field=key)
             return tuple(
-                _coerce(a, v, source, f"{key}[{i}]") for i, (a, v) in enumerate(zip(args, value))
+                _coerce(a, v, source, f"{key}[{i}]")
+                for i, (a, v) in enumerate(zip(args, value, strict=True))
             )
         item = args[0] if args else Any
         items = [_coerce(item, v, source, f"{key}[{i}]") for i, v in enumerate(value)]
