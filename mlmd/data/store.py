@@ -1,0 +1,344 @@
+"""The mlmd dataset: one HDF5 file of ragged frames labelled by one reference method.
+
+Layout (format ``mlmd.dataset``, version 1)::
+
+    /            attrs format="mlmd.dataset", version=1, reference=<JSON>, mlmd_version
+    /frames/n_atoms [F] int64      /frames/offset [F] int64 (first row in /atoms)
+    /frames/cell [F,3,3] f8 Å      /frames/pbc [F,3] bool
+    /frames/energy [F] f8 eV       /frames/stress [F,3,3] f8 eV/Å³ (ASE sign)
+    /frames/status [F] str         /frames/key [F] str   /frames/source [F] str
+    /frames/weight [F] f8
+    /atoms/numbers [N] int32       /atoms/positions [N,3] f8 Å   /atoms/forces [N,3] f8 eV/Å
+
+Missing labels are NaN and ``status`` says why (:data:`mlmd.data.frame.STATUSES`).
+
+Crash safety (copy-on-write): every write copies the file to ``<path>.tmp-<pid>``, changes the
+copy, flushes and fsyncs it and ``os.replace``-s it onto ``path`` (then fsyncs the directory).
+A writer killed at any moment therefore leaves either the old or the new file, never a mix,
+and every frame whose ``append`` returned is on disk. The price is one file copy per call
+(O(file size): about 0.1 s per 100 MB here), so append in batches, not frame by frame.
+Writers of the same file are serialised by ``flock`` on a hidden sidecar ``.<name>.lock``.
+Readers that hold the file open keep reading their consistent snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from mlmd import __version__
+from mlmd.data import _columns as col
+from mlmd.data.frame import STATUSES, Frame
+from mlmd.errors import InputError
+
+FORMAT = "mlmd.dataset"
+VERSION = 1
+_ITER_BLOCK = 512  # frames read per HDF5 call when iterating
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _canonical(reference: dict[str, Any], file: str) -> str:
+    if not isinstance(reference, dict) or not reference.get("name"):
+        raise InputError(
+            "the reference method must be a mapping with a non-empty 'name'",
+            file=file,
+            field="reference",
+            fix='pass e.g. {"name": "cp2k", ...settings} or {"name": "none"} for structures',
+        )
+    try:
+        return json.dumps(reference, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"reference is not JSON-serialisable ({exc})", file=file, field="reference"
+        ) from None
+
+
+class Dataset:
+    """A lazily opened, picklable dataset file (see the module docstring for the layout).
+
+    ``Dataset(path)`` touches nothing until first use; it is read-only until you append.
+    Pickling drops the open handle, so a reader can be shipped to worker processes.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._h5: h5py.File | None = None
+        self._cols: dict[str, np.ndarray] | None = None
+        self._reference: dict[str, Any] | None = None
+
+    # ----------------------------------------------------------------- creation
+    @classmethod
+    def create(
+        cls, path: str | os.PathLike[str], reference: dict[str, Any], overwrite: bool = False
+    ) -> Dataset:
+        """Write an empty dataset labelled by ``reference`` (atomically) and return it."""
+        path = Path(path)
+        ref_json = _canonical(reference, str(path))
+        if path.exists() and not overwrite:
+            raise InputError(
+                "file exists",
+                file=str(path),
+                fix="append with Dataset(path).append(...), or pass overwrite=True",
+            )
+        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+        try:
+            with h5py.File(tmp, "w") as f:
+                f.attrs.update(
+                    format=FORMAT, version=VERSION, reference=ref_json, mlmd_version=__version__
+                )
+                col.create_layout(f)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+            _fsync_dir(path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        return cls(path)
+
+    @classmethod
+    def open_or_create(cls, path: str | os.PathLike[str], reference: dict[str, Any]) -> Dataset:
+        """Open ``path`` if it exists (its reference must equal ``reference``), else create it."""
+        path = Path(path)
+        if not path.exists():
+            return cls.create(path, reference)
+        ds = cls(path)
+        ds.check_reference(reference)
+        return ds
+
+    # ------------------------------------------------------------------ reading
+    def _open(self) -> h5py.File:
+        if self._h5 is not None:
+            return self._h5
+        name = str(self.path)
+        if not self.path.exists():
+            raise InputError("file not found", file=name, fix="check the path")
+        try:
+            f = h5py.File(self.path, "r")
+        except OSError as exc:
+            raise InputError(
+                f"not a readable HDF5 file: truncated, damaged or another format ({exc})",
+                file=name,
+                fix="point at an mlmd dataset; rebuild it with `mlmd data import` if damaged",
+            ) from None
+        try:
+            self._reference, self._cols = col.validate_layout(f, name, FORMAT, VERSION)
+        except BaseException:
+            f.close()
+            raise
+        self._h5 = f
+        return f
+
+    def close(self) -> None:
+        """Drop the open handle (the next access reopens the file)."""
+        if self._h5 is not None:
+            self._h5.close()
+        self._h5, self._cols, self._reference = None, None, None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"])
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+    def __enter__(self) -> Dataset:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Dataset({str(self.path)!r})"
+
+    @property
+    def columns(self) -> dict[str, np.ndarray]:
+        """Per-frame columns held in memory (read-only views: do not modify)."""
+        self._open()
+        assert self._cols is not None
+        return self._cols
+
+    @property
+    def reference(self) -> dict[str, Any]:
+        """The reference method that labelled every frame (a copy)."""
+        self._open()
+        return json.loads(json.dumps(self._reference))
+
+    def check_reference(self, reference: dict[str, Any]) -> None:
+        """Raise :class:`InputError` unless ``reference`` equals this file's reference."""
+        mine = json.dumps(self.reference, sort_keys=True)
+        theirs = _canonical(reference, str(self.path))
+        if mine != theirs:
+            raise InputError(
+                f"reference method {theirs} differs from the file's {mine}; one file holds "
+                "frames of one reference method",
+                file=str(self.path),
+                field="reference",
+                fix="write these frames to a separate dataset",
+            )
+
+    def __len__(self) -> int:
+        return len(self.columns["n_atoms"])
+
+    def keys(self) -> list[str]:
+        """Content keys of the frames, in file order."""
+        return [str(k) for k in self.columns["key"]]
+
+    def statuses(self) -> np.ndarray:
+        """Status of each frame, a ``[F]`` array of str."""
+        return self.columns["status"].astype(str)
+
+    def __getitem__(self, i: int) -> Frame:
+        n = len(self)
+        if not isinstance(i, (int, np.integer)):
+            raise TypeError(f"dataset index must be an int, not {type(i).__name__}")
+        if not -n <= i < n:
+            raise IndexError(f"frame {i} out of range for {n} frames in {self.path}")
+        return next(self._read_block(int(i) % n, int(i) % n + 1))
+
+    def __iter__(self) -> Iterator[Frame]:
+        n = len(self)
+        for start in range(0, n, _ITER_BLOCK):
+            yield from self._read_block(start, min(start + _ITER_BLOCK, n))
+
+    def _read_block(self, start: int, stop: int) -> Iterator[Frame]:
+        f = self._open()
+        c = self.columns
+        a0 = int(c["offset"][start])
+        a1 = int(c["offset"][stop - 1] + c["n_atoms"][stop - 1])
+        atoms = {k: f["atoms"][k][a0:a1] for k in col.ATOM_FIELDS}
+        for i in range(start, stop):
+            s = slice(int(c["offset"][i]) - a0, int(c["offset"][i] + c["n_atoms"][i]) - a0)
+            yield col.make_frame(c, i, {k: v[s] for k, v in atoms.items()}, str(self.path))
+
+    def validate(self) -> None:
+        """Full scan: finite positions; ``ok`` frames fully labelled (else InputError)."""
+        f = self._open()
+        col.scan_atoms(f, self.columns, str(self.path))
+
+    # ---------------------------------------------------------------- selection
+    def select(
+        self,
+        status: str | Iterable[str] | None = None,
+        species: Iterable[int | str] | None = None,
+        keys: Iterable[str] | None = None,
+    ) -> list[int]:
+        """Indices of frames matching every given filter.
+
+        Args:
+            status: a status or several (e.g. ``"ok"``).
+            species: atomic numbers or symbols; keeps frames made ONLY of these elements.
+            keys: content keys to keep.
+        """
+        c = self.columns
+        mask = np.ones(len(self), dtype=bool)
+        if status is not None:
+            wanted = {status} if isinstance(status, str) else set(status)
+            bad = wanted - set(STATUSES)
+            if bad:
+                raise InputError(
+                    f"unknown status {sorted(bad)}", field="status", fix=f"use one of {STATUSES}"
+                )
+            mask &= np.isin(c["status"].astype(str), sorted(wanted))
+        if species is not None:
+            allowed = col.atomic_numbers(species)
+            numbers = self._open()["atoms"]["numbers"][()]
+            foreign = (~np.isin(numbers, allowed)).astype(np.int64)
+            per_frame = np.zeros(len(self), dtype=np.int64)
+            has_atoms = c["n_atoms"] > 0
+            if has_atoms.any():
+                per_frame[has_atoms] = np.add.reduceat(foreign, c["offset"][has_atoms])
+            mask &= per_frame == 0
+        if keys is not None:
+            mask &= np.isin(c["key"].astype(str), list(keys))
+        return np.flatnonzero(mask).tolist()
+
+    def split(
+        self,
+        fractions: Sequence[float] = (0.8, 0.1, 0.1),
+        seed: int = 0,
+        indices: Sequence[int] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Seeded train/val/test split of ``indices`` (default: all frames).
+
+        Frames are ordered by sha256(seed, key, index), so a split depends only on the seed
+        and the frames, not on file order; counts are ``round(f * n)`` for val and test and the
+        rest for train. Returns three sorted int64 index arrays.
+        """
+        return col.split(self.keys(), fractions, seed, indices, str(self.path))
+
+    # ------------------------------------------------------------------ writing
+    def append(self, frames: Iterable[Frame], *, reference: dict[str, Any] | None = None) -> int:
+        """Append ``frames`` atomically (all or none); returns how many were appended.
+
+        If ``reference`` is given it must equal the file's reference method.
+        """
+        batch = col.check_frames(frames, str(self.path))
+        if reference is not None:
+            self.check_reference(reference)
+        if batch:
+            self._transaction(lambda f: col.append_rows(f, batch))
+        return len(batch)
+
+    def upsert(
+        self, frames: Iterable[Frame], *, reference: dict[str, Any] | None = None
+    ) -> tuple[int, int]:
+        """Replace frames with the same key (in place) and append the rest, atomically.
+
+        Within ``frames`` the last frame of a key wins. Returns (replaced, appended).
+        """
+        batch = col.check_frames(frames, str(self.path))
+        if reference is not None:
+            self.check_reference(reference)
+        counts = (0, 0)
+
+        def change(f: h5py.File) -> None:
+            nonlocal counts
+            counts = col.upsert_rows(f, batch, str(self.path))
+
+        if batch:
+            self._transaction(change)
+        return counts
+
+    def _transaction(self, change: Callable[[h5py.File], None]) -> None:
+        """Copy the file, apply ``change`` to the copy, fsync, and rename it over the file."""
+        self._open()  # validate the current file before anything else
+        self.close()
+        lock_path = self.path.with_name(f".{self.path.name}.lock")
+        with open(lock_path, "a") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            for stale in self.path.parent.glob(f"{self.path.name}.tmp-*"):
+                stale.unlink(missing_ok=True)  # left by a writer that died holding the lock
+            tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
+            try:
+                shutil.copyfile(self.path, tmp)
+                with h5py.File(tmp, "r+") as f:
+                    col.validate_layout(f, str(self.path), FORMAT, VERSION)
+                    change(f)
+                    f.attrs["mlmd_version"] = __version__
+                with open(tmp, "rb+") as fh:
+                    os.fsync(fh.fileno())
+                os.replace(tmp, self.path)
+                _fsync_dir(self.path)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
