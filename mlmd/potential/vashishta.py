@@ -1,0 +1,386 @@
+"""The Vashishta two- plus three-body potential, as LAMMPS ``pair_style vashishta`` computes it.
+
+Default parameters: SiO2 of Nakano, Kalia & Vashishta, J. Non-Cryst. Solids 171, 157 (1994),
+as shipped with LAMMPS (``potentials/SiO.1994.vashishta``, contributed by A. Thompson).
+
+Energy (LAMMPS doc page ``pair_vashishta``; source ``src/MANYBODY/pair_vashishta.cpp``)::
+
+    U = Σ_{i<j} U2_ij(r_ij) + Σ_i Σ_{j<k; j,k≠i} U3_ijk(r_ij, r_ik, θ_jik)
+
+    V_ij(r)  = H/r^η + Zi Zj k_e e^(−r/λ1)/r − D e^(−r/λ4)/r⁴ − W/r⁶
+    U2_ij(r) = V(r) − V(rc) − (r − rc) V'(rc)                for r < rc, else 0
+    U3_ijk   = B_ijk f_ij(r_ij) f_ik(r_ik) (cosθ − cosθ0)² / (1 + C (cosθ − cosθ0)²)
+    f_ij(r)  = exp(γ_ij / (r − r0_ij))                       for r < r0_ij, else 0
+
+Two-body parameters of the pair (i, j) come from the file entry ``i j j``; γ and r0 of the
+leg (i, j) from ``i j j``; B, C and cosθ0 from ``i j k``. 1/λ = 0 when λ = 0 (no screening);
+k_e = 14.399645 eV·Å, LAMMPS's ``qqr2e`` in metal units. Energy partition (per-atom energies,
+the mlmd contract): half of each pair energy on each atom of the pair; the whole three-body
+term on its centre i. Totals, forces and virial are those of LAMMPS; per-atom energies differ
+(LAMMPS gives a third of each triplet energy to each of its atoms).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import torch
+from ase.data import atomic_numbers, chemical_symbols
+
+from mlmd.errors import InputError
+from mlmd.potential.graph import Graph
+
+#: e²/(4πε0) in eV·Å exactly as LAMMPS metal units use it (``force->qqr2e``).
+QQR2E_METAL: float = 14.399645
+
+#: Column names of one entry after the three element names (LAMMPS order and units:
+#: H eV·Å^η, η, Zi e, Zj e, λ1 Å, D eV·Å⁴, λ4 Å, W eV·Å⁶, rc Å, B eV, γ Å, r0 Å, C, cosθ0).
+PARAMETER_NAMES: tuple[str, ...] = (
+    "H", "eta", "Zi", "Zj", "lambda1", "D", "lambda4",
+    "W", "rc", "B", "gamma", "r0", "C", "costheta0",
+)  # fmt: skip
+
+_NONNEGATIVE = ("H", "eta", "lambda1", "D", "lambda4", "W", "rc", "B", "gamma", "r0", "C")
+
+#: Nakano, Kalia & Vashishta, J. Non-Cryst. Solids 171, 157 (1994): the entries of LAMMPS's
+#: ``SiO.1994.vashishta`` (2015-10-14), in :data:`PARAMETER_NAMES` order.
+NKV1994: dict[tuple[str, str, str], tuple[float, ...]] = {
+    ("Si", "Si", "Si"): (0.80603, 11, 1.76, 1.76, 4.43, 0.0, 2.5,
+                         0.0, 5.5, 0.0, 0.0, 0.0, 0.0, 0.0),
+    ("O", "O", "O"): (730.17, 7, -0.88, -0.88, 4.43, 26.7447, 2.5,
+                      0.0, 5.5, 0.0, 0.0, 0.0, 0.0, 0.0),
+    ("O", "Si", "Si"): (160.849, 9, -0.88, 1.76, 4.43, 53.4894, 2.5,
+                        0.0, 5.5, 19.972, 1.0, 2.60, 0.0, -0.77714596),
+    ("Si", "O", "O"): (160.849, 9, 1.76, -0.88, 4.43, 53.4894, 2.5,
+                       0.0, 5.5, 4.993, 1.0, 2.60, 0.0, -0.333333333333),
+    ("Si", "O", "Si"): (0.0,) * 14,
+    ("Si", "Si", "O"): (0.0,) * 14,
+    ("O", "Si", "O"): (0.0,) * 14,
+    ("O", "O", "Si"): (0.0,) * 14,
+}  # fmt: skip
+
+
+def _inv(x: float) -> float:
+    return 0.0 if x == 0.0 else 1.0 / x
+
+
+class Vashishta(torch.nn.Module):
+    """Vashishta potential following the mlmd potential contract (float64).
+
+    Args:
+        entries: ``{(el_i, el_j, el_k): 14 parameters}`` in :data:`PARAMETER_NAMES` order and
+            LAMMPS metal units, one entry for every ordered triple of the elements used.
+            Default: :data:`NKV1994` (SiO2).
+        source: where the parameters came from (shown in ``repr`` and error messages).
+
+    Attributes:
+        cutoff_A: max over entries of rc and r0 (Å): 5.5 for SiO2.
+        receptive_field_A: equal to ``cutoff_A`` (strictly local).
+        species: sorted atomic numbers, ``[8, 14]`` for SiO2.
+    """
+
+    def __init__(
+        self,
+        entries: Mapping[tuple[str, str, str], Sequence[float]] | None = None,
+        source: str = "Nakano, Kalia & Vashishta, J. Non-Cryst. Solids 171, 157 (1994)",
+    ):
+        super().__init__()
+        entries = NKV1994 if entries is None else entries
+        self.source = source
+        for key in entries:
+            bad = [e for e in key if e not in atomic_numbers or e == "X"]
+            if len(key) != 3 or bad:
+                raise InputError(
+                    f"entry key {key!r} is not three chemical element symbols",
+                    file=source,
+                    fix="key entries by element triples such as ('Si', 'O', 'O')",
+                )
+        elements = sorted({e for key in entries for e in key}, key=lambda s: atomic_numbers[s])
+        _check_entries(entries, elements, source)
+        nt = len(elements)
+        self.elements = elements
+        self.species = [atomic_numbers[e] for e in elements]
+        self.n_types = nt
+
+        pair_rows, leg_rows, triple_rows = [], [], []
+        cutoff = 0.0
+        for a in elements:
+            for b in elements:
+                p = dict(zip(PARAMETER_NAMES, map(float, entries[(a, b, b)]), strict=True))
+                pair_rows.append(_pair_row(p))
+                leg_rows.append([p["gamma"], p["r0"]])
+                cutoff = max(cutoff, p["rc"], p["r0"])
+                for c in elements:
+                    q = dict(zip(PARAMETER_NAMES, map(float, entries[(a, b, c)]), strict=True))
+                    triple_rows.append([q["B"], q["C"], q["costheta0"]])
+                    cutoff = max(cutoff, q["rc"], q["r0"])
+        self.cutoff_A = float(cutoff)
+        self.receptive_field_A = float(cutoff)
+
+        type_of_number = torch.full((len(chemical_symbols),), -1, dtype=torch.int64)
+        for t, z in enumerate(self.species):
+            type_of_number[z] = t
+        f64 = torch.float64
+        self.register_buffer("type_of_number", type_of_number)
+        #: [T², 10]: H, η, k_e·Zi·Zj, 1/λ1, D, 1/λ4, W, rc, V(rc), V'(rc) per (type_i, type_j).
+        self.register_buffer("pair_table", torch.tensor(pair_rows, dtype=f64))
+        #: [T², 2]: γ, r0 per (type_i, type_j).
+        self.register_buffer("leg_table", torch.tensor(leg_rows, dtype=f64))
+        #: [T³, 3]: B, C, cosθ0 per (type_i, type_j, type_k).
+        self.register_buffer("triple_table", torch.tensor(triple_rows, dtype=f64))
+        self._has_three_body = any(row[0] != 0.0 for row in triple_rows) and any(
+            row[1] > 0.0 for row in leg_rows
+        )
+
+    @classmethod
+    def from_lammps_file(cls, path: str | Path, elements: Iterable[str] | None = None) -> Vashishta:
+        """Read a LAMMPS ``pair_style vashishta`` parameter file (strictly).
+
+        Args:
+            path: the file (``#`` starts a comment; an entry is 3 element names and 14
+                numbers, and may span several lines).
+            elements: restrict to these elements (default: every element in the file); every
+                ordered triple of them must have exactly one entry.
+
+        Raises:
+            InputError: unreadable file, unknown element, non-numeric or negative value,
+                incomplete, duplicate or missing entry.
+        """
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise InputError(
+                f"cannot read Vashishta parameter file ({exc.strerror})",
+                file=str(path),
+                fix="give the path of a LAMMPS *.vashishta file",
+            ) from exc
+        entries = parse_lammps_vashishta(text, source=str(path))
+        if elements is not None:
+            keep = set(elements)
+            entries = {k: v for k, v in entries.items() if set(k) <= keep}
+            missing = keep - {e for k in entries for e in k}
+            if missing:
+                raise InputError(
+                    f"no entries for element(s) {sorted(missing)}",
+                    file=str(path),
+                    fix="choose elements that the file parametrises",
+                )
+        return cls(entries, source=str(path))
+
+    def extra_repr(self) -> str:
+        return f"elements={self.elements}, cutoff_A={self.cutoff_A}, source={self.source!r}"
+
+    def types(self, numbers: torch.Tensor) -> torch.Tensor:
+        """[n] type index (position in :attr:`species`) of each atomic number in ``numbers``.
+
+        Raises:
+            InputError: an atomic number this parametrisation does not cover.
+        """
+        valid = (numbers >= 0) & (numbers < self.type_of_number.shape[0])
+        types = self.type_of_number[torch.where(valid, numbers, 0)]
+        types = torch.where(valid, types, -1)
+        if bool((types < 0).any()):
+            unknown = sorted({int(z) for z in numbers[types < 0].tolist()})
+            raise InputError(
+                f"atomic numbers {unknown} are not covered by this Vashishta potential "
+                f"(species {self.species})",
+                field="numbers",
+                fix="use a parameter file for these elements or remove those atoms",
+            )
+        return types
+
+    def forward(self, graph: Graph, edge_vectors: torch.Tensor) -> torch.Tensor:
+        """Per-atom energies [n_atoms] in eV from edge vectors [E, 3] Å (float64)."""
+        vec = edge_vectors.to(torch.float64)
+        types = self.types(graph.numbers)
+        centre, neighbour = graph.edge_index
+        r = torch.linalg.vector_norm(vec, dim=1)
+        pair_type = types[centre] * self.n_types + types[neighbour]
+        energy = torch.zeros(graph.n_atoms, dtype=torch.float64, device=vec.device)
+        energy = energy.index_add(0, centre, 0.5 * self._two_body(r, pair_type))
+        if self._has_three_body:
+            energy = energy + self._three_body(vec, r, pair_type, types, graph)
+        return energy
+
+    def _two_body(self, r: torch.Tensor, pair_type: torch.Tensor) -> torch.Tensor:
+        """[E] shifted and tilted pair energy U2(r) (eV), zero beyond rc."""
+        h, eta, zz, il1, d, il4, w, rc, vrc, dvrc = self.pair_table[pair_type].unbind(1)
+        inv_r = 1.0 / r
+        inv_r2 = inv_r * inv_r
+        inv_r4 = inv_r2 * inv_r2
+        v = (
+            h * torch.pow(r, -eta)
+            + zz * torch.exp(-r * il1) * inv_r
+            - (d * torch.exp(-r * il4) + w * inv_r2) * inv_r4
+        )
+        u = v - vrc - (r - rc) * dvrc
+        return torch.where(r < rc, u, torch.zeros_like(u))
+
+    def _three_body(
+        self,
+        vec: torch.Tensor,
+        r: torch.Tensor,
+        pair_type: torch.Tensor,
+        types: torch.Tensor,
+        graph: Graph,
+    ) -> torch.Tensor:
+        """[n] three-body energy on each centre (eV), from pairs of its short edges (r < r0)."""
+        gamma_r0 = self.leg_table[pair_type]
+        short = torch.nonzero(r < gamma_r0[:, 1]).squeeze(1)
+        energy = torch.zeros(graph.n_atoms, dtype=torch.float64, device=vec.device)
+        if short.numel() < 2:
+            return energy
+        first, second = triplet_pairs(graph.edge_index[0][short], graph.n_atoms)
+        e1, e2 = short[first], short[second]
+        centre = graph.edge_index[0][e1]
+        neighbour = graph.edge_index[1]
+        nt = self.n_types
+        triple = (types[centre] * nt + types[neighbour[e1]]) * nt + types[neighbour[e2]]
+        b, c, cos0 = self.triple_table[triple].unbind(1)
+        r1, r2 = r[e1], r[e2]
+        g1, r01 = gamma_r0[e1].unbind(1)
+        g2, r02 = gamma_r0[e2].unbind(1)
+        cos = (vec[e1] * vec[e2]).sum(1) / (r1 * r2)
+        dc2 = (cos - cos0) ** 2
+        e3 = b * torch.exp(g1 / (r1 - r01) + g2 / (r2 - r02)) * dc2 / (1.0 + c * dc2)
+        return energy.index_add(0, centre, e3)
+
+
+def triplet_pairs(centres: torch.Tensor, n_atoms: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """All unordered pairs of edges that share a centre, in O(E + P) tensor operations.
+
+    Args:
+        centres: [S] centre atom of each edge (any order).
+        n_atoms: number of atoms (bounds the centre indices).
+
+    Returns:
+        ``first``, ``second``: [P] positions into ``centres`` with
+        ``centres[first] == centres[second]`` and each unordered pair of distinct edges once.
+    """
+    order = torch.argsort(centres, stable=True)
+    sorted_centres = centres[order]
+    counts = torch.bincount(sorted_centres, minlength=n_atoms)
+    starts = torch.cumsum(counts, 0) - counts
+    pos = torch.arange(centres.numel(), device=centres.device)
+    local = pos - starts[sorted_centres]  # rank of each edge within its centre's group
+    partners = counts[sorted_centres] - 1 - local  # later edges of the same centre
+    first = torch.repeat_interleave(pos, partners)
+    block = torch.cumsum(partners, 0) - partners
+    second = first + 1 + (torch.arange(first.numel(), device=centres.device) - block[first])
+    return order[first], order[second]
+
+
+def _pair_row(p: dict[str, float]) -> list[float]:
+    """Per-pair constants of the shifted two-body term (see module docstring)."""
+    il1, il4, rc = _inv(p["lambda1"]), _inv(p["lambda4"]), p["rc"]
+    zz = p["Zi"] * p["Zj"] * QQR2E_METAL
+    if rc > 0.0:
+        vc2 = zz * math.exp(-rc * il1) / rc
+        vc3 = p["D"] * math.exp(-rc * il4) / rc**4
+        vrc = p["H"] * rc ** (-p["eta"]) + vc2 - vc3 - p["W"] / rc**6
+        dvrc = (
+            vc3 * (4.0 / rc + il4)
+            + 6.0 * p["W"] / rc**7
+            - p["H"] * p["eta"] * rc ** (-p["eta"]) / rc
+            - vc2 * (1.0 / rc + il1)
+        )
+    else:
+        vrc = dvrc = 0.0
+    return [p["H"], p["eta"], zz, il1, p["D"], il4, p["W"], rc, vrc, dvrc]
+
+
+def _check_entries(
+    entries: Mapping[tuple[str, str, str], Sequence[float]], elements: list[str], source: str
+) -> None:
+    for key, values in entries.items():
+        if len(values) != len(PARAMETER_NAMES):
+            raise InputError(
+                f"entry {' '.join(key)} has {len(values)} parameters, expected "
+                f"{len(PARAMETER_NAMES)} ({' '.join(PARAMETER_NAMES)})",
+                file=source,
+                field=" ".join(key),
+                fix="give all 14 parameters",
+            )
+        for name, value in zip(PARAMETER_NAMES, values, strict=True):
+            if not math.isfinite(float(value)) or (name in _NONNEGATIVE and float(value) < 0):
+                raise InputError(
+                    f"parameter {name} = {value} must be finite"
+                    + (" and non-negative" if name in _NONNEGATIVE else ""),
+                    file=source,
+                    field=" ".join(key),
+                    fix="correct the value",
+                )
+    missing = [
+        " ".join((a, b, c))
+        for a in elements
+        for b in elements
+        for c in elements
+        if (a, b, c) not in entries
+    ]
+    if missing:
+        raise InputError(
+            f"missing entries for element triples {missing}",
+            file=source,
+            fix="give one entry for every ordered triple of the elements",
+        )
+
+
+def parse_lammps_vashishta(text: str, source: str = "<string>") -> dict[tuple[str, ...], tuple]:
+    """Entries ``{(el_i, el_j, el_k): 14 floats}`` of a LAMMPS vashishta file's text.
+
+    Raises:
+        InputError: naming ``source`` and the line: unknown element symbol, a value that is
+            not a number, an entry cut short by the end of the file, or a duplicate entry.
+    """
+    tokens: list[tuple[str, int]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        tokens.extend((word, number) for word in line.split("#", 1)[0].split())
+    width = 3 + len(PARAMETER_NAMES)
+    entries: dict[tuple[str, ...], tuple] = {}
+    for start in range(0, len(tokens), width):
+        chunk = tokens[start : start + width]
+        line = chunk[0][1]
+        if len(chunk) < width:
+            raise InputError(
+                f"entry starting at line {line} has {len(chunk)} words, expected {width} "
+                "(3 element names and 14 numbers)",
+                file=source,
+                field=f"line {line}",
+                fix="complete the entry or delete it",
+            )
+        for word, number in chunk[:3]:
+            if word not in atomic_numbers or word == "X":
+                raise InputError(
+                    f"{word!r} is not a chemical element symbol",
+                    file=source,
+                    field=f"line {number}",
+                    fix="entries start with three element symbols, e.g. 'Si O O'",
+                )
+        values = []
+        for (word, number), name in zip(chunk[3:], PARAMETER_NAMES, strict=True):
+            try:
+                values.append(float(word))
+            except ValueError:
+                raise InputError(
+                    f"parameter {name} = {word!r} is not a number",
+                    file=source,
+                    field=f"line {number}",
+                    fix="each entry is 3 element names followed by 14 numbers",
+                ) from None
+        key = tuple(word for word, _ in chunk[:3])
+        if key in entries:
+            raise InputError(
+                f"duplicate entry {' '.join(key)}",
+                file=source,
+                field=f"line {line}",
+                fix="keep one entry per element triple",
+            )
+        entries[key] = tuple(values)
+    if not entries:
+        raise InputError(
+            "no entries found", file=source, fix="give a LAMMPS pair_style vashishta file"
+        )
+    return entries
