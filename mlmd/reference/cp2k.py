@@ -1,0 +1,143 @@
+"""The CP2K reference backend: write the input, run it, parse it, climb the SCF ladder.
+
+Each frame runs in ``<workdir>/<frame key>/``, each attempt in a numbered subdirectory
+(``0-base``, ``1-restart``, ``2-diagonalization``, ``3-outer_loop``) whose ``cp2k.out`` is
+kept. A converged run's wavefunction files are deleted unless ``run.keep_wavefunction``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mlmd.config import to_mapping
+from mlmd.data import Frame
+from mlmd.reference.cp2k_input import INPUT_NAME, OUTPUT_NAME, PROJECT, ladder, write_input
+from mlmd.reference.cp2k_parser import read_energy, read_forces, read_status, read_stress
+from mlmd.reference.cp2k_runner import find_data_dir, find_executable, launcher_prefix, run_cp2k
+from mlmd.reference.cp2k_settings import CP2KRunSettings, CP2KSettings, load_cp2k_config
+from mlmd.reference.protocol import (
+    CalculationCrashed,
+    CalculationFailed,
+    CalculationTimeout,
+    Result,
+    SCFError,
+)
+from mlmd.reference.registry import register
+
+
+class CP2K:
+    """CP2K (Quickstep, GPW) as a :class:`~mlmd.reference.protocol.Reference`.
+
+    Args:
+        settings: what determines the labels (stored as the dataset's reference).
+        run: how to launch CP2K. The binary, data directory and launcher are checked here.
+
+    Raises:
+        ReferenceSetupError: CP2K, its data directory or the launcher cannot be found.
+    """
+
+    name = "cp2k"
+    in_process = False
+
+    def __init__(self, settings: CP2KSettings, run: CP2KRunSettings | None = None):
+        self.settings = settings
+        self.run = run or CP2KRunSettings()
+        self.executable = find_executable(self.run.executable)
+        self.data_dir = find_data_dir(self.run.data_dir)
+        self.command = [*launcher_prefix(self.run.launcher, self.run.ranks), str(self.executable)]
+
+    @property
+    def reference(self) -> dict[str, Any]:
+        return {"name": self.name, **to_mapping(self.settings)}
+
+    def label(self, frames: Sequence[Frame], workdir: Path) -> list[Result]:
+        """Label each frame in ``workdir/<key>/`` (sequentially; the driver runs several
+        calls concurrently). Failures become results with their status."""
+        results = []
+        for frame in frames:
+            start = time.perf_counter()
+            attempts = [0]
+            try:
+                results.append(self.calculate(frame, Path(workdir) / frame.key, attempts))
+            except CalculationFailed as exc:
+                wall = time.perf_counter() - start
+                results.append(Result.failure(frame.key, exc, wall, max(attempts[0], 1)))
+        return results
+
+    def calculate(self, frame: Frame, workdir: Path, attempts: list[int] | None = None) -> Result:
+        """Label one frame, climbing the SCF ladder.
+
+        Args:
+            attempts: if given, ``attempts[0]`` is set to the number of runs made so far.
+
+        Raises:
+            CalculationFailed: :class:`SCFError` after the last rung, :class:`CalculationTimeout`,
+                :class:`CalculationCrashed`, or :class:`ReadError` for missing output.
+        """
+        start = time.perf_counter()
+        if not frame.pbc.all():
+            raise CalculationFailed("the CP2K backend labels fully periodic cells only")
+        workdir = Path(workdir).absolute()
+        if workdir.exists():  # a rerun: never parse a stale output
+            shutil.rmtree(workdir)
+        workdir.mkdir(parents=True)
+        previous_wfn: Path | None = None
+        output = workdir / OUTPUT_NAME
+        for i, rung in enumerate(ladder(self.settings)):
+            if attempts is not None:
+                attempts[0] = i + 1
+            rundir = workdir / f"{i}-{rung.name}"
+            rundir.mkdir()
+            restart = previous_wfn if rung.restart and previous_wfn is not None else None
+            (rundir / INPUT_NAME).write_text(write_input(frame, self.settings, rung, restart))
+            outcome = run_cp2k(
+                self.command, rundir, INPUT_NAME, OUTPUT_NAME, self.run, self.data_dir
+            )
+            output = rundir / OUTPUT_NAME
+            if outcome.timed_out:
+                raise CalculationTimeout(
+                    f"CP2K ran past {self.run.timeout_s} s ({rung.name})", log_path=output
+                )
+            status = read_status(output)
+            if outcome.returncode != 0 or status.aborted:
+                raise CalculationCrashed(
+                    f"CP2K exited with code {outcome.returncode} ({rung.name}): "
+                    f"{status.message or 'see ' + str(rundir / 'stdout.txt')}",
+                    log_path=output,
+                )
+            if not status.scf_converged:
+                wfn = rundir / f"{PROJECT}-RESTART.wfn"
+                previous_wfn = wfn if wfn.is_file() else previous_wfn
+                continue
+            energy = read_energy(output)
+            forces = read_forces(rundir, PROJECT, frame.n_atoms, output)
+            stress = read_stress(rundir, PROJECT, output)
+            if not self.run.keep_wavefunction:
+                for wfn in workdir.glob("*/*.wfn*"):
+                    wfn.unlink()
+            return Result(
+                key=frame.key,
+                status="ok",
+                energy=energy,
+                forces=forces,
+                stress=stress,
+                wall_s=time.perf_counter() - start,
+                log_path=output,
+                attempts=i + 1,
+            )
+        raise SCFError(
+            f"SCF not converged after {len(ladder(self.settings))} attempt(s)", log_path=output
+        )
+
+
+@register("cp2k")
+def make_cp2k(
+    *, config: Mapping[str, Any] | str | Path | None = None, preset: str | None = None, ranks: int
+) -> CP2K:
+    """Registry factory: ``get_reference("cp2k", config=..., preset=..., ranks=...)``."""
+    settings, run = load_cp2k_config(config, preset=preset, ranks=ranks)
+    return CP2K(settings, run)
