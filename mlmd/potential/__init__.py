@@ -3,6 +3,13 @@
 from mlmd.potential.contract import Evaluation, Potential, evaluate
 from mlmd.potential.graph import Graph, graph_from_arrays, graph_from_atoms, graph_from_frames
 from mlmd.potential.neighbours import neighbour_list
+from mlmd.potential.registry import (
+    load_potential,
+    potential_names,
+    register_path_loader,
+    register_potential,
+)
+from mlmd.potential.vashishta import Vashishta
 
 __all__ = [
     "Evaluation",
@@ -13,4 +20,9 @@ __all__ = [
     "graph_from_atoms",
     "graph_from_frames",
     "neighbour_list",
+    "load_potential",
+    "potential_names",
+    "register_path_loader",
+    "register_potential",
+    "Vashishta",
 ]
