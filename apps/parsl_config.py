@@ -8,6 +8,8 @@ use the ``HighThroughputExecutor`` with ``workers_per_block`` workers per node.
 
 from __future__ import annotations
 
+import logging
+import os
 import socket
 import sys
 from pathlib import Path
@@ -86,9 +88,21 @@ def executor_for(name: str, workload: Workload, run_dir: Path):
     )
 
 
+def _put_interpreter_on_path() -> None:
+    """Parsl starts ``interchange.py`` and ``process_worker_pool.py`` (and tasks start
+    ``mpiexec``) by name: make this interpreter's scripts directory win, as an activated
+    virtual environment would."""
+    scripts = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    if path[:1] != [scripts]:
+        os.environ["PATH"] = os.pathsep.join([scripts, *[p for p in path if p != scripts]])
+
+
 def parsl_config(sites: list[Site], run_dir: str | Path) -> Config:
     """A fresh Parsl ``Config`` running each workload where the site files declare it."""
     run_dir = Path(run_dir).resolve()
+    _put_interpreter_on_path()
+    logging.getLogger("parsl").propagate = False  # Parsl's debug log goes to runinfo/, not stderr
     chosen = merge_sites(sites)
     executors = [executor_for(name, wl, run_dir) for name, (_, wl) in chosen.items()]
     return Config(

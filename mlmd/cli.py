@@ -22,7 +22,7 @@ COMMAND_MODULES = (
     "mlmd.train.cli",
     "mlmd.md.cli",
     "mlmd.analysis.cli",
-    "mlmd.sites_cli",
+    "apps.cli",
 )
 
 
