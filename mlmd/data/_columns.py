@@ -43,7 +43,7 @@ _FIX_DAMAGED = "the file is damaged or not written by mlmd: re-create it with `m
 
 def create_layout(f: h5py.File) -> None:
     """Create the empty, resizable datasets of the layout."""
-    for group, fields, chunk in (("frames", FRAME_FIELDS, 1024), ("atoms", ATOM_FIELDS, 16384)):
+    for group, fields, chunk in (("frames", FRAME_FIELDS, 256), ("atoms", ATOM_FIELDS, 4096)):
         g = f.create_group(group)
         for name, (dtype, tail) in fields.items():
             g.create_dataset(

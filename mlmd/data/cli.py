@@ -1,0 +1,176 @@
+"""``mlmd data import|export|info|merge`` and ``mlmd build sio2``.
+
+Bad input raises :class:`mlmd.errors.InputError` (exit code 2 through the dispatcher) before
+anything is written; inputs are never modified and outputs appear atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from mlmd.data import _columns as col
+from mlmd.data.build import random_sio2, sio2_crystal
+from mlmd.data.convert import read_extxyz, write_extxyz
+from mlmd.data.ops import merge_datasets, summary, write_frames
+from mlmd.data.store import Dataset
+from mlmd.errors import InputError
+
+#: Reference written by ``mlmd build``: the structures carry no labels.
+BUILD_REFERENCE = {"name": "none"}
+#: Reference of ``mlmd data import`` into a new file when ``--reference`` is not given.
+IMPORT_REFERENCE = {"name": "unknown"}
+
+
+def _reference(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    source = text
+    if not text.lstrip().startswith("{") and Path(text).is_file():
+        source = Path(text).read_text()
+    try:
+        value = json.loads(source)
+    except ValueError as exc:
+        raise InputError(
+            f"not valid JSON ({exc})",
+            field="--reference",
+            fix='pass e.g. \'{"name": "cp2k", "cutoff_Ry": 400}\' or a JSON file',
+        ) from None
+    if not isinstance(value, dict) or not value.get("name"):
+        raise InputError(
+            "must be a JSON object with a non-empty 'name'",
+            field="--reference",
+            fix='e.g. \'{"name": "teacher", "potential": "vashishta1994"}\'',
+        )
+    return value
+
+
+def _import(args: argparse.Namespace) -> int:
+    reference = _reference(args.reference)
+    frames = []
+    for path in args.files:
+        frames += read_extxyz(path, require_forces=not args.allow_missing_forces)
+    out = Path(args.output)
+    col.check_frames(frames, str(out))
+    if out.exists():
+        ds = Dataset(out)
+        ds.validate()
+        n = ds.append(frames, reference=reference)
+        total = len(ds)
+    else:
+        n = total = write_frames(out, reference or IMPORT_REFERENCE, frames)
+    print(f"imported {n} frames from {len(args.files)} file(s) into {out} ({total} frames)")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    ds = Dataset(args.input)
+    ds.validate()
+    frames = (ds[i] for i in ds.select(status=args.status)) if args.status else iter(ds)
+    n = write_extxyz(frames, args.output)
+    print(f"exported {n} frames from {args.input} to {args.output}")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    info = summary(args.input)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"{info['file']}: {info['frames']} frames, {info['atoms']} atoms")
+    print(f"  reference: {json.dumps(info['reference'], sort_keys=True)}")
+    print("  species:   " + ", ".join(f"{k} {v}" for k, v in info["species"].items()))
+    print("  status:    " + ", ".join(f"{k} {v}" for k, v in info["status"].items()))
+    for name, label in (
+        ("energy_per_atom_eV", "energy/atom (eV)"),
+        ("force_component_eV_A", "force comp. (eV/Å)"),
+        ("stress_pressure_GPa", "pressure (GPa)"),
+    ):
+        stats = info[name]
+        if stats:
+            print(f"  {label:20s}" + "  ".join(f"{k} {v:.6g}" for k, v in stats.items()))
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    n = merge_datasets(
+        args.inputs, args.output, dedupe=not args.keep_duplicates, overwrite=args.overwrite
+    )
+    print(f"merged {len(args.inputs)} datasets into {args.output} ({n} frames)")
+    return 0
+
+
+def _build_sio2(args: argparse.Namespace) -> int:
+    if args.crystal is not None:
+        if args.atoms is not None or args.density is not None:
+            raise InputError(
+                "--crystal takes no --atoms/--density", field="--crystal", fix="drop those"
+            )
+        frame = sio2_crystal(args.crystal, tuple(args.repeat))
+    else:
+        if args.atoms is None or args.density is None:
+            raise InputError(
+                "give --atoms N --density G (random box) or --crystal NAME",
+                field="--atoms/--density",
+                fix="e.g. mlmd build sio2 --atoms 3000 --density 2.2 -o start.h5",
+            )
+        frame = random_sio2(args.atoms, args.density, seed=args.seed)
+    write_frames(args.output, BUILD_REFERENCE, [frame], overwrite=args.overwrite)
+    print(f"wrote {frame.n_atoms} atoms ({frame.source}) to {args.output}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``data`` and ``build`` to the ``mlmd`` command."""
+    data = subparsers.add_parser("data", help="datasets: import, export, info, merge")
+    sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+
+    p = sub.add_parser("import", help="extxyz files → dataset (appends to an existing one)")
+    p.add_argument("files", nargs="+", help="extxyz files")
+    p.add_argument("-o", "--output", required=True, help="dataset .h5 (created or appended)")
+    p.add_argument(
+        "--reference",
+        help="reference method as JSON (or a JSON file); must match OUT when it exists; "
+        f"a new file without it gets {json.dumps(IMPORT_REFERENCE)}",
+    )
+    p.add_argument(
+        "--allow-missing-forces",
+        action="store_true",
+        help="keep structures with an energy but no forces (NaN, status missing_output)",
+    )
+    p.set_defaults(func=_import)
+
+    p = sub.add_parser("export", help="dataset → extxyz (full float64 precision)")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--status", nargs="+", help="export only frames with these statuses")
+    p.set_defaults(func=_export)
+
+    p = sub.add_parser("info", help="counts and label statistics")
+    p.add_argument("input")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_info)
+
+    p = sub.add_parser("merge", help="merge datasets of one reference method (dedupe by key)")
+    p.add_argument("inputs", nargs="+")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--keep-duplicates", action="store_true", help="keep every frame of a key")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.set_defaults(func=_merge)
+
+    build = subparsers.add_parser("build", help="build starting structures")
+    bsub = build.add_subparsers(dest="build_command", metavar="SYSTEM", required=True)
+    p = bsub.add_parser(
+        "sio2",
+        help="random SiO2 box or a crystal → unlabelled dataset (reference {'name': 'none'})",
+    )
+    p.add_argument("--atoms", type=int, help="atoms in the random box (multiple of 3)")
+    p.add_argument("--density", type=float, help="g/cm³ of the random box")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--crystal", choices=("quartz", "cristobalite"))
+    p.add_argument("--repeat", type=int, nargs=3, default=(1, 1, 1), metavar=("A", "B", "C"))
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.set_defaults(func=_build_sio2)
