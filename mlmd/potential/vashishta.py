@@ -42,6 +42,7 @@ PARAMETER_NAMES: tuple[str, ...] = (
     "W", "rc", "B", "gamma", "r0", "C", "costheta0",
 )  # fmt: skip
 
+_PAIR_KEYS = ("H", "eta", "ZiZj", "lambda1", "D", "lambda4", "W", "rc")
 _NONNEGATIVE = ("H", "eta", "lambda1", "D", "lambda4", "W", "rc", "B", "gamma", "r0", "C")
 
 #: Nakano, Kalia & Vashishta, J. Non-Cryst. Solids 171, 157 (1994): the entries of LAMMPS's
@@ -326,6 +327,21 @@ def _check_entries(
             file=source,
             fix="give one entry for every ordered triple of the elements",
         )
+    for a in elements:
+        for b in elements:
+            pa = dict(zip(PARAMETER_NAMES, map(float, entries[(a, b, b)]), strict=True))
+            pb = dict(zip(PARAMETER_NAMES, map(float, entries[(b, a, a)]), strict=True))
+            pa["ZiZj"], pb["ZiZj"] = pa["Zi"] * pa["Zj"], pb["Zi"] * pb["Zj"]
+            differ = [k for k in _PAIR_KEYS if not math.isclose(pa[k], pb[k], rel_tol=1e-12)]
+            if differ:
+                raise InputError(
+                    f"two-body parameters {differ} of {a} {b} {b} and {b} {a} {a} differ: the "
+                    "pair energy would depend on which atom is the centre (LAMMPS then "
+                    "depends on atom ids)",
+                    file=source,
+                    field=f"{a} {b} {b}",
+                    fix="give both entries the same H, eta, Zi*Zj, lambda1, D, lambda4, W, rc",
+                )
 
 
 def parse_lammps_vashishta(text: str, source: str = "<string>") -> dict[tuple[str, ...], tuple]:
