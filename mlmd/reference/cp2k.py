@@ -136,7 +136,10 @@ class CP2K:
 
 @register("cp2k")
 def make_cp2k(
-    *, config: Mapping[str, Any] | str | Path | None = None, preset: str | None = None, ranks: int
+    *,
+    config: Mapping[str, Any] | str | Path | None = None,
+    preset: str | None = None,
+    ranks: int | None = None,
 ) -> CP2K:
     """Registry factory: ``get_reference("cp2k", config=..., preset=..., ranks=...)``."""
     settings, run = load_cp2k_config(config, preset=preset, ranks=ranks)

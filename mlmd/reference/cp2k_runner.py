@@ -9,6 +9,8 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +90,26 @@ def launcher_prefix(launcher: str, ranks: int) -> list[str]:
     return words
 
 
+_LIVE: set[subprocess.Popen] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def kill_running() -> None:
+    """Kill every CP2K process group this process started and that is still running."""
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for proc in live:
+        _kill_group(proc)
+
+
+def _die_with_parent() -> list[str]:
+    """Linux: a prefix (util-linux ``setpriv --pdeathsig KILL``) making the kernel kill the
+    launched program when this process dies, so a SIGKILLed labelling run leaves no CP2K
+    behind. Empty where ``setpriv`` is missing."""
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    return [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     """What happened to one CP2K process: exit code (None if killed on timeout), wall s."""
@@ -116,7 +138,7 @@ def run_cp2k(
     start = time.perf_counter()
     with open(workdir / "stdout.txt", "wb") as out:
         proc = subprocess.Popen(
-            [*command, "-i", input_name, "-o", output_name],
+            [*_die_with_parent(), *command, "-i", input_name, "-o", output_name],
             cwd=workdir,
             env=env,
             stdout=out,
@@ -124,6 +146,8 @@ def run_cp2k(
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
+        with _LIVE_LOCK:
+            _LIVE.add(proc)
         try:
             code = proc.wait(timeout=run.timeout_s)
         except subprocess.TimeoutExpired:
@@ -132,6 +156,9 @@ def run_cp2k(
         except BaseException:  # interrupted: never leave CP2K running behind us
             _kill_group(proc)
             raise
+        finally:
+            with _LIVE_LOCK:
+                _LIVE.discard(proc)
     return RunOutcome(code, time.perf_counter() - start, False)
 
 

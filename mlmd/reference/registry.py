@@ -2,7 +2,8 @@
 
 Backends register a factory with :func:`register`; the factory takes keyword arguments
 ``config`` (a mapping or a TOML path, or None), ``preset`` (a preset name or None) and
-``ranks`` (MPI ranks per calculation) and returns a :class:`~mlmd.reference.protocol.Reference`.
+``ranks`` (MPI ranks per calculation; None: the config's) and returns a
+:class:`~mlmd.reference.protocol.Reference`.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def get_reference(
     *,
     config: Mapping[str, Any] | str | Path | None = None,
     preset: str | None = None,
-    ranks: int = 1,
+    ranks: int | None = None,
 ) -> Reference:
     """Build the reference backend ``name``.
 
@@ -56,6 +57,6 @@ def get_reference(
             field="reference",
             fix=f"choose one of {', '.join(available())}",
         )
-    if ranks < 1:
+    if ranks is not None and ranks < 1:
         raise ReferenceSetupError("ranks must be >= 1", field="ranks", fix="pass --ranks 1 or more")
     return _FACTORIES[name](config=config, preset=preset, ranks=ranks)
