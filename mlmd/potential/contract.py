@@ -18,6 +18,14 @@ g_ij = ∂E/∂r_ij, and forms (float64 throughout)
     σ   = −W / V                      (ASE-sign stress, eV/Å³, periodic systems)
 
 which holds for periodic cells and for decomposed domains alike.
+
+Ensembles: a potential with ``n_members = K > 1`` returns per-atom energies [K, n].
+:func:`evaluate` then differentiates every member in one batched backward pass and reports
+the member MEAN in the usual fields plus the spread: ``energy_std`` [S] (eV, population std
+over members) and ``force_std`` [n] (eV/Å, sqrt(mean_k |F_k − F̄|²) per atom). For single
+models both are None. An ensemble may provide ``ensemble_edge_gradients(graph, vectors) ->
+(per_atom [K, n], g [K, E, 3])`` (the owned energy's per-member edge gradients); evaluate
+then uses it instead of the generic batched backward, which costs K² member evaluations.
 """
 
 from __future__ import annotations
@@ -50,12 +58,16 @@ class Evaluation:
         per_atom_energy: [n_atoms] eV (ghost entries are computed but not summed).
         forces: [n_atoms, 3] eV/Å, or None when not requested.
         virial: [n_systems, 3, 3] eV, or None when not requested.
+        energy_std: [n_systems] eV, spread over ensemble members (None for one model).
+        force_std: [n_atoms] eV/Å, per-atom force spread (None for one model or no forces).
     """
 
     energy: torch.Tensor
     per_atom_energy: torch.Tensor
     forces: torch.Tensor | None
     virial: torch.Tensor | None
+    energy_std: torch.Tensor | None = None
+    force_std: torch.Tensor | None = None
 
     def stress(self, cell: torch.Tensor) -> torch.Tensor:
         """[n_systems, 3, 3] ASE-sign stress in eV/Å³ for periodic cells [n_systems, 3, 3]."""
@@ -83,7 +95,13 @@ def evaluate(
     need_grad = forces or virial
     if need_grad:
         vectors = vectors.detach().requires_grad_(True)
+    fast = getattr(potential, "ensemble_edge_gradients", None)
+    if need_grad and fast is not None and not create_graph and potential.n_members > 1:
+        per_atom, g = fast(graph, vectors)
+        return _ensemble_result(graph, vectors, per_atom, g, forces, virial, create_graph)
     per_atom = potential(graph, vectors).to(torch.float64)
+    if per_atom.dim() == 2:
+        return _evaluate_ensemble(graph, vectors, per_atom, forces, virial, create_graph)
     owned_energy = torch.where(graph.owned, per_atom, torch.zeros_like(per_atom))
     energy = torch.zeros(graph.n_systems, dtype=torch.float64, device=graph.device)
     energy = energy.index_add(0, graph.system, owned_energy)
@@ -106,3 +124,65 @@ def evaluate(
         w = torch.zeros(graph.n_systems, 3, 3, dtype=torch.float64, device=graph.device)
         w = w.index_add(0, graph.system[i], per_edge)
     return Evaluation(energy, per_atom, f, w)
+
+
+def _evaluate_ensemble(
+    graph: Graph,
+    vectors: torch.Tensor,
+    per_atom: torch.Tensor,
+    forces: bool,
+    virial: bool,
+    create_graph: bool,
+) -> Evaluation:
+    """Mean and spread over the K members of per-atom energies [K, n] (one batched backward)."""
+    k = per_atom.shape[0]
+    i, j = graph.edge_index
+    owned_energy = torch.where(graph.owned, per_atom, torch.zeros_like(per_atom))
+    energy = torch.zeros(k, graph.n_systems, dtype=torch.float64, device=graph.device)
+    energy = energy.index_add(1, graph.system, owned_energy)  # [K, S]
+    energy_std = energy.std(dim=0, correction=0)
+    if not (forces or virial):
+        return Evaluation(energy.mean(0), per_atom.mean(0), None, None, energy_std, None)
+    eye = torch.eye(k, dtype=torch.float64, device=graph.device)
+    (g,) = torch.autograd.grad(
+        owned_energy.sum(1),
+        vectors,
+        grad_outputs=eye,
+        is_grads_batched=True,
+        create_graph=create_graph,
+        allow_unused=True,
+        materialize_grads=True,
+    )  # [K, E, 3]
+    return _ensemble_result(graph, vectors, per_atom, g, forces, virial, create_graph)
+
+
+def _ensemble_result(
+    graph: Graph,
+    vectors: torch.Tensor,
+    per_atom: torch.Tensor,
+    g: torch.Tensor,
+    forces: bool,
+    virial: bool,
+    create_graph: bool,
+) -> Evaluation:
+    """Mean and spread from per-member energies [K, n] and edge gradients g [K, E, 3]."""
+    k = per_atom.shape[0]
+    i, j = graph.edge_index
+    owned_energy = torch.where(graph.owned, per_atom, torch.zeros_like(per_atom))
+    energy = torch.zeros(k, graph.n_systems, dtype=torch.float64, device=graph.device)
+    energy = energy.index_add(1, graph.system, owned_energy)
+    energy_std = energy.std(dim=0, correction=0)
+    f = f_std = None
+    if forces:
+        f_k = torch.zeros(k, graph.n_atoms, 3, dtype=torch.float64, device=graph.device)
+        f_k = f_k.index_add(1, i, g).index_add(1, j, -g)
+        f = f_k.mean(0)
+        f_std = ((f_k - f) ** 2).sum(-1).mean(0).sqrt()
+    w = None
+    if virial:
+        r = vectors if create_graph else vectors.detach()
+        g_mean = g.mean(0)
+        per_edge = -r.unsqueeze(2) * g_mean.unsqueeze(1)
+        w = torch.zeros(graph.n_systems, 3, 3, dtype=torch.float64, device=graph.device)
+        w = w.index_add(0, graph.system[i], per_edge)
+    return Evaluation(energy.mean(0), per_atom.mean(0), f, w, energy_std, f_std)

@@ -1,0 +1,236 @@
+"""The flagship potential: a strictly local, E(3)-equivariant body-order expansion (ACE-like).
+
+Per atom i (centre species s_i), with edges to neighbours j inside the cutoff r_c:
+
+1. Shared atomic density (no learned weights; computed once for all ensemble members)
+
+       A_i[z, n, :] = (1/N̄) Σ_{j: z_j = z} R_n(r_ij) Y(û_ij)
+
+   R_n = Bessel_n(r) · u(r/r_c) (smooth polynomial envelope), Y = [1, û, ûûᵀ − I/3]:
+   Cartesian tensors of l = 0, 1, 2 (equivariant: Y_1 → R Y_1, Y_2 → R Y_2 Rᵀ).
+2. Per member k and centre species, three learned channel mixings of the (z, n) basis per
+   l, U, V, W (C channels each): learned radial functions and neighbour-species weights.
+3. Invariant products per channel c (body order in brackets, counting the centre):
+   U0, V0·W0 [2, 3]; U1·V1, |U1|², U2:V2, |U2|² [3]; U1ᵀ W2 V1 and tr(U2 V2 W2) [4].
+   The last two are genuine 4-body angular correlations (l1 l2 l3 = 1 1 2 and 2 2 2).
+4. Per member and centre species, an MLP maps the 8·C invariants to an energy:
+   E_i = e0[s_i] + scale · MLP(features), with e0 fitted by least squares on the data.
+
+The receptive field equals the cutoff (one "layer"), so MD needs ghosts one cutoff deep and
+no feature exchange. All learned tensors carry a leading member axis K: an ensemble is one
+module whose forward returns [K, n] (a single model, K = 1, returns [n]).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+
+from mlmd.potential.graph import Graph
+from mlmd.potential.radial import (
+    angular_tensors,
+    angular_vjp,
+    bessel_basis,
+    polynomial_envelope,
+    radial_basis,
+)
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of :class:`BodyOrderPotential` (stored as JSON in a model directory).
+
+    Attributes:
+        species: atomic numbers the model knows (e.g. [8, 14]).
+        cutoff_A: cutoff radius r_c in Å (= receptive field).
+        n_basis: Bessel radial functions per neighbour species.
+        channels: C, learned channels per l and per mixing (U, V, W).
+        hidden: widths of the per-species readout MLP.
+        envelope_p: exponent of the polynomial cutoff envelope.
+        avg_neighbors: N̄, divides the density so features are O(1).
+        dtype: the network's float type; energies are accumulated in float64 by evaluate.
+        n_members: K, ensemble members held in one module.
+    """
+
+    species: list[int] = field(default_factory=lambda: [8, 14])
+    cutoff_A: float = 5.0
+    n_basis: int = 8
+    channels: int = 16
+    hidden: list[int] = field(default_factory=lambda: [64, 64])
+    envelope_p: int = 6
+    avg_neighbors: float = 20.0
+    dtype: Literal["float32", "float64"] = "float64"
+    n_members: int = 1
+
+
+class BodyOrderPotential(torch.nn.Module):
+    """See the module docstring. ``forward(graph, edge_vectors)`` → [n] or [K, n] eV."""
+
+    n_features_per_channel = 8
+
+    def __init__(self, config: ModelConfig, seed: int | None = None):
+        super().__init__()
+        self.config = config
+        self.cutoff_A = float(config.cutoff_A)
+        self.receptive_field_A = float(config.cutoff_A)
+        self.species = [int(z) for z in config.species]
+        self.n_members = int(config.n_members)
+        dtype = _DTYPES[config.dtype]
+        k, s, c = self.n_members, len(self.species), config.channels
+        sb = s * config.n_basis
+        table = torch.full((119,), -1, dtype=torch.long)
+        table[torch.tensor(self.species)] = torch.arange(s)
+        self.register_buffer("species_index", table, persistent=False)
+        self.register_buffer("e0", torch.zeros(k, s, dtype=torch.float64))
+        self.register_buffer("scale", torch.ones(k, dtype=dtype))
+
+        gen = torch.Generator().manual_seed(0 if seed is None else int(seed))
+
+        def param(*shape: int, fan_in: int) -> torch.nn.Parameter:
+            w = torch.randn(*shape, generator=gen, dtype=torch.float64) / math.sqrt(fan_in)
+            return torch.nn.Parameter(w.to(dtype))
+
+        # channel mixing per l: [K, S_centre, S·B, 3C] (U, V, W concatenated)
+        self.mix = torch.nn.ParameterList([param(k, s, sb, 3 * c, fan_in=sb) for _ in range(3)])
+        widths = [self.n_features_per_channel * c, *config.hidden, 1]
+        self.weights = torch.nn.ParameterList(
+            [param(k, s, a, b, fan_in=a) for a, b in zip(widths[:-1], widths[1:], strict=True)]
+        )
+        self.biases = torch.nn.ParameterList(
+            [torch.nn.Parameter(torch.zeros(k, s, 1, b, dtype=dtype)) for b in widths[1:-1]]
+        )
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.mix[0].dtype
+
+    def edge_basis(self, graph: Graph, edge_vectors: torch.Tensor) -> torch.Tensor:
+        """[E, 13, B] per-edge features Y_m(û) R_n(r)."""
+        cfg = self.config
+        vec = edge_vectors.to(self.dtype)
+        r = vec.norm(dim=1)
+        radial = bessel_basis(r, self.cutoff_A, cfg.n_basis)
+        radial = radial * polynomial_envelope(r / self.cutoff_A, cfg.envelope_p)[:, None]
+        ang = angular_tensors(vec / r[:, None])  # [E, 13]
+        return ang[:, :, None] * radial[:, None, :]
+
+    def density_slots(self, graph: Graph) -> torch.Tensor:
+        """[E] slot of each edge in the density: centre · S + neighbour species."""
+        i, j = graph.edge_index
+        return i * len(self.species) + self.species_index[graph.numbers[j]]
+
+    def density(self, graph: Graph, edge: torch.Tensor) -> torch.Tensor:
+        """[n, 13, S·B] shared atomic density A (angular × neighbour species × radial)."""
+        s = len(self.species)
+        n, e_shape = graph.n_atoms, edge.shape[1:]
+        a = torch.zeros(n * s, *e_shape, dtype=edge.dtype, device=edge.device)
+        a = a.index_add(0, self.density_slots(graph), edge) / self.config.avg_neighbors
+        return a.reshape(n, s, *e_shape).transpose(1, 2).reshape(n, e_shape[0], -1)
+
+    def invariants(self, a: torch.Tensor, si: int) -> torch.Tensor:
+        """[K, m, 8C] invariants of m atoms of centre species index ``si`` from their density
+        ([m, 13, S·B], or per member [K, m, 13, S·B])."""
+        c = self.config.channels
+        k, m = self.n_members, a.shape[-3]
+        mixed = []
+        for w, (lo, hi) in zip(self.mix, [(0, 1), (1, 4), (4, 13)], strict=True):
+            part = a[..., lo:hi, :]
+            flat = part.reshape(m * (hi - lo), -1) if a.dim() == 3 else part.flatten(1, 2)
+            mixed.append(torch.matmul(flat, w[:, si]).view(k, m, hi - lo, 3 * c))
+        m0, m1, m2 = mixed
+        u0, v0, w0 = (m0[:, :, 0, i * c : (i + 1) * c] for i in range(3))
+        u1, v1 = (m1[..., i * c : (i + 1) * c] for i in range(2))  # [K, m, 3, C]
+        u2, v2, w2 = (m2[..., i * c : (i + 1) * c].unflatten(2, (3, 3)) for i in range(3))
+        uv2 = (u2[:, :, :, :, None] * v2[:, :, None, :, :]).sum(3)  # (U V)_ad, [K, m, 3, 3, C]
+        feats = [
+            u0,
+            v0 * w0,
+            (u1 * v1).sum(2),
+            (u1 * u1).sum(2),
+            (u2 * v2).sum((2, 3)),
+            (u2 * u2).sum((2, 3)),
+            (u1[:, :, :, None] * w2 * v1[:, :, None, :]).sum((2, 3)),  # u1ᵀ W2 v1
+            (uv2 * w2).sum((2, 3)),  # tr(U2 V2 W2), W2 symmetric
+        ]
+        return torch.cat(feats, dim=-1)
+
+    def readout(self, feats: torch.Tensor, si: int) -> torch.Tensor:
+        """[K, m] network output of the species-``si`` MLP on features [K, m, F]."""
+        h = feats
+        for idx, w in enumerate(self.weights):
+            h = torch.matmul(h, w[:, si])
+            if idx < len(self.biases):
+                h = torch.nn.functional.silu(h + self.biases[idx][:, si])
+        return h[..., 0]
+
+    def _species(self, graph: Graph) -> torch.Tensor:
+        s = self.species_index[graph.numbers]
+        if bool((s < 0).any()):
+            unknown = sorted(set(graph.numbers[s < 0].tolist()))
+            raise ValueError(f"atomic numbers {unknown} not in the model's species {self.species}")
+        return s
+
+    def _energies(self, a: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """[K, n] float64 per-atom energies (eV) from the density [(K,) n, S·B, 13].
+
+        Atoms are grouped by centre species so every species runs its own mixing and MLP
+        on a contiguous block (no wasted work on the other species' weights).
+        """
+        order = torch.argsort(s, stable=True)
+        counts = torch.bincount(s, minlength=len(self.species)).tolist()
+        a_sorted = a.index_select(a.dim() - 3, order)
+        blocks = torch.split(a_sorted, counts, dim=a.dim() - 3)
+        out = torch.cat(
+            [self.readout(self.invariants(b, si), si) for si, b in enumerate(blocks)], dim=1
+        )
+        out = torch.empty_like(out).index_copy(1, order, out)
+        return self.e0[:, s] + (self.scale[:, None] * out).to(torch.float64)
+
+    def forward(self, graph: Graph, edge_vectors: torch.Tensor) -> torch.Tensor:
+        s = self._species(graph)
+        energy = self._energies(self.density(graph, self.edge_basis(graph, edge_vectors)), s)
+        return energy[0] if self.n_members == 1 else energy
+
+    def ensemble_edge_gradients(
+        self, graph: Graph, edge_vectors: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-member energies and edge gradients without K² work (used by ``evaluate``).
+
+        A batched backward through the whole model would push every member's cotangent
+        through every member's head. Instead: (1) one ordinary backward from Σ_k E_k to a
+        per-member copy of the density gives ∂E_k/∂A for all k at once (members are
+        independent), (2) the analytic Jacobian of the member-independent edge basis
+        (:func:`radial_basis`, :func:`angular_vjp`) turns those into g_k = ∂E_k/∂r_ij.
+
+        Returns:
+            per-atom energies [K, n] float64 (eV) and g [K, E, 3] float64 (eV/Å) of the
+            owned atoms' energy.
+        """
+        s = self._species(graph)
+        cfg = self.config
+        with torch.no_grad():
+            vec = edge_vectors.to(self.dtype)
+            r = vec.norm(dim=1)
+            unit = vec / r[:, None]
+            radial, d_radial = radial_basis(r, self.cutoff_A, cfg.n_basis, cfg.envelope_p)
+            ang = angular_tensors(unit)
+            a = self.density(graph, ang[:, :, None] * radial[:, None, :])
+        with torch.enable_grad():
+            a_k = a[None].expand(self.n_members, *a.shape).clone().requires_grad_(True)
+            energy = self._energies(a_k, s)
+            owned = torch.where(graph.owned, energy, torch.zeros_like(energy))
+            (g_a,) = torch.autograd.grad(owned.sum(), a_k)  # [K, n, 13, S·B]
+        s_n, k, nb = len(self.species), self.n_members, cfg.n_basis
+        g_a = (g_a / cfg.avg_neighbors).unflatten(-1, (s_n, nb))  # [K, n, 13, S, B]
+        g_a = g_a.permute(1, 3, 2, 0, 4).reshape(-1, 13, k * nb)  # [n·S, 13, K·B]
+        cot = g_a[self.density_slots(graph)]  # [E, 13, K·B]
+        c_rad = torch.bmm(ang[:, None, :], cot).view(-1, k, nb).transpose(0, 1)  # [K, E, B]
+        c_ang = torch.bmm(cot.view(-1, 13 * k, nb), radial[:, :, None])
+        c_ang = c_ang.view(-1, 13, k).permute(2, 0, 1)  # [K, E, 13]
+        g = angular_vjp(c_ang, unit, r) + (c_rad * d_radial).sum(-1)[..., None] * unit
+        return energy.detach(), g.to(torch.float64)
