@@ -1,0 +1,158 @@
+"""The HDF5 dataset store: layout, lazy picklable reads, append/upsert, select, split."""
+
+from __future__ import annotations
+
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+
+import h5py
+import numpy as np
+import pytest
+
+from mlmd.data import Dataset, Frame
+from mlmd.errors import InputError
+from tests.data._helpers import make_frame, same_frame
+
+REF = {"name": "teacher", "potential": "vashishta1994"}
+
+
+@pytest.fixture
+def ds(tmp_path):
+    d = Dataset.create(tmp_path / "d.h5", REF)
+    d.append([make_frame(i, labelled=i % 3 != 2) for i in range(12)])
+    return d
+
+
+def test_layout_and_attributes(ds):
+    with h5py.File(ds.path, "r") as f:
+        assert f.attrs["format"] == "mlmd.dataset" and int(f.attrs["version"]) == 1
+        assert "mlmd_version" in f.attrs
+        assert set(f["frames"]) == {
+            "n_atoms", "offset", "cell", "pbc", "energy", "stress", "status", "key", "source",
+            "weight",
+        }  # fmt: skip
+        assert set(f["atoms"]) == {"numbers", "positions", "forces"}
+        n = f["frames/n_atoms"][()]
+        assert f["atoms/positions"].shape == (n.sum(), 3)
+        assert np.array_equal(f["frames/offset"][()], np.concatenate([[0], np.cumsum(n)[:-1]]))
+    assert ds.reference == REF
+
+
+def test_frames_round_trip_bit_identical(ds):
+    expected = [make_frame(i, labelled=i % 3 != 2) for i in range(12)]
+    assert len(ds) == 12
+    assert all(same_frame(a, b) for a, b in zip(ds, expected, strict=True))
+    assert same_frame(ds[-1], expected[-1]) and same_frame(ds[5], expected[5])
+    assert ds[2].status == "unlabelled" and np.isnan(ds[2].forces).all()
+    assert ds.keys() == [f.key for f in expected]
+    assert list(ds.statuses()) == [f.status for f in expected]
+    with pytest.raises(IndexError):
+        ds[12]
+
+
+def _count_ok(d: Dataset) -> int:
+    return len(d.select(status="ok"))
+
+
+def test_reader_pickles_lazily(ds):
+    assert len(ds) == 12  # the handle is open now
+    clone = pickle.loads(pickle.dumps(ds))
+    assert clone._h5 is None  # nothing opened until first use
+    assert same_frame(clone[3], ds[3])
+    with ProcessPoolExecutor(1) as pool:
+        assert pool.submit(_count_ok, ds).result() == 8
+
+
+def test_select(ds):
+    assert ds.select(status="ok") == [i for i in range(12) if i % 3 != 2]
+    assert ds.select(status=["unlabelled"]) == [2, 5, 8, 11]
+    only_o = [i for i in range(12) if set(ds[i].numbers) == {8}]
+    assert ds.select(species=["O"]) == only_o
+    assert ds.select(species=[8, 14]) == list(range(12))
+    keys = ds.keys()
+    assert ds.select(keys=[keys[4], keys[7]], status="ok") == [4, 7]
+    with pytest.raises(InputError, match="status"):
+        ds.select(status="okay")
+
+
+def test_split_is_seeded_disjoint_and_order_independent(tmp_path, ds):
+    tr, va, te = ds.split((0.5, 0.25, 0.25), seed=3)
+    assert (len(tr), len(va), len(te)) == (6, 3, 3)
+    assert sorted(np.concatenate([tr, va, te]).tolist()) == list(range(12))
+    again = ds.split((0.5, 0.25, 0.25), seed=3)
+    assert all(np.array_equal(a, b) for a, b in zip((tr, va, te), again, strict=True))
+    other = ds.split((0.5, 0.25, 0.25), seed=4)
+    assert not all(np.array_equal(a, b) for a, b in zip((tr, va, te), other, strict=True))
+    # the same frames in reverse file order land in the same parts
+    rev = Dataset.create(tmp_path / "rev.h5", REF)
+    rev.append([ds[i] for i in reversed(range(12))])
+    keys = ds.keys()
+    rev_parts = rev.split((0.5, 0.25, 0.25), seed=3)
+    rev_keys = rev.keys()
+    for mine, theirs in zip((tr, va, te), rev_parts, strict=True):
+        assert {keys[i] for i in mine} == {rev_keys[i] for i in theirs}
+    sub = ds.split((0.5, 0.5, 0.0), seed=1, indices=ds.select(status="ok"))
+    assert sorted(np.concatenate(sub).tolist()) == ds.select(status="ok") and len(sub[2]) == 0
+    with pytest.raises(InputError, match="fractions"):
+        ds.split((0.5, 0.2, 0.2))
+
+
+def test_upsert_replaces_by_key_and_appends_rest(ds):
+    old = ds[2]
+    relabelled = old.with_labels(energy=-1.5, forces=np.ones((old.n_atoms, 3)))
+    assert ds.upsert([relabelled, make_frame(100)]) == (1, 1)
+    assert len(ds) == 13 and ds[2].status == "ok" and ds[2].energy == -1.5
+    assert same_frame(ds[12], make_frame(100)) and same_frame(ds[3], make_frame(3))
+
+
+def test_append_validates_and_is_all_or_nothing(tmp_path, ds):
+    before = (ds.path.read_bytes(), len(ds))
+    bad = make_frame(50)
+    bad.positions[0, 1] = np.nan
+    with pytest.raises(InputError, match="positions"):
+        ds.append([make_frame(49), bad])
+    no_forces = Frame(numbers=[8], positions=[[0, 0, 0]], cell=np.eye(3), pbc=True)
+    with pytest.raises(InputError, match="forces"):
+        ds.append([Frame(**{**no_forces.__dict__, "energy": 1.0, "status": "ok"})])
+    with pytest.raises(InputError, match="reference"):
+        ds.append([make_frame(51)], reference={"name": "cp2k"})
+    assert (ds.path.read_bytes(), len(ds)) == before
+    with pytest.raises(InputError, match="exists"):
+        Dataset.create(ds.path, REF)
+    assert Dataset.open_or_create(ds.path, REF).reference == REF
+    with pytest.raises(InputError, match="reference"):
+        Dataset.open_or_create(ds.path, {"name": "cp2k"})
+
+
+def _damage(path, action):
+    with h5py.File(path, "r+") as f:
+        action(f)
+
+
+@pytest.mark.parametrize(
+    ("action", "field"),
+    [
+        (lambda f: f.attrs.__setitem__("format", "h5md"), "format"),
+        (lambda f: f.__delitem__("atoms/forces"), "atoms/forces"),
+        (lambda f: f["frames/offset"].__setitem__(1, 99), "frames/offset"),
+        (lambda f: f.attrs.__setitem__("reference", "not json"), "reference"),
+    ],
+)
+def test_reading_rejects_damaged_files(ds, action, field):
+    ds.close()
+    _damage(ds.path, action)
+    with pytest.raises(InputError) as err:
+        len(Dataset(ds.path))
+    assert err.value.field == field and err.value.file == str(ds.path) and err.value.fix
+
+
+def test_nan_positions_in_file_are_reported(ds):
+    ds.close()
+    _damage(ds.path, lambda f: f["atoms/positions"].__setitem__(0, [np.nan] * 3))
+    d = Dataset(ds.path)
+    with pytest.raises(InputError, match="positions") as err:
+        d[0]
+    assert err.value.field == "atoms/positions"
+    with pytest.raises(InputError, match="positions"):
+        d.validate()
+    assert same_frame(d[1], make_frame(1))  # other frames still read
