@@ -140,7 +140,7 @@ class BodyOrderPotential(torch.nn.Module):
         mixed = []
         for w, (lo, hi) in zip(self.mix, [(0, 1), (1, 4), (4, 13)], strict=True):
             part = a[..., lo:hi, :]
-            flat = part.reshape(m * (hi - lo), -1) if a.dim() == 3 else part.flatten(1, 2)
+            flat = part.reshape(m * (hi - lo), a.shape[-1]) if a.dim() == 3 else part.flatten(1, 2)
             mixed.append(torch.matmul(flat, w[:, si]).view(k, m, hi - lo, 3 * c))
         m0, m1, m2 = mixed
         u0, v0, w0 = (m0[:, :, 0, i * c : (i + 1) * c] for i in range(3))
