@@ -260,3 +260,24 @@ def test_parse_error_names_the_line(tmp_path):
 def test_parameter_names_cover_the_lammps_columns():
     assert len(PARAMETER_NAMES) == 14
     assert all(len(v) == 14 for v in NKV1994.values())
+
+
+def test_force_derivatives_through_create_graph_match_finite_differences():
+    """The analytic pair derivative keeps higher derivatives exact: d(F·v)/dr (a Hessian-vector
+    product through ``create_graph=True``) equals the finite difference of F·v."""
+    atoms = structures()["hot"][:24]
+    graph = graph_from_atoms([atoms], 5.5)
+    positions = graph.positions.clone().requires_grad_(True)
+    moved = type(graph)(**{**graph.__dict__, "positions": positions})
+    v = torch.from_numpy(np.random.default_rng(0).normal(size=(len(atoms), 3)))
+    energy = Vashishta()(moved, moved.edge_vectors()).sum()
+    (forces,) = torch.autograd.grad(-energy, positions, create_graph=True)
+    assert np.allclose(forces.detach().numpy(), testing.compute(Vashishta(), atoms).forces)
+    (hv,) = torch.autograd.grad((forces * v).sum(), positions)
+    h, a, k = 1e-5, 5, 1
+    fv = []
+    for sign in (1, -1):
+        shifted = atoms.copy()
+        shifted.positions[a, k] += sign * h
+        fv.append(float((testing.compute(Vashishta(), shifted).forces * v.numpy()).sum()))
+    assert abs(hv[a, k].item() - (fv[0] - fv[1]) / (2 * h)) < 1e-6 * abs(hv).max().item()
