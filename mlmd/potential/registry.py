@@ -104,3 +104,37 @@ register_path_loader(
     _vashishta_file,
     description="a LAMMPS pair_style vashishta parameter file (*.vashishta)",
 )
+
+
+def _model_dir(path: Path, device: str | torch.device) -> torch.nn.Module:
+    from mlmd.potential.export import load_model_dir
+
+    return load_model_dir(path, device)
+
+
+def _is_model_dir(path: Path) -> bool:
+    from mlmd.potential.export import is_model_dir
+
+    return is_model_dir(path)
+
+
+def _export_file(path: Path, device: str | torch.device) -> torch.nn.Module:
+    from mlmd.potential.export import load_export
+
+    return load_export(path, device)
+
+
+def _is_export(path: Path) -> bool:
+    from mlmd.potential.export import is_export
+
+    return is_export(path)
+
+
+register_path_loader(
+    _is_model_dir,
+    _model_dir,
+    description="a model directory written by `mlmd train` (member_*/weights.pt)",
+)
+register_path_loader(
+    _is_export, _export_file, description="a model file written by `mlmd export` (*.pt)"
+)

@@ -1,0 +1,67 @@
+"""Training configuration: a strict frozen dataclass (TOML ``[train]`` table or mapping).
+
+Loss (per batch, averaged over its frames):
+
+    L = w_energy · ((E − Ê)/N)²  +  w_forces · mean_atoms |F − F̂|²  +  w_stress · |σ − σ̂|²
+
+with E in eV, F in eV/Å, σ in GPa (only frames with a finite reference stress enter the
+stress term). Defaults suit SiO2 with a teacher or DFT reference on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from mlmd.potential.model import ModelConfig
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train one ensemble member.
+
+    Attributes:
+        model: architecture (``avg_neighbors`` is replaced by the training-set mean).
+        seed: base seed; member i uses seed + 1000·i for weights, shuffling and bootstrap.
+        split: train/val/test fractions of the ``ok`` frames (``Dataset.split``, seed 0:
+            every member sees the same held-out frames).
+        split_seed: seed of the split.
+        bootstrap: members after the first train on a bootstrap resample of the train set.
+        epochs: maximum number of epochs.
+        batch_size: frames per optimiser step.
+        lr: AdamW learning rate; weight_decay: its decoupled weight decay.
+        lr_factor, lr_patience, min_lr: reduce-on-plateau of the validation loss.
+        ema_decay: exponential moving average of the weights (0 disables); validation,
+            checkpoints' "best" and the final weights use the averaged weights.
+        early_stopping_patience: epochs without validation improvement before stopping.
+        grad_clip: max global gradient norm.
+        w_energy, w_forces, w_stress: loss weights ((eV/atom)⁻², (eV/Å)⁻², GPa⁻²).
+        time_budget_s: stop after this many seconds of training (0: no limit). A budget
+            makes the result depend on the machine's speed; leave 0 for reproducible runs.
+        device: "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...
+    """
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    seed: int = 0
+    split: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
+    split_seed: int = 0
+    bootstrap: bool = True
+    epochs: int = 100
+    batch_size: int = 4
+    lr: float = 5e-3
+    weight_decay: float = 1e-6
+    lr_factor: float = 0.5
+    lr_patience: int = 4
+    min_lr: float = 1e-5
+    ema_decay: float = 0.99
+    early_stopping_patience: int = 15
+    grad_clip: float = 10.0
+    w_energy: float = 10.0
+    w_forces: float = 1.0
+    w_stress: float = 0.01
+    time_budget_s: float = 0.0
+    device: Literal["auto", "cpu", "cuda"] | str = "auto"
+
+    def member_seed(self, member: int) -> int:
+        """Seed of ensemble member ``member``."""
+        return self.seed + 1000 * member
