@@ -1,5 +1,6 @@
 """The Vashishta teacher: against LAMMPS pair_style vashishta, and the physics checks."""
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,12 @@ def random_sio2(n_si: int, density_g_cm3: float, seed: int) -> Atoms:
 
 
 def structures() -> dict[str, Atoms]:
+    """Copies of the test structures (built once)."""
+    return {name: atoms.copy() for name, atoms in _structures().items()}
+
+
+@functools.lru_cache(maxsize=1)
+def _structures() -> dict[str, Atoms]:
     rattled = quartz().repeat((2, 2, 2))
     rattled.rattle(0.05, seed=1)
     compressed = quartz().repeat((2, 2, 2))
