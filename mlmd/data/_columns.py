@@ -249,7 +249,7 @@ def split(
     idx = np.arange(len(keys)) if indices is None else np.asarray(indices, dtype=np.int64)
     if idx.size and (idx.min() < 0 or idx.max() >= len(keys)):
         raise InputError("indices out of range", file=file, field="indices")
-    rank = [hashlib.sha256(f"{seed}:{keys[i]}:{i}".encode()).hexdigest() for i in idx]
+    rank = [hashlib.sha256(f"{seed}:{keys[i]}".encode()).hexdigest() for i in idx]
     order = idx[np.argsort(np.asarray(rank), kind="stable")]
     n_val, n_test = int(round(fr[1] * len(idx))), int(round(fr[2] * len(idx)))
     n_train = len(idx) - n_val - n_test

@@ -132,10 +132,18 @@ class Dataset:
         try:
             f = h5py.File(self.path, "r")
         except OSError as exc:
+            if not h5py.is_hdf5(self.path):
+                raise InputError(
+                    "not an HDF5 file (no HDF5 signature): another format",
+                    file=name,
+                    field="file signature",
+                    fix="give an mlmd dataset (.h5); import extxyz with `mlmd data import`",
+                ) from None
             raise InputError(
-                f"not a readable HDF5 file: truncated, damaged or another format ({exc})",
+                f"unreadable HDF5 file, truncated or damaged ({exc})",
                 file=name,
-                fix="point at an mlmd dataset; rebuild it with `mlmd data import` if damaged",
+                field="HDF5 superblock",
+                fix="restore it from a copy or re-create it with `mlmd data import`",
             ) from None
         try:
             self._reference, self._cols = col.validate_layout(f, name, FORMAT, VERSION)
@@ -280,7 +288,7 @@ class Dataset:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Seeded train/val/test split of ``indices`` (default: all frames).
 
-        Frames are ordered by sha256(seed, key, index), so a split depends only on the seed
+        Frames are ordered by sha256(seed, key) (ties by index), so a split depends on the seed
         and the frames, not on file order; counts are ``round(f * n)`` for val and test and the
         rest for train. Returns three sorted int64 index arrays.
         """
