@@ -134,8 +134,12 @@ def exchange(grid: Grid, atoms: dict[str, np.ndarray], cell: np.ndarray) -> dict
             if n_dim == 2:  # both neighbours are the same rank: send everything one way
                 up, down = away, np.zeros_like(away)
             keep = take(atoms, ~away)
-            from_up = grid.comm.sendrecv(take(atoms, down), dest=grid.lower[d], source=grid.upper[d])
-            from_down = grid.comm.sendrecv(take(atoms, up), dest=grid.upper[d], source=grid.lower[d])
+            from_up = grid.comm.sendrecv(
+                take(atoms, down), dest=grid.lower[d], source=grid.upper[d]
+            )
+            from_down = grid.comm.sendrecv(
+                take(atoms, up), dest=grid.upper[d], source=grid.lower[d]
+            )
             atoms = concat([keep, from_up, from_down])
     return atoms
 
@@ -220,7 +224,9 @@ def borders(grid: Grid, atoms: dict[str, np.ndarray], cell: np.ndarray, depth_A:
                 all_num[send],
                 all_ids[send],
             )
-            got = out if dest == grid.rank == source else grid.comm.sendrecv(out, dest, source=source)
+            got = (
+                out if dest == grid.rank == source else grid.comm.sendrecv(out, dest, source=source)
+            )
             for lst, arr in zip((pos, frac, num, ids), got, strict=True):
                 lst.append(arr)
             swaps.append(Swap(send, shift, dest, source, n_local, len(got[0])))

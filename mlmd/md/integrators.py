@@ -78,7 +78,9 @@ def ornstein_uhlenbeck(
 ) -> tuple[MDState, float]:
     """O: exact friction + noise over dt; returns (state, local heat removed in eV)."""
     c1 = np.exp(-state.dt_fs / damping_fs)
-    sigma = np.sqrt((1 - c1 * c1) * units.KB_EV_PER_K * temperature_K / (state.masses * units.MVV2E))
+    sigma = np.sqrt(
+        (1 - c1 * c1) * units.KB_EV_PER_K * temperature_K / (state.masses * units.MVV2E)
+    )
     xi = normals(seed, state.step + 1, state.ids)
     v = c1 * state.velocities + sigma[:, None] * xi
     m = 0.5 * units.MVV2E * state.masses[:, None]
@@ -231,7 +233,9 @@ class StochasticCellRescaling:
         return 3 * n_atoms
 
     def init(self, state: MDState, ctx: StepContext) -> MDState:
-        if self.coupling == "per_axis" and not np.allclose(state.cell, np.diag(np.diag(state.cell))):
+        if self.coupling == "per_axis" and not np.allclose(
+            state.cell, np.diag(np.diag(state.cell))
+        ):
             raise InputError(
                 "per-axis pressure coupling needs an orthorhombic cell",
                 field="ensemble.coupling",
@@ -286,7 +290,9 @@ class Berendsen:
         if self.barostat_damping_fs is not None:
             p = np.trace(state.pressure_tensor) / 3.0
             beta = self.compressibility_per_GPa / units.GPA
-            mu3 = 1.0 - beta * state.dt_fs / self.barostat_damping_fs * (ctx.pressure_GPa * units.GPA - p)
+            mu3 = 1.0 - beta * state.dt_fs / self.barostat_damping_fs * (
+                ctx.pressure_GPa * units.GPA - p
+            )
             mu = np.cbrt(np.clip(mu3, 0.9, 1.1))
             state = replace(state, cell=state.cell * mu, positions=state.positions * mu)
         return state, 0.0

@@ -13,7 +13,9 @@ class Morse(torch.nn.Module):
     V(r) = D[(1 − e^{−a(r − r0)})² − 1] · (1 − (r/rc)²)², so energy and force vanish at rc.
     """
 
-    def __init__(self, cutoff_A: float = 5.0, depth_eV: float = 0.3, a: float = 1.3, r0: float = 2.6):
+    def __init__(
+        self, cutoff_A: float = 5.0, depth_eV: float = 0.3, a: float = 1.3, r0: float = 2.6
+    ):
         super().__init__()
         self.cutoff_A = cutoff_A
         self.receptive_field_A = cutoff_A

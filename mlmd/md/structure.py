@@ -1,0 +1,69 @@
+"""The start structure of a run: a dataset frame, an extxyz file or a builder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mlmd.errors import InputError
+from mlmd.md.config import StructureConfig
+
+
+@dataclass(frozen=True)
+class Structure:
+    """numbers [N] int64, positions [N, 3] Å, cell [3, 3] Å (rows), fully periodic."""
+
+    numbers: np.ndarray
+    positions: np.ndarray
+    cell: np.ndarray
+
+
+def as_structure(obj) -> Structure:
+    """A :class:`Structure` from a Frame, an ASE Atoms or a Structure."""
+    if isinstance(obj, Structure):
+        return obj
+    cell = getattr(obj, "cell")
+    cell = np.array(getattr(cell, "array", cell), dtype=np.float64)
+    pbc = np.broadcast_to(np.asarray(getattr(obj, "pbc", True), dtype=bool), (3,))
+    if not pbc.all() or abs(np.linalg.det(cell)) < 1e-9:
+        raise InputError(
+            "MD needs a fully periodic structure with a non-degenerate cell",
+            field="structure",
+            fix="use a periodic frame or set the cell and pbc in the extxyz file",
+        )
+    return Structure(
+        np.asarray(obj.numbers, dtype=np.int64).copy(),
+        np.asarray(obj.positions, dtype=np.float64).copy(),
+        cell,
+    )
+
+
+def load_structure(cfg: StructureConfig) -> Structure:
+    """Build or read the start structure named by ``cfg``."""
+    if cfg.dataset is not None:
+        from mlmd.data import Dataset
+
+        if not Path(cfg.dataset).exists():
+            raise InputError("dataset not found", file=cfg.dataset, field="structure.dataset")
+        ds = Dataset(cfg.dataset)
+        if not 0 <= cfg.index < len(ds) and not -len(ds) <= cfg.index < 0:
+            raise InputError(
+                f"frame {cfg.index} out of range ({len(ds)} frames)",
+                file=cfg.dataset,
+                field="structure.index",
+                fix=f"choose an index below {len(ds)}",
+            )
+        return as_structure(ds[cfg.index])
+    if cfg.extxyz is not None:
+        import ase.io
+
+        if not Path(cfg.extxyz).exists():
+            raise InputError("extxyz file not found", file=cfg.extxyz, field="structure.extxyz")
+        return as_structure(ase.io.read(cfg.extxyz, index=cfg.index))
+    from mlmd.data import build
+
+    if cfg.builder == "random_sio2":
+        return as_structure(build.random_sio2(cfg.n_atoms, cfg.density_g_cm3, seed=cfg.seed))
+    return as_structure(build.sio2_crystal(cfg.crystal, cfg.repeat))

@@ -1,0 +1,61 @@
+"""Thermo lines: one whitespace-separated row per output step, to stdout and a file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TextIO
+
+COLUMNS = (
+    ("step", "d", 10),
+    ("time_ps", ".4f", 11),
+    ("T_K", ".2f", 10),
+    ("P_GPa", ".4f", 10),
+    ("Epot_eV", ".6f", 16),
+    ("Etot_eV", ".6f", 16),
+    ("Econs_eV", ".6f", 16),
+    ("volume_A3", ".3f", 13),
+    ("density_g_cm3", ".5f", 14),
+    ("fstd_max_eV_A", ".4f", 14),
+    ("atom_steps_per_s", ".4g", 17),
+)
+
+
+class ThermoLog:
+    """Writes a header then rows (rank 0 only). ``path`` is appended to on a restart."""
+
+    def __init__(self, path: str | Path, *, append: bool = False, echo: TextIO | None = sys.stdout):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = self.path.open("a" if append else "w")
+        self.echo = echo
+        header = "# " + " ".join(f"{name:>{width}}" for name, _, width in COLUMNS)
+        if not append or self.path.stat().st_size == 0:
+            self._emit(header)
+
+    def _emit(self, line: str) -> None:
+        self.file.write(line + "\n")
+        self.file.flush()
+        if self.echo is not None:
+            print(line, file=self.echo, flush=True)
+
+    def row(self, **values: float) -> None:
+        """One row; a missing or None value prints as ``nan``."""
+        cells = []
+        for name, fmt, width in COLUMNS:
+            v = values.get(name)
+            cells.append(f"{'nan':>{width}}" if v is None else f"{v:>{width}{fmt}}")
+        self._emit("  " + " ".join(cells))
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def read_thermo(path: str | Path) -> dict[str, list[float]]:
+    """Columns of a thermo file (for tests and analysis)."""
+    rows = [
+        [float(x) for x in line.split()]
+        for line in Path(path).read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    return {name: [r[k] for r in rows] for k, (name, _, _) in enumerate(COLUMNS)}

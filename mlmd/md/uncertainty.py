@@ -1,0 +1,94 @@
+"""Ensemble spread during production: log it, collect uncertain frames, optionally stop.
+
+With an ensemble potential (``Evaluation.force_std`` not None, contract 3) every
+``uncertainty.every`` steps the max and mean per-atom force std (eV/Å) are reduced across
+ranks. A frame whose max exceeds ``threshold_eV_A`` is gathered to rank 0 and appended
+(unlabelled, source ``md:step=<k>``) to ``uncertainty.dataset`` for active learning; one
+above ``stop_threshold_eV_A`` ends the run (status ``uncertainty_stop``).
+
+The per-atom std is that of the rank's local graph: for an atom near a brick face the
+contributions that reach it through other ranks' ghosts are not in the spread (they are
+in the mean force). With one rank the same holds for periodic images.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from mpi4py import MPI
+
+from mlmd.md import domain
+from mlmd.md.config import UncertaintyConfig
+from mlmd.md.domain import Grid
+from mlmd.md.state import MDState
+
+log = logging.getLogger(__name__)
+
+
+class UncertaintyMonitor:
+    """See module docstring. ``observe`` is collective; it returns "stop" or None."""
+
+    def __init__(self, cfg: UncertaintyConfig, grid: Grid, config_map: dict):
+        self.cfg, self.grid, self.config_map = cfg, grid, config_map
+        self._latest: dict[str, float] = {}
+        self.collected = 0
+        self.max_seen = 0.0
+
+    def observe(self, state: MDState) -> str | None:
+        comm = self.grid.comm
+        has = comm.allreduce(int(state.force_std is not None), op=MPI.MIN)
+        if not has:
+            return None
+        std = state.force_std
+        local_max = float(std.max()) if len(std) else 0.0
+        fmax = comm.allreduce(local_max, op=MPI.MAX)
+        fmean = comm.allreduce(float(std.sum())) / state.n_atoms
+        self._latest = {"force_std_max": fmax, "force_std_mean": fmean}
+        self.max_seen = max(self.max_seen, fmax)
+        c = self.cfg
+        if c.threshold_eV_A is not None and fmax > c.threshold_eV_A:
+            self._collect(state)
+        if c.stop_threshold_eV_A is not None and fmax > c.stop_threshold_eV_A:
+            if self.grid.rank == 0:
+                log.warning(
+                    "step %d: force std %.3f eV/Å above the stop threshold %.3f: stopping",
+                    state.step,
+                    fmax,
+                    c.stop_threshold_eV_A,
+                )
+            return "stop"
+        return None
+
+    def _collect(self, state: MDState) -> None:
+        frac = domain.fractional(state.positions, state.cell)
+        pos = state.positions - np.floor(frac) @ state.cell
+        g = domain.gather(
+            self.grid,
+            {"ids": state.ids, "numbers": state.numbers, "positions": pos},
+            ("ids", "numbers", "positions"),
+        )
+        if g is None:
+            return
+        from mlmd.data import Dataset, Frame
+
+        frame = Frame(
+            numbers=g["numbers"],
+            positions=g["positions"],
+            cell=state.cell,
+            pbc=np.ones(3, bool),
+            source=f"md:step={state.step}",
+        )
+        reference = {"name": "unlabelled", "origin": "mlmd md uncertainty"}
+        Dataset.open_or_create(self.cfg.dataset, reference).append([frame])
+        self.collected += 1
+
+    def latest(self) -> dict[str, float]:
+        """The last reduced spread (empty without an ensemble)."""
+        return dict(self._latest)
+
+    def summary(self) -> dict:
+        return {
+            "max_force_std": self.max_seen if self._latest else None,
+            "frames_collected": self.collected,
+        }
