@@ -194,5 +194,6 @@ class Engine:
                 "temperature runaway",
                 state.step,
                 ids,
-                f"T = {state.temperature_K:.0f} K > {s.max_temperature_K} K (safety.max_temperature_K)",
+                f"T = {state.temperature_K:.0f} K > {s.max_temperature_K} K "
+                "(safety.max_temperature_K)",
             )

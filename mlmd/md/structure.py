@@ -24,7 +24,7 @@ def as_structure(obj) -> Structure:
     """A :class:`Structure` from a Frame, an ASE Atoms or a Structure."""
     if isinstance(obj, Structure):
         return obj
-    cell = getattr(obj, "cell")
+    cell = obj.cell
     cell = np.array(getattr(cell, "array", cell), dtype=np.float64)
     pbc = np.broadcast_to(np.asarray(getattr(obj, "pbc", True), dtype=bool), (3,))
     if not pbc.all() or abs(np.linalg.det(cell)) < 1e-9:
