@@ -17,8 +17,11 @@ test: setup
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 ## The main job on the local site (see README).
+REFERENCE ?= cp2k
+RUN_DIR ?= runs/quickstart
 demo: setup
-	PATH=$(abspath $(BIN)):$$PATH bash campaigns/demo.sh
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python campaigns/quickstart.py \
+		--site sites/local.toml --run-dir $(RUN_DIR) --reference $(REFERENCE)
 
 lint: setup
 	$(BIN)/ruff check mlmd apps campaigns tests benchmarks

@@ -1,0 +1,30 @@
+"""The Parsl apps: each binds one function of :mod:`apps.tasks` to the executor of its workload.
+
+Executors are labelled by workload (``dft``, ``train``, ``md``, ``analysis``; see
+:mod:`apps.parsl_config`). Exploration is many short single-process MD runs with the
+ensemble, so it runs where training runs (the GPU workers on a cluster).
+"""
+
+from parsl import bash_app, python_app
+
+from apps import tasks
+
+build_start_frames = python_app(tasks.build_start_frames, executors=["analysis"])
+label = python_app(tasks.label, executors=["dft"])
+train_member = python_app(tasks.train_member, executors=["train"])
+explore = python_app(tasks.explore, executors=["train"])
+select = python_app(tasks.select, executors=["analysis"])
+merge = python_app(tasks.merge, executors=["analysis"])
+md = bash_app(tasks.md_command, executors=["md"])
+analyze = python_app(tasks.analyze, executors=["analysis"])
+
+__all__ = [
+    "analyze",
+    "build_start_frames",
+    "explore",
+    "label",
+    "md",
+    "merge",
+    "select",
+    "train_member",
+]
