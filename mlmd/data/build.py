@@ -40,7 +40,9 @@ def _pair_table(min_dist: Mapping[str, float]) -> np.ndarray:
                 f"unknown pair {key!r}", field="min_dist", fix="use the keys SiO, OO, SiSi"
             )
         if not value >= 0:
-            raise InputError(f"{key} = {value} must be ≥ 0 Å", field=f"min_dist.{key}")
+            raise InputError(
+                f"{key} = {value} must be ≥ 0 Å", field=f"min_dist.{key}", fix="give a distance"
+            )
         i, j = names[key]
         table[i, j] = table[j, i] = float(value) ** 2
     return table
@@ -75,7 +77,11 @@ def random_sio2(
             fix="use e.g. 192, 648, 1536 or 3000",
         )
     if not density_g_cm3 > 0:
-        raise InputError(f"density {density_g_cm3} must be > 0 g/cm³", field="density_g_cm3")
+        raise InputError(
+            f"density {density_g_cm3} must be > 0 g/cm³",
+            field="density_g_cm3",
+            fix="silica glass is about 2.2 g/cm³",
+        )
     d2 = _pair_table({**SIO2_MIN_DIST, **(min_dist or {})})
     length = sio2_box_length_A(n_atoms, density_g_cm3)
     n_bins = int(length // max(np.sqrt(d2.max()), 1e-9))
@@ -150,7 +156,11 @@ def sio2_crystal(name: str, repeat: Sequence[int] = (1, 1, 1)) -> Frame:
         )
     reps = tuple(int(r) for r in repeat)
     if len(reps) != 3 or min(reps) < 1:
-        raise InputError(f"repeat {tuple(repeat)} must be three integers ≥ 1", field="repeat")
+        raise InputError(
+            f"repeat {tuple(repeat)} must be three integers ≥ 1",
+            field="repeat",
+            fix="e.g. --repeat 3 3 3",
+        )
     atoms = crystal(["Si", "O"], **CRYSTALS[name]).repeat(reps)  # type: ignore[arg-type]
     return Frame(
         numbers=atoms.numbers,
