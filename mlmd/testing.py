@@ -370,6 +370,44 @@ def lammps_cell(atoms: Atoms) -> tuple[np.ndarray, np.ndarray]:
     return np.array([a, b, c]), rot
 
 
+def write_lammps_data(atoms: Atoms, path: str | Path, elements: list[str]) -> np.ndarray:
+    """Write ``atoms`` as a LAMMPS ``atomic`` data file in LAMMPS's triclinic frame.
+
+    Args:
+        elements: element of each atom type, in type order.
+
+    Returns:
+        ``rot`` [3, 3]: r_lammps = rot @ r (see :func:`lammps_cell`).
+    """
+    cell, rot = lammps_cell(atoms)
+    positions = atoms.positions @ rot.T
+    type_of = {atomic_numbers[e]: t + 1 for t, e in enumerate(elements)}
+    lines = [
+        "mlmd structure for LAMMPS",
+        "",
+        f"{len(atoms)} atoms",
+        f"{len(elements)} atom types",
+        "",
+        f"0.0 {cell[0, 0]:.17g} xlo xhi",
+        f"0.0 {cell[1, 1]:.17g} ylo yhi",
+        f"0.0 {cell[2, 2]:.17g} zlo zhi",
+        f"{cell[1, 0]:.17g} {cell[2, 0]:.17g} {cell[2, 1]:.17g} xy xz yz",
+        "",
+        "Masses",
+        "",
+        *(f"{t + 1} {atomic_masses[atomic_numbers[e]]:.6f}" for t, e in enumerate(elements)),
+        "",
+        "Atoms # atomic",
+        "",
+        *(
+            f"{k + 1} {type_of[int(z)]} {p[0]:.17g} {p[1]:.17g} {p[2]:.17g}"
+            for k, (z, p) in enumerate(zip(atoms.numbers, positions, strict=True))
+        ),
+    ]
+    Path(path).write_text("\n".join(lines) + "\n")
+    return rot
+
+
 def run_lammps(
     atoms: Atoms,
     pair_style: str,
@@ -404,32 +442,7 @@ def run_lammps(
             return run_lammps(atoms, pair_style, pair_coeff, elements, workdir=tmp)
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
-    cell, rot = lammps_cell(atoms)
-    positions = atoms.positions @ rot.T
-    type_of = {atomic_numbers[e]: t + 1 for t, e in enumerate(elements)}
-    lines = [
-        "mlmd structure for LAMMPS",
-        "",
-        f"{len(atoms)} atoms",
-        f"{len(elements)} atom types",
-        "",
-        f"0.0 {cell[0, 0]:.17g} xlo xhi",
-        f"0.0 {cell[1, 1]:.17g} ylo yhi",
-        f"0.0 {cell[2, 2]:.17g} zlo zhi",
-        f"{cell[1, 0]:.17g} {cell[2, 0]:.17g} {cell[2, 1]:.17g} xy xz yz",
-        "",
-        "Masses",
-        "",
-        *(f"{t + 1} {atomic_masses[atomic_numbers[e]]:.6f}" for t, e in enumerate(elements)),
-        "",
-        "Atoms # atomic",
-        "",
-        *(
-            f"{k + 1} {type_of[int(z)]} {p[0]:.17g} {p[1]:.17g} {p[2]:.17g}"
-            for k, (z, p) in enumerate(zip(atoms.numbers, positions, strict=True))
-        ),
-    ]
-    (work / "data.lmp").write_text("\n".join(lines) + "\n")
+    rot = write_lammps_data(atoms, work / "data.lmp", elements)
     (work / "in.lmp").write_text(
         "\n".join(
             [
