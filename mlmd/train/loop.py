@@ -147,7 +147,10 @@ def train_member(
     test = load_samples(dataset, test_idx, cutoff)
     val_set = val or train[: max(1, len(train) // 10)]
 
-    e0, rms, avg_nb = _fit_reference(train, cfg.model.species)
+    e0, rms, _ = _fit_reference(train, cfg.model.species)
+    # The neighbour normalisation is architecture, shared by all members so they stack:
+    # take it from the distinct training frames, not this member's bootstrap resample.
+    _, _, avg_nb = _fit_reference(list(cache.values()), cfg.model.species)
     model_cfg = replace(cfg.model, n_members=1, avg_neighbors=round(avg_nb, 3))
     model = BodyOrderPotential(model_cfg, seed=seed).to(device)
     with torch.no_grad():
