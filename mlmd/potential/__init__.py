@@ -1,5 +1,6 @@
 """Potentials: the graph, the contract (energy → forces, virial), neighbour lists, models."""
 
+from mlmd.potential.calculator import MlmdCalculator
 from mlmd.potential.contract import Evaluation, Potential, evaluate
 from mlmd.potential.graph import Graph, graph_from_arrays, graph_from_atoms, graph_from_frames
 from mlmd.potential.neighbours import neighbour_list
@@ -25,4 +26,5 @@ __all__ = [
     "register_path_loader",
     "register_potential",
     "Vashishta",
+    "MlmdCalculator",
 ]
