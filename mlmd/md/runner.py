@@ -248,7 +248,7 @@ def _loop(cfg, config_map, grid, engine, integrator, state, paths, restarted, ec
 
     def output(state: MDState, force: bool = False) -> None:
         step = state.step
-        if o.trajectory_every and (step % o.trajectory_every == 0 or force):
+        if o.trajectory_every and step % o.trajectory_every == 0:
             _write_frame(grid, writer, state)
         if o.thermo_every and (step % o.thermo_every == 0 or force):
             now = time.perf_counter()
