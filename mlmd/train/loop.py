@@ -140,7 +140,8 @@ def train_member(
     dataset = Dataset(data)
     train_idx, val_idx, test_idx = split_indices(dataset, cfg, member)
     cutoff = cfg.model.cutoff_A
-    unique = np.unique(train_idx)
+    base_train = split_indices(dataset, cfg, 0)[0]  # the train split before any bootstrap
+    unique = np.union1d(train_idx, base_train)
     cache = dict(zip(unique.tolist(), load_samples(dataset, unique, cutoff), strict=True))
     train = [cache[int(i)] for i in train_idx]
     val = load_samples(dataset, val_idx, cutoff)
@@ -149,8 +150,8 @@ def train_member(
 
     e0, rms, _ = _fit_reference(train, cfg.model.species)
     # The neighbour normalisation is architecture, shared by all members so they stack:
-    # take it from the distinct training frames, not this member's bootstrap resample.
-    _, _, avg_nb = _fit_reference(list(cache.values()), cfg.model.species)
+    # take it from the train split itself, not this member's bootstrap resample.
+    _, _, avg_nb = _fit_reference([cache[int(i)] for i in base_train], cfg.model.species)
     model_cfg = replace(cfg.model, n_members=1, avg_neighbors=round(avg_nb, 3))
     model = BodyOrderPotential(model_cfg, seed=seed).to(device)
     with torch.no_grad():
