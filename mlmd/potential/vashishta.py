@@ -131,6 +131,7 @@ class Vashishta(torch.nn.Module):
         self.register_buffer("leg_table", torch.tensor(leg_rows, dtype=f64))
         #: [T³, 3]: B, C, cosθ0 per (type_i, type_j, type_k).
         self.register_buffer("triple_table", torch.tensor(triple_rows, dtype=f64))
+        self._r0_max = max(row[1] for row in leg_rows)
         self._has_three_body = any(row[0] != 0.0 for row in triple_rows) and any(
             row[1] > 0.0 for row in leg_rows
         )
@@ -220,8 +221,9 @@ class Vashishta(torch.nn.Module):
         graph: Graph,
     ) -> torch.Tensor:
         """[n] three-body energy on each centre (eV), from pairs of its short edges (r < r0)."""
-        gamma_r0 = self.leg_table[pair_type]
-        short = torch.nonzero(r < gamma_r0[:, 1]).squeeze(1)
+        short = torch.nonzero(r.detach() < self._r0_max).squeeze(1)  # scalar filter first
+        short = short[r.detach()[short] < self.leg_table[pair_type[short], 1]]
+        gamma_r0 = self.leg_table[pair_type[short]]  # [S, 2] γ, r0 of the short edges
         energy = torch.zeros(graph.n_atoms, dtype=torch.float64, device=vec.device)
         if short.numel() < 2:
             return energy
@@ -233,8 +235,8 @@ class Vashishta(torch.nn.Module):
         triple = (types[centre] * nt + types[neighbour[e1]]) * nt + types[neighbour[e2]]
         b, c, cos0 = self.triple_table[triple].unbind(1)
         r1, r2 = r[e1], r[e2]
-        g1, r01 = gamma_r0[e1].unbind(1)
-        g2, r02 = gamma_r0[e2].unbind(1)
+        g1, r01 = gamma_r0[first].unbind(1)
+        g2, r02 = gamma_r0[second].unbind(1)
         cos = (vec[e1] * vec[e2]).sum(1) / (r1 * r2)
         dc2 = (cos - cos0) ** 2
         e3 = b * torch.exp(g1 / (r1 - r01) + g2 / (r2 - r02)) * dc2 / (1.0 + c * dc2)
