@@ -190,7 +190,7 @@ def test_triplet_pairs_match_brute_force():
     assert got == want
 
 
-def test_batched_systems_equal_single_and_ghost_energies_ignored():
+def test_batched_systems_equal_single():
     atoms = structures()
     pair = [atoms["hot"], atoms["random_2.2"]]
     batch = evaluate(Vashishta(), graph_from_atoms(pair, 5.5))
@@ -288,3 +288,34 @@ def test_force_derivatives_through_create_graph_match_finite_differences():
         shifted.positions[a, k] += sign * h
         fv.append(float((testing.compute(Vashishta(), shifted).forces * v.numpy()).sum()))
     assert abs(hv[a, k].item() - (fv[0] - fv[1]) / (2 * h)) < 1e-6 * abs(hv).max().item()
+
+
+def test_owned_plus_ghost_graph_equals_periodic_cell():
+    """The MD decomposition contract with a three-body potential: a non-periodic graph of the
+    cell's atoms (owned) plus 3×3×3 images (ghosts), edges only from owned centres, gives the
+    periodic energy and virial, and the periodic forces once ghost forces go to their owners."""
+    from mlmd.potential import Graph, neighbour_list
+
+    atoms = structures()["hot"]
+    n = len(atoms)
+    shifts = np.array([(a, b, c) for a in (0, -1, 1) for b in (0, -1, 1) for c in (0, -1, 1)])
+    positions = np.concatenate([atoms.positions + s @ atoms.cell.array for s in shifts])
+    owner = np.tile(np.arange(n), len(shifts))
+    i, j, _ = neighbour_list(positions, np.zeros((3, 3)), False, 5.5)
+    keep = i < n  # the first block (zero shift) is owned
+    graph = Graph(
+        positions=torch.from_numpy(positions),
+        numbers=torch.from_numpy(np.tile(atoms.numbers, len(shifts))).long(),
+        edge_index=torch.from_numpy(np.stack([i[keep], j[keep]])),
+        shifts=torch.zeros(int(keep.sum()), 3, dtype=torch.float64),
+        owned=torch.from_numpy(owner == np.arange(len(owner))),
+        system=torch.zeros(len(positions), dtype=torch.int64),
+        cell=torch.zeros(1, 3, 3, dtype=torch.float64),
+    )
+    ev = evaluate(Vashishta(), graph)
+    forces = np.zeros((n, 3))
+    np.add.at(forces, owner, ev.forces.numpy())
+    ref = evaluate(Vashishta(), graph_from_atoms([atoms], 5.5))
+    assert ev.energy.item() == pytest.approx(ref.energy.item(), rel=1e-12)
+    assert testing.relative_error(forces, ref.forces.numpy()) < 1e-12
+    assert testing.relative_error(ev.virial[0].numpy(), ref.virial[0].numpy()) < 1e-12
