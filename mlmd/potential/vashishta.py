@@ -127,6 +127,12 @@ class Vashishta(torch.nn.Module):
         self.register_buffer("type_of_number", type_of_number)
         #: [T², 10]: H, η, k_e·Zi·Zj, 1/λ1, D, 1/λ4, W, rc, V(rc), V'(rc) per (type_i, type_j).
         self.register_buffer("pair_table", torch.tensor(pair_rows, dtype=f64))
+        # The hot path gathers only the columns that differ between pair types (6 of 10 for
+        # SiO2) with 1-D takes; uniform columns enter as Python floats.
+        self.register_buffer("pair_columns", self.pair_table.t().contiguous(), persistent=False)
+        self._pair_uniform: tuple[float | None, ...] = tuple(
+            float(col[0]) if bool((col == col[0]).all()) else None for col in self.pair_columns
+        )
         #: [T², 2]: γ, r0 per (type_i, type_j).
         self.register_buffer("leg_table", torch.tensor(leg_rows, dtype=f64))
         #: [T³, 3]: B, C, cosθ0 per (type_i, type_j, type_k).
@@ -209,7 +215,10 @@ class Vashishta(torch.nn.Module):
 
     def _two_body(self, r: torch.Tensor, pair_type: torch.Tensor) -> torch.Tensor:
         """[E] shifted and tilted pair energy U2(r) (eV), zero beyond rc."""
-        params = torch.index_select(self.pair_table, 0, pair_type).t().contiguous()
+        params = tuple(
+            torch.take(self.pair_columns[k], pair_type) if value is None else value
+            for k, value in enumerate(self._pair_uniform)
+        )
         return _PairEnergy.apply(r, params)
 
     def _three_body(
@@ -243,24 +252,24 @@ class Vashishta(torch.nn.Module):
         return energy.index_add(0, centre, e3)
 
 
-def _pair_terms(r: torch.Tensor, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """U2(r) and dU2/dr [E] for per-edge parameter rows ``p`` [10, E] (see ``pair_table``)."""
-    h, eta, zz, il1, d, il4, w, rc, vrc, dvrc = p.unbind(0)
+Param = torch.Tensor | float
+
+
+def _pair_terms(r: torch.Tensor, p: tuple[Param, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """U2(r) and dU2/dr [E] for per-edge parameters ``p`` (10 entries, [E] tensors or floats
+    shared by all edges, in ``pair_table`` column order)."""
+    h, eta, zz, il1, d, il4, w, rc, vrc, dvrc = p
     inv_r = 1.0 / r
     inv_r2 = inv_r * inv_r
-    inv_r6 = inv_r2 * inv_r2 * inv_r2
     repulsion = h * torch.pow(r, -eta)
     coulomb = zz * torch.exp(-r * il1) * inv_r
     dipole = d * torch.exp(-r * il4) * inv_r2 * inv_r2
-    vdw = w * inv_r6
-    u = repulsion + coulomb - dipole - vdw - vrc - (r - rc) * dvrc
-    du = (
-        dipole * (4.0 * inv_r + il4)
-        + 6.0 * vdw * inv_r
-        - eta * repulsion * inv_r
-        - coulomb * (inv_r + il1)
-        - dvrc
-    )
+    u = repulsion + coulomb - dipole - vrc - (r - rc) * dvrc
+    du = dipole * (4.0 * inv_r + il4) - eta * repulsion * inv_r - coulomb * (inv_r + il1) - dvrc
+    if not (isinstance(w, float) and w == 0.0):
+        vdw = w * inv_r2 * inv_r2 * inv_r2
+        u = u - vdw
+        du = du + 6.0 * vdw * inv_r
     inside = r < rc
     zero = torch.zeros((), dtype=r.dtype, device=r.device)
     return torch.where(inside, u, zero), torch.where(inside, du, zero)
@@ -272,16 +281,17 @@ class _PairEnergy(torch.autograd.Function):
     backward recomputes dU2/dr differentiably, so higher derivatives stay exact."""
 
     @staticmethod
-    def forward(ctx, r: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, r: torch.Tensor, params: tuple[Param, ...]) -> torch.Tensor:
         u, du = _pair_terms(r, params)
-        ctx.save_for_backward(r, params, du)
+        ctx.save_for_backward(r, du)
+        ctx.params = params  # constants of the potential: never differentiated
         return u
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        r, params, du = ctx.saved_tensors
+        r, du = ctx.saved_tensors
         if torch.is_grad_enabled():
-            du = _pair_terms(r, params)[1]
+            du = _pair_terms(r, ctx.params)[1]
         return grad * du, None
 
 
