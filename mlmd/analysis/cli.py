@@ -1,0 +1,160 @@
+"""``mlmd analyze TRAJ -o OUT_DIR``: structure, dynamics and thermo of a trajectory.
+
+The arguments parse into :class:`~mlmd.analysis.config.AnalysisConfig` (strictly, through
+:func:`mlmd.config.from_mapping`), on top of an optional ``--config FILE.toml`` ``[analysis]``
+table; the resolved settings are written into ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from mlmd.analysis.config import ANALYSES, AnalysisConfig
+from mlmd.config import from_mapping, load_toml
+from mlmd.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+def _pairs(text: str, arg: str) -> dict[str, str]:
+    """``"Si-O=2.3,O-O=3.0"`` or ``"1=Si,2=O"`` → dict of strings."""
+    out = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InputError(f"'{item}' is not KEY=VALUE", field=arg, fix="e.g. Si-O=2.3,O-O=3")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _window(text: str) -> list[float]:
+    try:
+        lo, hi = (float(x) for x in text.split(":"))
+    except ValueError:
+        raise InputError(
+            f"'{text}' is not START:END", field="--fit-window-ps", fix="e.g. 1:5 (ps)"
+        ) from None
+    return [lo, hi]
+
+
+def config_from_args(args: argparse.Namespace) -> AnalysisConfig:
+    """The settings: the ``[analysis]`` table of ``--config`` (if any), then the arguments."""
+    data = dict(load_toml(args.config).get("analysis", {})) if args.config else {}
+    source = args.config or "mlmd analyze arguments"
+    simple = {
+        "frames": args.frames,
+        "r_max_A": args.rmax,
+        "dr_A": args.dr,
+        "q_max_A": args.q_max,
+        "direct_q_max_A": args.direct_q_max,
+        "direct_frames": args.direct_frames,
+        "n_blocks": args.blocks,
+        "reference_sq": args.reference_sq,
+        "reference_gr": args.reference_gr,
+        "group": args.group,
+        "format": args.format,
+        "timestep_fs": args.timestep_fs,
+        "device": args.device,
+        "tmp_dir": args.tmp_dir,
+    }
+    data.update({k: v for k, v in simple.items() if v is not None})
+    if args.what:
+        data["what"] = [w for item in args.what for w in item.split(",") if w]
+    if args.lorch:
+        data["lorch"] = True
+    if args.no_plots:
+        data["plots"] = False
+    if args.cutoff:
+        cutoffs = {}
+        for text in args.cutoff:
+            for key, value in _pairs(text, "--cutoff").items():
+                try:
+                    cutoffs[key] = float(value)
+                except ValueError:
+                    raise InputError(
+                        f"'{value}' is not a number", field="--cutoff", fix="e.g. --cutoff Si-O=2.3"
+                    ) from None
+        data["cutoffs_A"] = cutoffs
+    if args.species_map:
+        data["species_map"] = _pairs(args.species_map, "--species-map")
+    if args.fit_window_ps:
+        data["fit_window_ps"] = _window(args.fit_window_ps)
+    return from_mapping(AnalysisConfig, data, source=source)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mlmd.analysis.report import analyze
+
+    config = config_from_args(args)
+    summary = analyze(args.trajectory, args.output, config)
+    log.info(
+        "wrote %s/summary.json and %d plots in %.1f s",
+        args.output,
+        len(summary["plots"]),
+        summary["timings_s"]["total"],
+    )
+    for note in summary["notes"]:
+        log.warning("%s", note)
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "analyze",
+        help="g(r), coordination, angles, S(Q), MSD/diffusion, VACF/VDOS, thermo of a trajectory",
+        description="Analyse an H5MD trajectory (or extxyz / LAMMPS dump via ASE): writes "
+        "OUT_DIR/summary.json, OUT_DIR/curves/*.dat and PNG plots.",
+    )
+    p.add_argument("trajectory", help="H5MD (.h5), extxyz or LAMMPS dump file")
+    p.add_argument("-o", "--output", required=True, help="output directory")
+    p.add_argument(
+        "--what",
+        nargs="+",
+        metavar="NAME",
+        help=f"analyses to run: all (default) or some of {', '.join(ANALYSES)}",
+    )
+    p.add_argument("--frames", help="frame selection START:STOP:STEP (Python slice)")
+    p.add_argument("--config", help="TOML file with an [analysis] table of settings")
+    p.add_argument(
+        "--rmax",
+        type=float,
+        help="g(r) range in Å (≤ half the smallest "
+        "perpendicular cell width; default that, at most 12 Å)",
+    )
+    p.add_argument("--dr", type=float, help="g(r) bin width in Å (default 0.02)")
+    p.add_argument(
+        "--cutoff",
+        action="append",
+        metavar="A-B=R",
+        help="coordination/bond cutoff in Å, e.g. Si-O=2.3 (default: first minimum of g_AB)",
+    )
+    p.add_argument("--lorch", action="store_true", help="also S(Q) from g(r) with a Lorch window")
+    p.add_argument("--q-max", type=float, help="largest Q of S(Q) from g(r), Å⁻¹ (default 20)")
+    p.add_argument(
+        "--direct-q-max", type=float, help="largest |Q| of the direct S(Q), Å⁻¹ (default 10)"
+    )
+    p.add_argument(
+        "--direct-frames",
+        type=int,
+        help="frames (evenly spaced) for the direct S(Q); 0 = skip (default 10)",
+    )
+    p.add_argument("--blocks", type=int, help="blocks for diffusion error bars (default 5)")
+    p.add_argument(
+        "--fit-window-ps", help="MSD fit window START:END in ps (default 20%%–60%% of a block)"
+    )
+    p.add_argument("--reference-sq", metavar="FILE", help="experimental S(Q): columns Q/Å⁻¹ S")
+    p.add_argument("--reference-gr", metavar="FILE", help="experimental g(r): columns r/Å g")
+    p.add_argument(
+        "--species-map",
+        metavar="1=Si,2=O",
+        help="elements of stored species/type values (generic H5MD, LAMMPS dumps)",
+    )
+    p.add_argument("--group", help="H5MD particle group (default: all, or the only one)")
+    p.add_argument("--format", help="force a reader: h5md or an ASE format name")
+    p.add_argument("--timestep-fs", type=float, help="MD timestep for dumps without times")
+    p.add_argument("--device", help="torch device for the direct S(Q) (default cpu)")
+    p.add_argument("--threads", type=int, help="torch CPU threads for the direct S(Q)")
+    p.add_argument("--tmp-dir", help="directory for the temporary unwrapped-position store")
+    p.add_argument("--no-plots", action="store_true", help="write no PNG files")
+    p.set_defaults(func=run)

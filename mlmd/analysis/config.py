@@ -1,0 +1,87 @@
+"""The analysis settings: one frozen dataclass, parsed strictly (``mlmd.config.from_mapping``)
+from a TOML ``[analysis]`` table or from the ``mlmd analyze`` arguments."""
+
+from __future__ import annotations
+
+import dataclasses
+
+#: Analyses ``--what`` may name; ``all`` means every one the trajectory has data for.
+ANALYSES = ("rdf", "coordination", "angles", "sq", "msd", "vacf", "thermo")
+
+
+@dataclasses.dataclass(frozen=True)
+class AnalysisConfig:
+    """What to compute and how. Lengths in Å, wave vectors in Å⁻¹, times in ps.
+
+    Attributes:
+        what: analyses to run (``ANALYSES``) or ``("all",)``.
+        frames: frame selection, Python slice syntax ``start:stop:step``.
+        r_max_A: g(r) range; None = half the smallest perpendicular cell width, at most 12 Å.
+        dr_A: g(r) bin width.
+        cutoffs_A: coordination/bond cutoffs per species pair {"Si-O": 2.3}; pairs not given
+            use the first minimum of their g(r).
+        angle_bin_deg: bond-angle histogram bin width.
+        q_max_A, dq_A: Q grid of S(Q) from g(r).
+        lorch: also give S(Q) from g(r) with a Lorch window.
+        direct_q_max_A, direct_dq_A: largest |Q| and shell width of the direct S(Q).
+        direct_frames: at most this many frames (evenly spaced) for the direct S(Q).
+        direct_max_work: cap on atoms × vectors × frames of the direct S(Q).
+        n_blocks: blocks for the diffusion error bars.
+        fit_window_ps: MSD fit window; None = 20 %–60 % of a block's duration.
+        vdos_max_lag_ps: VACF lags used for the VDOS; None = half the run.
+        reference_sq, reference_gr: two-column text files (Q/Å⁻¹ S, r/Å g) to overlay.
+        species_map: stored species value → element, for type-indexed files {"1": "Si"}.
+        group, format, timestep_fs: see :func:`mlmd.analysis.reader.open_trajectory`.
+        device: torch device of the direct S(Q) sums.
+        threads: torch CPU threads for those sums (None: torch's default; 1 is best on a
+            shared, oversubscribed machine).
+        plots: write PNG plots.
+        tmp_dir: where the temporary unwrapped-position store goes (None = system default).
+    """
+
+    what: tuple[str, ...] = ("all",)
+    frames: str = ":"
+    r_max_A: float | None = None
+    dr_A: float = 0.02
+    cutoffs_A: dict[str, float] = dataclasses.field(default_factory=dict)
+    angle_bin_deg: float = 1.0
+    q_max_A: float = 20.0
+    dq_A: float = 0.02
+    lorch: bool = False
+    direct_q_max_A: float = 10.0
+    direct_dq_A: float = 0.05
+    direct_frames: int = 10
+    direct_max_work: float = 1.0e10
+    n_blocks: int = 5
+    fit_window_ps: tuple[float, float] | None = None
+    vdos_max_lag_ps: float | None = None
+    reference_sq: str | None = None
+    reference_gr: str | None = None
+    species_map: dict[str, str] = dataclasses.field(default_factory=dict)
+    group: str | None = None
+    format: str | None = None
+    timestep_fs: float | None = None
+    device: str = "cpu"
+    threads: int | None = None
+    plots: bool = True
+    tmp_dir: str | None = None
+
+    def __post_init__(self):
+        unknown = [w for w in self.what if w not in ANALYSES + ("all",)]
+        if unknown:
+            raise ValueError(f"unknown analysis {unknown[0]!r}; valid: all, {', '.join(ANALYSES)}")
+        for name in ("dr_A", "angle_bin_deg", "q_max_A", "dq_A", "direct_q_max_A", "direct_dq_A"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if self.r_max_A is not None and self.r_max_A <= 0:
+            raise ValueError("r_max_A must be positive")
+        if self.n_blocks < 1 or self.direct_frames < 0:
+            raise ValueError("n_blocks must be ≥ 1 and direct_frames ≥ 0")
+        if (
+            self.fit_window_ps is not None
+            and not 0 <= self.fit_window_ps[0] < self.fit_window_ps[1]
+        ):
+            raise ValueError("fit_window_ps must be (start, end) with 0 ≤ start < end")
+
+    def wants(self, name: str) -> bool:
+        return "all" in self.what or name in self.what

@@ -1,0 +1,190 @@
+"""PNG plots of the analysis (matplotlib's Agg canvas; no display, no pyplot state).
+
+Every plot has labelled axes with units and a legend; experimental silica values are drawn
+as grey dashed lines labelled "exp." when the report passes them in ``marks``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+#: (position, label) marks of experimental values on an axis.
+Marks = Sequence[tuple[float, str]]
+
+
+def _figure(rows: int = 1, cols: int = 1, size=(6.4, 4.2)):
+    fig = Figure(figsize=(size[0] * cols, size[1] * rows), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    return fig, axes
+
+
+def _marks(ax, marks: Marks | None, vertical: bool = True) -> None:
+    for value, label in marks or ():
+        if vertical:
+            ax.axvline(value, color="0.4", ls="--", lw=1, label=label)
+        else:
+            ax.axhline(value, color="0.4", ls="--", lw=1, label=label)
+
+
+def _save(fig, path: Path) -> Path:
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def plot_rdf(
+    r: np.ndarray,
+    total: np.ndarray,
+    partials: dict[str, np.ndarray],
+    path: Path,
+    reference: tuple[np.ndarray, np.ndarray] | None = None,
+    marks: Marks | None = None,
+) -> Path:
+    fig, ax = _figure(2, 1)
+    ax[0, 0].plot(r, total, label="total (mlmd)")
+    if reference is not None:
+        ax[0, 0].plot(*reference, "k:", label="reference")
+    for key, g in partials.items():
+        ax[1, 0].plot(r, g, label=key)
+    _marks(ax[1, 0], marks)
+    for a, title in zip(ax[:, 0], ("total", "partial"), strict=True):
+        a.axhline(1.0, color="0.8", lw=0.8)
+        a.set_xlabel("r (Å)")
+        a.set_ylabel(f"g(r), {title}")
+        a.set_xlim(0, r[-1])
+        a.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_sq(
+    curves: dict[str, tuple[np.ndarray, np.ndarray]],
+    path: Path,
+    weighting: str,
+    reference: tuple[np.ndarray, np.ndarray] | None = None,
+    marks: Marks | None = None,
+) -> Path:
+    fig, ax = _figure()
+    a = ax[0, 0]
+    for label, (q, s) in curves.items():
+        style = "o-" if "direct" in label else "-"
+        a.plot(q, s, style, ms=2, lw=1, label=label)
+    if reference is not None:
+        a.plot(*reference, "k:", label="reference")
+    _marks(a, marks)
+    a.axhline(1.0, color="0.8", lw=0.8)
+    a.set_xlabel("Q (Å⁻¹)")
+    a.set_ylabel(f"S(Q), {weighting}-weighted (Faber–Ziman)")
+    a.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_coordination(coordination: dict[str, dict], path: Path) -> Path:
+    keys = list(coordination)
+    fig, ax = _figure(1, 1, size=(6.4, 4.2))
+    a = ax[0, 0]
+    width = 0.8 / max(len(keys), 1)
+    for k, key in enumerate(keys):
+        dist = coordination[key]["distribution"]
+        n = np.array([int(c) for c in dist])
+        p = np.array(list(dist.values()))
+        rc = coordination[key]["cutoff_A"]
+        a.bar(n + (k - (len(keys) - 1) / 2) * width, p, width, label=f"{key} (r < {rc:.2f} Å)")
+    a.set_xlabel("coordination number (neighbours of the second species)")
+    a.set_ylabel("fraction of centre atoms")
+    a.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_angles(angles: dict[str, dict], path: Path, marks: Marks | None = None) -> Path:
+    fig, ax = _figure()
+    a = ax[0, 0]
+    for key, d in angles.items():
+        a.plot(
+            d["centres_deg"],
+            d["density"],
+            label=f"{key}: {d['mean_deg']:.1f} ± {d['std_deg']:.1f}°",
+        )
+    _marks(a, marks)
+    a.set_xlim(0, 180)
+    a.set_xlabel("bond angle (degrees)")
+    a.set_ylabel("probability density (1/degree)")
+    a.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_msd(
+    lag_ps: np.ndarray,
+    msd: dict[str, np.ndarray],
+    fits: dict[str, dict],
+    window_ps: tuple[float, float],
+    path: Path,
+) -> Path:
+    fig, ax = _figure()
+    a = ax[0, 0]
+    for key, m in msd.items():
+        line = a.plot(lag_ps, m, label=f"{key}")[0]
+        if key in fits:
+            d = fits[key]
+            t = np.array(window_ps)
+            # MSD = 6 D t + c through the window, drawn from the fitted slope and the data
+            sel = (lag_ps >= t[0]) & (lag_ps <= t[1])
+            c = np.mean(m[sel] - 6 * d["D_A2_per_ps"] * lag_ps[sel]) if sel.any() else 0.0
+            a.plot(
+                t,
+                6 * d["D_A2_per_ps"] * t + c,
+                "--",
+                color=line.get_color(),
+                label=f"{key} fit: D = {d['D_A2_per_ps']:.3g} ± {d['D_err_A2_per_ps']:.2g} Å²/ps",
+            )
+    a.axvspan(*window_ps, color="0.9", label="fit window")
+    a.set_xlabel("lag time τ (ps)")
+    a.set_ylabel("MSD (Å²)")
+    a.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_vacf(lag_ps: np.ndarray, vacf: dict[str, np.ndarray], path: Path) -> Path:
+    fig, ax = _figure()
+    a = ax[0, 0]
+    for key, c in vacf.items():
+        a.plot(lag_ps, c / c[0] if c[0] else c, label=key)
+    a.axhline(0.0, color="0.8", lw=0.8)
+    a.set_xlabel("lag time τ (ps)")
+    a.set_ylabel("VACF C(τ)/C(0)")
+    a.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_vdos(freq_thz: np.ndarray, dos: dict[str, np.ndarray], path: Path) -> Path:
+    fig, ax = _figure()
+    a = ax[0, 0]
+    for key, g in dos.items():
+        a.plot(freq_thz, g, label=key)
+    a.set_xlabel("frequency ν (THz)")
+    a.set_ylabel("VDOS g(ν) (1/THz, total normalised to 1)")
+    top = a.secondary_xaxis("top", functions=(lambda x: x * 33.35641, lambda x: x / 33.35641))
+    top.set_xlabel("wavenumber (cm⁻¹)")
+    a.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_thermo(
+    panels: list[tuple[str, np.ndarray, np.ndarray]],
+    path: Path,
+    marks: dict[str, Marks] | None = None,
+) -> Path:
+    """``panels``: (axis label with unit, time [T] ps, value [T]) stacked vertically."""
+    fig, ax = _figure(len(panels), 1, size=(6.4, 1.9))
+    for k, (label, t, v) in enumerate(panels):
+        a = ax[k, 0]
+        a.plot(t, v, lw=1, label=label.split(" (")[0])
+        _marks(a, (marks or {}).get(label), vertical=False)
+        a.set_ylabel(label)
+        a.legend(fontsize=7, loc="upper right")
+    ax[-1, 0].set_xlabel("time (ps)")
+    return _save(fig, path)
