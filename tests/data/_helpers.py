@@ -54,3 +54,20 @@ def run_mlmd(*args: str | Path, cwd: Path | None = None) -> subprocess.Completed
 
 def digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def call_mlmd(capsys, *args: str | Path) -> tuple[int, str, str]:
+    """Run ``mlmd`` in this process through the real dispatcher: (exit code, stdout, stderr).
+
+    Same parser, same error → exit-code mapping as the console script, without paying the
+    interpreter start and the other subcommands' imports (torch) per call.
+    """
+    from mlmd.cli import main
+
+    capsys.readouterr()
+    try:
+        rc = main([str(a) for a in args])
+    except SystemExit as exc:  # argparse usage errors
+        rc = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return rc, out, err
