@@ -86,7 +86,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from mlmd.potential.registry import load_potential
-    from mlmd.train.metrics import errors_on, test_indices
+    from mlmd.train.metrics import errors_on, held_out_indices
 
     if not args.data.is_file():
         raise InputError("dataset not found", file=str(args.data), fix="check the path")
@@ -101,7 +101,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 fix="use --split all",
             )
         cfg = from_mapping(TrainConfig, json.loads(cfg_file.read_text()), source=str(cfg_file))
-        indices = test_indices(args.data, cfg)
+        indices = held_out_indices(args.data, cfg)
     result, _ = errors_on(potential, args.data, indices, device=args.device)
     result["n_members"] = int(getattr(potential, "n_members", 1))
     if args.json:

@@ -45,7 +45,7 @@ def errors_on(
     return out, acc
 
 
-def test_indices(data: str | Path, cfg: TrainConfig) -> list[int]:
+def held_out_indices(data: str | Path, cfg: TrainConfig) -> list[int]:
     """The held-out test frames of ``data`` under ``cfg``'s split (shared by all members)."""
     dataset = Dataset(data)
     ok = dataset.select(status="ok")

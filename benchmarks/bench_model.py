@@ -1,0 +1,140 @@
+"""Accuracy, uncertainty and speed of the flagship model on teacher-labelled SiO2.
+
+    nice .venv/bin/python benchmarks/bench_model.py [--workdir runs/bench_model]
+        [--members 4] [--budget-s 600] [--epochs 200]
+
+Stages (each resumable: files already in the work directory are reused):
+1. dataset: ≥ 500 teacher-labelled frames (crystal rattles 300–4000 K with ±4 % strain,
+   LAMMPS-Vashishta Langevin melts/glass-like 300–4000 K, 36–192 atoms), plus an
+   out-of-distribution set (20 % volume-compressed glass, ~6000 K rattles);
+2. trains K members, each within ``--budget-s`` seconds of training (sequentially);
+3. evaluates the ensemble on the held-out test split (energy, force, stress errors; Spearman
+   correlation of per-frame max force std vs max force error) and on the OOD set;
+4. times one member vs the K-member ensemble (evaluate with forces + virial).
+Prints one JSON document (also written to WORKDIR/bench_model.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import sio2_teacher_data  # noqa: E402
+
+from mlmd.data.build import random_sio2  # noqa: E402
+from mlmd.data.convert import frame_to_atoms  # noqa: E402
+from mlmd.potential import evaluate, graph_from_atoms  # noqa: E402
+from mlmd.potential.ensemble import member, stack_members  # noqa: E402
+from mlmd.potential.export import load_model_dir  # noqa: E402
+from mlmd.potential.model import BodyOrderPotential, ModelConfig  # noqa: E402
+from mlmd.train.config import TrainConfig  # noqa: E402
+from mlmd.train.loop import train_member  # noqa: E402
+from mlmd.train.metrics import errors_on, held_out_indices  # noqa: E402
+
+MODEL = ModelConfig(species=[8, 14], cutoff_A=5.5, n_basis=8, channels=16, hidden=[64, 64],
+                    dtype="float32")  # fmt: skip
+
+
+def timing(model: torch.nn.Module, n_atoms: int, repeats: int = 10) -> float:
+    """Median seconds of evaluate(forces, virial) on random SiO2 of ``n_atoms``."""
+    atoms = frame_to_atoms(random_sio2(n_atoms, 2.2, seed=3))
+    graph = graph_from_atoms([atoms], model.cutoff_A)
+    for _ in range(2):
+        evaluate(model, graph)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        evaluate(model, graph)
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def ensemble_ratio(models: list[BodyOrderPotential], n_atoms: int) -> dict[str, float]:
+    """K-member / single-member evaluation time, interleaved to share machine noise."""
+    ens = stack_members(models)
+    single = member(ens, 0)
+    t1, tk = [], []
+    for _ in range(3):
+        t1.append(timing(single, n_atoms))
+        tk.append(timing(ens, n_atoms))
+    t1_s, tk_s = min(t1), min(tk)
+    return {
+        "n_atoms": n_atoms,
+        "single_s": t1_s,
+        "ensemble_s": tk_s,
+        "ratio": tk_s / t1_s,
+        "single_us_per_atom": 1e6 * t1_s / n_atoms,
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workdir", type=Path, default=Path("runs/bench_model"))
+    ap.add_argument("--members", type=int, default=4)
+    ap.add_argument("--budget-s", type=float, default=600.0, help="training seconds/member")
+    ap.add_argument("--epochs", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    work = args.workdir
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    data = sio2_teacher_data.build_dataset(work / "sio2_teacher.h5")
+    ood = sio2_teacher_data.build_ood(work / "sio2_ood.h5")
+    t_data = time.perf_counter() - t0
+
+    cfg = TrainConfig(model=MODEL, epochs=args.epochs, batch_size=4, lr=5e-3,
+                      time_budget_s=args.budget_s, early_stopping_patience=20)  # fmt: skip
+    model_dir = work / "model"
+    member_metrics = []
+    for k in range(args.members):
+        done = model_dir / f"member_{k}" / "metrics.json"
+        if done.is_file():
+            member_metrics.append(json.loads(done.read_text()))
+            continue
+        member_metrics.append(train_member(data, model_dir, cfg, k))
+
+    ens = load_model_dir(model_dir)
+    test_idx = held_out_indices(data, cfg)
+    test, _ = errors_on(ens, data, test_idx)
+    ood_errors, ood_acc = errors_on(ens, ood)
+    single_test, _ = errors_on(member(ens, 0), data, test_idx)
+    models = [member(ens, k) for k in range(ens.n_members)]
+    f64 = [BodyOrderPotential(replace(m.config, dtype="float64")) for m in models]
+    for a, b in zip(f64, models, strict=True):
+        a.load_state_dict({k: v.to(torch.float64) if v.is_floating_point() and k != "e0" else v
+                           for k, v in b.state_dict().items()})  # fmt: skip
+    result = {
+        "dataset": {"path": str(data), "build_s": t_data},
+        "model": MODEL.__dict__,
+        "members": [
+            {k: m[k] for k in ("member", "epochs", "stopped_by", "train_time_s", "n_train")}
+            | {"test_forces_rmse": m["test"]["forces_rmse"]}
+            for m in member_metrics
+        ],
+        "test_ensemble": test,
+        "test_member0": single_test,
+        "ood": ood_errors,
+        "spread_ood_over_test": ood_errors["max_force_std_mean"] / test["max_force_std_mean"],
+        "timing_float32": [ensemble_ratio(models, n) for n in (192, 1536)],
+        "timing_float64": [ensemble_ratio(f64, 1536)],
+        "threads": args.threads,
+        "wall_s": time.perf_counter() - t0,
+    }
+    text = json.dumps(result, indent=2)
+    (work / "bench_model.json").write_text(text)
+    print(text)
+    return result
+
+
+if __name__ == "__main__":
+    main()
