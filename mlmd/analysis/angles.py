@@ -98,8 +98,9 @@ class AngleAccumulator:
         b = np.minimum(np.searchsorted(self.edges, angle, side="right") - 1, len(self.edges) - 2)
         nb = len(self.edges) - 1
         self._hist += np.bincount(t * nb + b, minlength=self._hist.size).reshape(self._hist.shape)
-        self._sum += np.bincount(t, weights=angle, minlength=len(self._sum))
-        self._sum2 += np.bincount(t, weights=angle**2, minlength=len(self._sum))
+        shifted = angle - 90.0  # moments about 90° lose less to cancellation
+        self._sum += np.bincount(t, weights=shifted, minlength=len(self._sum))
+        self._sum2 += np.bincount(t, weights=shifted**2, minlength=len(self._sum))
         self.n_frames += 1
 
     def result(self) -> dict[str, dict]:
@@ -114,7 +115,7 @@ class AngleAccumulator:
             n = self._hist[t].sum()
             mean = self._sum[t] / n
             out[angle_label(self.labels, kx, kc, ky)] = {
-                "mean_deg": float(mean),
+                "mean_deg": float(mean + 90.0),
                 "std_deg": float(np.sqrt(max(self._sum2[t] / n - mean**2, 0.0))),
                 "mode_deg": float(centres[np.argmax(self._hist[t])]),
                 "n_per_frame": float(n / max(self.n_frames, 1)),

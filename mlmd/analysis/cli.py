@@ -56,6 +56,7 @@ def config_from_args(args: argparse.Namespace) -> AnalysisConfig:
         "format": args.format,
         "timestep_fs": args.timestep_fs,
         "device": args.device,
+        "threads": args.threads,
         "tmp_dir": args.tmp_dir,
     }
     data.update({k: v for k, v in simple.items() if v is not None})

@@ -85,7 +85,7 @@ class RdfAccumulator:
     Args:
         numbers: [N] atomic numbers (or −type for anonymous kinds).
         r_max_A: outer edge of the last bin, Å.
-        dr_A: bin width, Å (r_max is rounded to a whole number of bins).
+        dr_A: bin width, Å (r_max is rounded down to a whole number of bins).
     """
 
     def __init__(self, numbers: np.ndarray, r_max_A: float, dr_A: float):
@@ -99,7 +99,7 @@ class RdfAccumulator:
         lookup = {int(z): k for k, z in enumerate(order)}
         self.kind = np.array([lookup[int(z)] for z in self.numbers], dtype=np.int64)
         self.n_kind = np.bincount(self.kind, minlength=len(order)).astype(float)
-        self.n_bins = max(1, int(round(r_max_A / dr_A)))
+        self.n_bins = max(1, int(np.floor(r_max_A / dr_A + 1e-9)))
         self.dr = float(dr_A)
         self.r_max = self.n_bins * self.dr
         self.edges = np.arange(self.n_bins + 1) * self.dr
