@@ -18,7 +18,9 @@ A writer killed at any moment therefore leaves either the old or the new file, n
 and every frame whose ``append`` returned is on disk. The price is one file copy per call
 (O(file size): about 0.1 s per 100 MB here), so append in batches, not frame by frame.
 Writers of the same file are serialised by ``flock`` on a hidden sidecar ``.<name>.lock``.
-Readers that hold the file open keep reading their consistent snapshot.
+Readers that hold the file open keep reading their consistent snapshot (``close()`` and the
+next access sees the new file). An interrupted writer leaves ``<path>.tmp-<pid>`` behind; the
+next writer removes it.
 """
 
 from __future__ import annotations
