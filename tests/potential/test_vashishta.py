@@ -82,7 +82,10 @@ def _structures() -> dict[str, Atoms]:
     strain = np.array([[1.03, 0.06, -0.04], [0.0, 0.97, 0.08], [0.05, -0.03, 1.02]])
     triclinic.set_cell(triclinic.cell.array @ strain, scale_atoms=True)
     triclinic.rattle(0.1, seed=4)
+    unit_cell = quartz()  # 4.9 Å cell: many periodic images of each atom within 5.5 Å
+    unit_cell.rattle(0.1, seed=9)
     return {
+        "quartz_unit_cell": unit_cell,
         "quartz": rattled,
         "compressed_2.8": compressed,
         "hot": hot,
