@@ -117,13 +117,17 @@ def evaluate(
     if forces:
         f = torch.zeros_like(graph.positions, dtype=torch.float64)
         f = f.index_add(0, i, g).index_add(0, j, -g)
-    w = None
-    if virial:
-        r = vectors if create_graph else vectors.detach()
-        per_edge = -r.unsqueeze(2) * g.unsqueeze(1)
-        w = torch.zeros(graph.n_systems, 3, 3, dtype=torch.float64, device=graph.device)
-        w = w.index_add(0, graph.system[i], per_edge)
+    w = _virial(graph, vectors if create_graph else vectors.detach(), g) if virial else None
     return Evaluation(energy, per_atom, f, w)
+
+
+def _virial(graph: Graph, r: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """W = −Σ_edges r ⊗ g per system [S, 3, 3] (one matmul when the graph is one system)."""
+    if graph.n_systems == 1:
+        return -(r.transpose(0, 1) @ g).unsqueeze(0)
+    per_edge = -r.unsqueeze(2) * g.unsqueeze(1)
+    w = torch.zeros(graph.n_systems, 3, 3, dtype=torch.float64, device=graph.device)
+    return w.index_add(0, graph.system[graph.edge_index[0]], per_edge)
 
 
 def _evaluate_ensemble(
@@ -178,11 +182,5 @@ def _ensemble_result(
         f_k = f_k.index_add(1, i, g).index_add(1, j, -g)
         f = f_k.mean(0)
         f_std = ((f_k - f) ** 2).sum(-1).mean(0).sqrt()
-    w = None
-    if virial:
-        r = vectors if create_graph else vectors.detach()
-        g_mean = g.mean(0)
-        per_edge = -r.unsqueeze(2) * g_mean.unsqueeze(1)
-        w = torch.zeros(graph.n_systems, 3, 3, dtype=torch.float64, device=graph.device)
-        w = w.index_add(0, graph.system[i], per_edge)
+    w = _virial(graph, vectors if create_graph else vectors.detach(), g.mean(0)) if virial else None
     return Evaluation(energy.mean(0), per_atom.mean(0), f, w, energy_std, f_std)
