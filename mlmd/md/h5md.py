@@ -84,6 +84,8 @@ class H5MDWriter:
     ):
         self.path = Path(path)
         self.velocities, self.forces = velocities, forces
+        self._pending: dict[str, list] = {}
+        self.buffer_rows = 100
         n = len(ids)
         if restart_step is not None and self.path.exists():
             self.file = h5py.File(self.path, "a")
@@ -141,14 +143,31 @@ class H5MDWriter:
             _append(parts["velocity"], velocities, step, time_fs)
         if self.forces and forces is not None:
             _append(parts["force"], forces, step, time_fs)
-        self.file.flush()
+        self.flush()
 
     def write_observables(self, step: int, time_fs: float, values: dict[str, float]) -> None:
-        """Append scalar observables (names from :data:`OBSERVABLES`)."""
-        obs = self.file["observables"]
+        """Queue scalar observables (names from :data:`OBSERVABLES`); they reach the file in
+        blocks of :attr:`buffer_rows`, with every frame and on :meth:`flush` / :meth:`close`."""
         for name, value in values.items():
-            _append(_series(obs, name, (), np.float64, OBSERVABLES.get(name)), value, step, time_fs)
+            self._pending.setdefault(name, []).append((step, time_fs, value))
+        if max(len(v) for v in self._pending.values()) >= self.buffer_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write queued observables and flush the file."""
+        obs = self.file["observables"]
+        for name, rows in self._pending.items():
+            if not rows:
+                continue
+            g = _series(obs, name, (), np.float64, OBSERVABLES.get(name))
+            n, k = g["step"].shape[0], len(rows)
+            steps, times, values = zip(*rows, strict=True)
+            for key, data in (("value", values), ("step", steps), ("time", times)):
+                g[key].resize(n + k, axis=0)
+                g[key][n:] = data
+        self._pending = {}
         self.file.flush()
 
     def close(self) -> None:
+        self.flush()
         self.file.close()
