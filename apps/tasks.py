@@ -83,6 +83,7 @@ def train_member(data: str, model_dir: str, member: int, train: dict) -> dict:
 def explore(model_dir: str, start: str, index: int, md: dict, candidates: str) -> dict:
     """A short single-process MD run with the ensemble; frames whose spread exceeds the
     configured threshold are appended to ``candidates``."""
+    from mlmd.md.engine import MDSafetyError
     from mlmd.md.runner import run_md
 
     config = {
@@ -91,11 +92,11 @@ def explore(model_dir: str, start: str, index: int, md: dict, candidates: str) -
         "structure": {"dataset": start, "index": index},
         "uncertainty": {**md.get("uncertainty", {}), "dataset": candidates},
     }
-    summary = run_md(config, echo=False)
-    return {
-        "candidates": candidates,
-        **{k: summary[k] for k in ("status", "steps") if k in summary},
-    }
+    try:
+        summary = run_md(config, echo=False)
+    except MDSafetyError as exc:  # the model left its domain: what exploration looks for
+        return {"candidates": candidates, "status": "stopped_unsafe", "message": str(exc)}
+    return {"candidates": candidates, "status": summary.get("status"), "steps": summary.get("steps")}
 
 
 def select(

@@ -15,26 +15,32 @@ import sys
 from mlmd import __version__
 from mlmd.errors import MlmdError
 
-#: Modules that register subcommands, in the order they appear in ``mlmd --help``.
-COMMAND_MODULES = (
-    "mlmd.data.cli",
-    "mlmd.reference.cli",
-    "mlmd.train.cli",
-    "mlmd.md.cli",
-    "mlmd.analysis.cli",
-    "apps.cli",
-)
+#: Which module registers each top-level command (``mlmd --help`` lists them in this order).
+#: Only the module of the command being run is imported, so ``mlmd data info`` does not pay
+#: for importing torch.
+COMMANDS = {
+    "data": "mlmd.data.cli",
+    "build": "mlmd.data.cli",
+    "label": "mlmd.reference.cli",
+    "train": "mlmd.train.cli",
+    "evaluate": "mlmd.train.cli",
+    "export": "mlmd.train.cli",
+    "md": "mlmd.md.cli",
+    "analyze": "mlmd.analysis.cli",
+    "site": "apps.cli",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with every available subcommand registered."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: every subcommand, or only the module that owns ``command``."""
     parser = argparse.ArgumentParser(
         prog="mlmd", description="Machine-learned potentials and MPI molecular dynamics."
     )
     parser.add_argument("--version", action="version", version=f"mlmd {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
+    wanted = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for name in wanted:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -45,10 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command(argv: list[str]) -> str | None:
+    """The first positional argument (the command), if any."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mlmd`` console script; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(_command(argv)).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s: %(message)s",
