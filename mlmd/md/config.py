@@ -51,7 +51,7 @@ class StructureConfig:
     builder: Literal["random_sio2", "sio2_crystal"] | None = None
     n_atoms: int = 0
     density_g_cm3: float = 2.2
-    crystal: str = "alpha_quartz"
+    crystal: str = "cristobalite"
     repeat: tuple[int, int, int] = (1, 1, 1)
     seed: int = 0
 

@@ -1,0 +1,90 @@
+"""Config validation names the key; the CLI runs a TOML config and restarts from a checkpoint."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mlmd.cli import main
+from mlmd.errors import ConfigError
+from mlmd.md.config import config_from_mapping, load_config
+
+BASE = {"steps": 10, "structure": {"builder": "sio2_crystal", "crystal": "cristobalite"}}
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"ensemble": {"kind": "nvx"}}, "ensemble.kind"),
+        ({"ensembel": {}}, "ensembel"),
+        ({"ensemble": {"damping_fs": -1.0}}, "ensemble"),
+        ({"output": {"trajectory_every": "often"}}, "output.trajectory_every"),
+        ({"schedule": {"time_ps": [0, 1], "temperature_K": [300.0]}}, "schedule"),
+        ({"structure": {"builder": "random_sio2", "extxyz": "a.xyz", "n_atoms": 3}}, "structure"),
+        ({"timestep_fs": 0.0}, "timestep_fs"),
+    ],
+)
+def test_bad_config_names_the_key(change, key):
+    with pytest.raises(ConfigError) as info:
+        config_from_mapping({**BASE, **change}, source="run.toml")
+    assert f"run.toml: {key}" in str(info.value)
+
+
+def test_example_configs_parse():
+    from pathlib import Path
+
+    examples = sorted((Path(__file__).parents[2] / "mlmd/md/examples").glob("*.toml"))
+    assert len(examples) >= 2
+    for path in examples:
+        load_config(path)
+
+
+TOML = """
+steps = {steps}
+timestep_fs = 1.0
+potential = "teacher"
+seed = 3
+skin_A = 1.0
+torch_threads = 1
+initial_temperature_K = 600.0
+
+[structure]
+builder = "sio2_crystal"
+crystal = "cristobalite"
+repeat = [2, 2, 2]
+
+[ensemble]
+kind = "nose_hoover_chain"
+temperature_K = 600.0
+
+[output]
+directory = "{out}"
+thermo_every = 10
+trajectory_every = 20
+checkpoint_every = 20
+velocities = true
+forces = true
+"""
+
+
+def test_cli_runs_teacher_and_restarts(tmp_path, capsys):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(TOML.format(steps=40, out=tmp_path / "out"))
+    assert main(["md", "run", str(cfg)]) == 0
+    ckpt = np.load(tmp_path / "out" / "checkpoint.npz")
+    assert int(ckpt["step"]) == 40 and len(ckpt["ids"]) == 192
+    cfg.write_text(TOML.format(steps=60, out=tmp_path / "out"))
+    assert main(["md", "run", str(cfg), "--restart", str(tmp_path / "out" / "checkpoint.npz")]) == 0
+    assert int(np.load(tmp_path / "out" / "checkpoint.npz")["step"]) == 60
+    thermo = (tmp_path / "out" / "thermo.log").read_text().splitlines()
+    steps = [int(line.split()[0]) for line in thermo if not line.startswith("#")]
+    assert steps == list(range(0, 61, 10))
+
+
+def test_cli_bad_key_exits_2(tmp_path, capsys):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(TOML.format(steps=5, out=tmp_path / "o").replace("skin_A", "skin"))
+    assert main(["md", "run", str(cfg)]) == 2
+    assert "skin: unknown key" in capsys.readouterr().err

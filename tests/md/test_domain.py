@@ -1,0 +1,66 @@
+"""Decomposition on one rank: ghosts are periodic images; forces, energy and virial equal a
+direct periodic evaluation (orthorhombic and triclinic); thin bricks are refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from mpi4py import MPI
+
+from mlmd.md import domain
+from mlmd.md.domain import DomainError
+from mlmd.md.engine import Engine
+from mlmd.md.forces import ForceField
+from mlmd.md.integrators import make_integrator
+from mlmd.md.rng import normals
+from mlmd.md.schedule import Schedule
+from mlmd.md.state import MDState, atoms_from_structure
+from mlmd.potential import evaluate, graph_from_atoms
+from tests.md.helpers import Morse, fcc_crystal
+
+
+def decomposed(atoms, potential, skin=0.5):
+    grid = domain.make_grid(MPI.COMM_WORLD)
+    cell = np.array(atoms.cell.array)
+    engine = Engine(grid, ForceField(potential, "cpu"), make_integrator("nve"), skin_A=skin,
+                    seed=0, temperature=Schedule.constant(0), pressure=Schedule.constant(0))
+    whole = atoms_from_structure(atoms.numbers, atoms.positions)
+    mine = engine.rebuild(domain.distribute(grid, whole, cell), cell)
+    state = MDState(**mine, cell=cell, n_atoms=len(atoms), dof=3 * len(atoms) - 3)
+    return engine, engine.setup(state)
+
+
+@pytest.mark.parametrize("triclinic", [False, True])
+def test_one_rank_matches_direct_periodic_evaluation(triclinic):
+    atoms = fcc_crystal((3, 3, 3), rattle=0.2)
+    if triclinic:
+        shear = np.array([[1, 0.1, 0.05], [0, 1, -0.08], [0, 0, 1]])
+        atoms.set_cell(atoms.cell.array @ shear, scale_atoms=True)
+    atoms.positions += 3.0  # some atoms outside the cell: exchange wraps them
+    pot = Morse()
+    ref = evaluate(pot, graph_from_atoms([atoms], pot.cutoff_A))
+    engine, state = decomposed(atoms, pot)
+    order = np.argsort(state.ids)
+    assert engine.plan.n_local > engine.plan.n_owned  # ghosts are periodic images
+    assert abs(state.potential_energy - float(ref.energy[0].detach())) < 1e-9
+    assert np.abs(state.forces[order] - ref.forces.numpy()).max() < 1e-11
+    assert np.abs(state.virial - ref.virial[0].numpy()).max() < 1e-9
+    # wrapped positions + images reproduce the input
+    unwrapped = state.positions + state.images @ np.array(atoms.cell.array)
+    assert np.abs(unwrapped[order] - atoms.positions).max() < 1e-12
+
+
+def test_brick_thinner_than_ghost_depth_is_refused():
+    small = bulk("Ar", "fcc", a=3.9, cubic=True).repeat((2, 2, 2))  # 7.8 Å cell
+    with pytest.raises(DomainError, match="bricks along x .* ghosts must reach 8.000 Å"):
+        decomposed(small, Morse(cutoff_A=5.0), skin=3.0)
+
+
+def test_noise_is_keyed_by_atom_id_not_position_in_array():
+    ids = np.arange(1000, 1100)
+    z = normals(5, 42, ids)
+    perm = np.random.default_rng(0).permutation(len(ids))
+    assert np.array_equal(normals(5, 42, ids[perm]), z[perm])
+    assert not np.allclose(normals(5, 43, ids), z)
+    assert abs(z.mean()) < 0.2 and abs(z.std() - 1) < 0.15
