@@ -96,7 +96,11 @@ def explore(model_dir: str, start: str, index: int, md: dict, candidates: str) -
         summary = run_md(config, echo=False)
     except MDSafetyError as exc:  # the model left its domain: what exploration looks for
         return {"candidates": candidates, "status": "stopped_unsafe", "message": str(exc)}
-    return {"candidates": candidates, "status": summary.get("status"), "steps": summary.get("steps")}
+    return {
+        "candidates": candidates,
+        "status": summary.get("status"),
+        "steps": summary.get("steps"),
+    }
 
 
 def select(
@@ -163,8 +167,8 @@ def md_command(
     )
 
 
-def analyze(trajectory: str, out_dir: str, what: list[str] | None = None) -> dict:
+def analyze(trajectory: str, out_dir: str) -> dict:
     """Structure and dynamics of a trajectory into ``out_dir`` (summary.json + PNGs)."""
-    from mlmd.analysis import analyze_trajectory
+    from mlmd.analysis import analyze as analyze_trajectory
 
-    return analyze_trajectory(trajectory, out_dir, what=what)
+    return {"out_dir": out_dir, "summary": analyze_trajectory(trajectory, out_dir)}
