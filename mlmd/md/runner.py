@@ -195,7 +195,10 @@ def run_md(
     }
 
     if restart is not None:
-        state, ref, ref_cell, _ = read_checkpoint(restart, grid)
+        state, ref, ref_cell, saved = read_checkpoint(restart, grid)
+        if saved.get("ensemble", {}).get("kind") != cfg.ensemble.kind:  # e.g. NVT → NVE
+            state = replace(state, dof=integrator.dof(state.n_atoms))
+            state = integrator.init(state, engine.context(state.step, cfg.timestep_fs))
         if ref is not None:
             engine.restore_plan(state.atoms(), ref, ref_cell)
         else:

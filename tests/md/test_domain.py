@@ -23,8 +23,15 @@ from tests.md.helpers import Morse, fcc_crystal
 def decomposed(atoms, potential, skin=0.5):
     grid = domain.make_grid(MPI.COMM_WORLD)
     cell = np.array(atoms.cell.array)
-    engine = Engine(grid, ForceField(potential, "cpu"), make_integrator("nve"), skin_A=skin,
-                    seed=0, temperature=Schedule.constant(0), pressure=Schedule.constant(0))
+    engine = Engine(
+        grid,
+        ForceField(potential, "cpu"),
+        make_integrator("nve"),
+        skin_A=skin,
+        seed=0,
+        temperature=Schedule.constant(0),
+        pressure=Schedule.constant(0),
+    )
     whole = atoms_from_structure(atoms.numbers, atoms.positions)
     mine = engine.rebuild(domain.distribute(grid, whole, cell), cell)
     state = MDState(**mine, cell=cell, n_atoms=len(atoms), dof=3 * len(atoms) - 3)
