@@ -145,11 +145,14 @@ def select(
     }
 
 
-def merge(inputs: list[str], out: str) -> dict:
-    """Merge datasets of one reference method into ``out`` (deduplicated by key)."""
+def merge(datasets: list[str], out: str) -> dict:
+    """Merge datasets of one reference method into ``out`` (deduplicated by key).
+
+    (Not named ``inputs``: Parsl reserves that keyword for its own file dependencies.)
+    """
     from mlmd.data.ops import merge_datasets
 
-    n = merge_datasets(inputs, out, overwrite=True)
+    n = merge_datasets(datasets, out, overwrite=True)
     return {"path": out, "frames": n}
 
 
