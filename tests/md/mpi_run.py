@@ -1,4 +1,6 @@
-"""Run a small Morse MD under mpiexec for the tests: ``mpi_run.py OUTDIR KIND STEPS [k=v]``.
+"""Small Morse MD under mpiexec for the tests: ``mpi_run.py OUTDIR KINDS STEPS [k=v …]``.
+
+KINDS is a comma-separated list of ensembles, run one after another into OUTDIR/<kind>.
 
 The system is a hot, rattled 256-atom 'Morse argon' fcc crystal in a 15.6 Å box (bricks of
 7.8 Å on 4 ranks against a 5.5 Å ghost depth), so atoms cross rank boundaries within
@@ -17,8 +19,13 @@ from tests.md.helpers import Morse, fcc_crystal
 
 
 def main(argv: list[str]) -> None:
-    out, kind, steps = argv[0], argv[1], int(argv[2])
+    out, kinds, steps = argv[0], argv[1].split(","), int(argv[2])
     options = dict(a.split("=", 1) for a in argv[3:])
+    for kind in kinds:
+        run(f"{out}/{kind}", kind, steps, dict(options))
+
+
+def run(out: str, kind: str, steps: int, options: dict[str, str]) -> None:
     restart = options.pop("restart", None)
     cfg = {
         "steps": steps,

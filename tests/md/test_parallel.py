@@ -49,12 +49,18 @@ def last_frame(out: Path) -> dict[str, np.ndarray]:
         }
 
 
-@pytest.mark.parametrize("kind", ["nve", "langevin"])
-def test_same_trajectory_on_1_2_4_ranks(tmp_path, kind):
-    frames = {}
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """NVE and Langevin, 200 steps each, on 1, 2 and 4 ranks (one launch per rank count)."""
+    out = tmp_path_factory.mktemp("parallel")
     for n in (1, 2, 4):
-        run_ranks(n, tmp_path / f"r{n}", kind, 200)
-        frames[n] = last_frame(tmp_path / f"r{n}")
+        run_ranks(n, out / f"r{n}", "nve,langevin", 200)
+    return out
+
+
+@pytest.mark.parametrize("kind", ["nve", "langevin"])
+def test_same_trajectory_on_1_2_4_ranks(runs, kind):
+    frames = {n: last_frame(runs / f"r{n}" / kind) for n in (1, 2, 4)}
     ref = frames[1]
     assert ref["step"] == 200
     # atoms crossed the 2x2x1 rank bricks: their owner changed between first and last frame

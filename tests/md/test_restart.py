@@ -33,7 +33,7 @@ def _interrupted_run(out, steps: int) -> None:
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    thermo = out / "thermo.log"
+    thermo = out / "langevin" / "thermo.log"
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:
         lines = thermo.read_text().splitlines() if thermo.exists() else []
@@ -51,7 +51,7 @@ def test_sigterm_and_restart_is_bitwise_identical(tmp_path):
     steps = 300
     run_ranks(2, tmp_path / "full", "langevin", steps, "thermo_every=5")
     _interrupted_run(tmp_path / "cut", steps)
-    stopped = np.load(tmp_path / "cut" / "checkpoint.npz")
+    stopped = np.load(tmp_path / "cut" / "langevin" / "checkpoint.npz")
     k = int(stopped["step"])
     assert 100 <= k < steps
     out = run_ranks(
@@ -60,16 +60,19 @@ def test_sigterm_and_restart_is_bitwise_identical(tmp_path):
         "langevin",
         steps,
         "thermo_every=5",
-        f"restart={tmp_path / 'cut' / 'checkpoint.npz'}",
+        f"restart={tmp_path / 'cut' / 'langevin' / 'checkpoint.npz'}",
     )
     assert '"status": "completed"' in out
-    full, cut = last_frame(tmp_path / "full"), last_frame(tmp_path / "cut")
+    full, cut = (
+        last_frame(tmp_path / "full" / "langevin"),
+        last_frame(tmp_path / "cut" / "langevin"),
+    )
     assert full["step"] == cut["step"] == steps
     for key in ("position", "image", "velocity", "cell"):
         assert np.array_equal(full[key], cut[key]), key
     a, b = (
-        np.load(tmp_path / "full" / "checkpoint.npz"),
-        np.load(tmp_path / "cut" / "checkpoint.npz"),
+        np.load(tmp_path / "full" / "langevin" / "checkpoint.npz"),
+        np.load(tmp_path / "cut" / "langevin" / "checkpoint.npz"),
     )
     for key in ("positions", "velocities", "forces", "ids", "extra/heat"):
         assert np.array_equal(a[key], b[key]), key
