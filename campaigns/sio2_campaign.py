@@ -114,8 +114,14 @@ class Campaign:
         self.status.set(stage, task, "done")
         return result
 
-    def _many(self, stage: str, jobs: list[tuple[str, str, object]]) -> list[dict]:
-        """Submit several independent steps at once; wait for all (reusing finished ones)."""
+    def _many(
+        self, stage: str, jobs: list[tuple[str, str, object]], tolerate: bool = False
+    ) -> list[dict]:
+        """Submit several independent steps at once; wait for all (reusing finished ones).
+
+        With ``tolerate`` a failed step is reported and left out of the results (a replica
+        that blew up must not stop its siblings); the campaign fails only if all fail.
+        """
         futures = {}
         for key, task, submit in jobs:
             if self.store.is_done(stage, key):
@@ -128,12 +134,17 @@ class Campaign:
             if key in futures:
                 try:
                     result = futures[key].result()
-                except Exception:
+                except Exception as exc:
                     self.status.set(stage, task, "failed")
-                    raise
+                    if not tolerate:
+                        raise
+                    self.status.note(f"excluded {stage} {task}: {type(exc).__name__}: {exc}")
+                    continue
                 self.store.mark_done(stage, key, result)
                 self.status.set(stage, task, "done")
             results.append(self.store.outputs(stage, key))
+        if jobs and not results:
+            raise RuntimeError(f"every {stage} task failed; see {self.status.path}")
         return results
 
     # -- stages ---------------------------------------------------------------------------
@@ -225,7 +236,7 @@ class Campaign:
                 return bindings.explore(model_dir, start, r, md, str(out / "candidates.h5"))
 
             jobs.append((key, f"it{it}-run{r}", submit))
-        explored = self._many("explore", jobs)
+        explored = self._many("explore", jobs, tolerate=True)
         window = [s.sigma_lo_eV_A, s.sigma_hi_eV_A, s.select_cap]
         key = step_key("select", params=[[k for k, _, _ in jobs], window])
         result = self._step(
@@ -285,7 +296,7 @@ class Campaign:
                     lambda out, r=run: bindings.analyze(r["trajectory"], str(out)),
                 )
             )
-        return self._many("analyze", jobs)
+        return self._many("analyze", jobs, tolerate=True)
 
 
 def melt_quench_config(s: Sizes, rate_K_ps: float, replica: int, model_dir: str) -> dict:
