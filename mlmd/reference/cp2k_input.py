@@ -105,6 +105,18 @@ def _extra(s: CP2KSettings, section: str, indent: str) -> list[str]:
     return [indent + line.strip() for line in text.strip().splitlines() if line.strip()]
 
 
+def _xc_grid(s: CP2KSettings) -> list[str]:
+    if s.xc_smoothing == "none":
+        return []
+    deriv = {"nn10": "NN10_SMOOTH", "spline2": "SPLINE2_SMOOTH"}[s.xc_smoothing]
+    return [
+        "      &XC_GRID",
+        "        XC_SMOOTH_RHO NN10",
+        f"        XC_DERIV {deriv}",
+        "      &END XC_GRID",
+    ]
+
+
 def _scf_block(s: CP2KSettings, rung: Rung, restart_wfn: Path | None) -> list[str]:
     lines = ["    &SCF", f"      EPS_SCF {s.eps_scf:.3e}", f"      MAX_SCF {rung.max_scf}"]
     if restart_wfn is not None:
@@ -192,6 +204,7 @@ def write_input(frame: Frame, s: CP2KSettings, rung: Rung, restart_wfn: Path | N
         "    &XC",
         f"      &XC_FUNCTIONAL {s.functional}",
         "      &END XC_FUNCTIONAL",
+        *_xc_grid(s),
         *_extra(s, "XC", "      "),
         "    &END XC",
         *_extra(s, "DFT", "    "),

@@ -56,7 +56,13 @@ class LadderSettings:
 @dataclass(frozen=True)
 class CP2KSettings:
     """Everything that determines a CP2K label. Units in names: Ry (plane-wave cutoffs),
-    K (electronic temperature); ``eps_scf`` in Hartree (CP2K's convention)."""
+    K (electronic temperature); ``eps_scf`` in Hartree (CP2K's convention).
+
+    ``xc_smoothing`` smooths the density and XC derivatives on the real-space grid
+    (``&XC_GRID XC_SMOOTH_RHO NN10``, ``XC_DERIV NN10_SMOOTH`` or ``SPLINE2_SMOOTH``). Without
+    it the GGA "egg-box" error of O at 250 Ry gives 9-atom quartz a net force of 0.28 eV/Å and
+    forces 8 % off the energy's derivative; with it 0.05 eV/Å and 0.4 % (measured here).
+    """
 
     functional: str = "PBE"
     basis_set: str = "DZVP-MOLOPT-SR-GTH"
@@ -73,6 +79,7 @@ class CP2KSettings:
     smearing_K: float = 0.0
     added_mos: int = 0
     mixing_alpha: float = 0.4
+    xc_smoothing: Literal["none", "nn10", "spline2"] = "nn10"
     ladder: LadderSettings = field(default_factory=LadderSettings)
     extra_sections: dict[str, str] = field(default_factory=dict)
 

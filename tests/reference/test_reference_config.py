@@ -3,12 +3,14 @@ runs here)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from conftest import quartz
 
 from mlmd.errors import ConfigError, InputError
-from mlmd.reference import ReferenceSetupError, get_reference
+from mlmd.reference import ReadError, ReferenceSetupError, Result, SCFError, get_reference
 from mlmd.reference.cp2k_input import ladder, write_input
+from mlmd.reference.cp2k_parser import read_energy, read_forces, read_status, read_stress
 from mlmd.reference.cp2k_runner import find_data_dir, find_executable, launcher_prefix
 from mlmd.reference.cp2k_settings import available_presets, load_cp2k_config
 
@@ -21,6 +23,7 @@ from mlmd.reference.cp2k_settings import available_presets, load_cp2k_config
         ({"cutoff_Ry": -1.0}, "cutoff_Ry"),
         ({"max_scf": 0}, "max_scf"),
         ({"solver": "davidson"}, "solver"),
+        ({"xc_smoothing": "yes"}, "xc_smoothing"),
         ({"smearing_K": 300.0}, "smearing_K"),  # smearing needs diagonalisation
         ({"ladder": {"enabled": "yes"}}, "ladder.enabled"),
         ({"ladder": {"broyden_alfa": 0.1}}, "ladder.broyden_alfa"),
@@ -85,6 +88,7 @@ def test_input_has_forces_analytic_stress_cell_and_kinds():
         "POTENTIAL GTH-PBE",
         f"CUTOFF {s.cutoff_Ry}",
         "SCF_GUESS ATOMIC",
+        "XC_DERIV NN10_SMOOTH",
         "&OT ON",
         "METHOD GPW",
         "TRACE F",
@@ -143,3 +147,28 @@ def test_registry_names_the_valid_references():
         get_reference("vasp-please")
     with pytest.raises(ConfigError, match="preset"):
         get_reference("teacher", preset="fast")
+
+
+def test_failed_results_never_carry_labels():
+    frame = quartz()
+    with pytest.raises(ValueError, match="must not carry"):
+        Result(frame.key, "scf_not_converged", energy=-1.0)
+    with pytest.raises(ValueError):
+        Result(frame.key, "unlabelled")
+    failed = Result.failure(frame.key, SCFError("no convergence"), wall_s=1.0)
+    labelled = failed.apply(frame)
+    assert labelled.status == "scf_not_converged" and np.isnan(labelled.energy)
+    assert np.isnan(labelled.forces).all()
+
+
+def test_missing_output_is_a_read_error(tmp_path):
+    with pytest.raises(ReadError) as err:
+        read_status(tmp_path / "cp2k.out")
+    assert err.value.status == "missing_output"
+    (tmp_path / "cp2k.out").write_text("no energy here\n")
+    with pytest.raises(ReadError, match="no total energy"):
+        read_energy(tmp_path / "cp2k.out")
+    with pytest.raises(ReadError, match="forces"):
+        read_forces(tmp_path, "mlmd", 9, tmp_path / "cp2k.out")
+    with pytest.raises(ReadError, match="stress"):
+        read_stress(tmp_path, "mlmd", tmp_path / "cp2k.out")

@@ -1,0 +1,155 @@
+"""Labelling speed: teacher frames/s (3000-atom SiO2), CP2K seconds per structure per preset,
+and how busy the cores are when W CP2K workers run. Prints one JSON object.
+
+    python benchmarks/bench_label.py                       # everything (CP2K: many minutes)
+    python benchmarks/bench_label.py --skip-cp2k           # teacher only
+    python benchmarks/bench_label.py --presets fast --sizes 24 --workers 2 --ranks 1
+
+Structures: rattled beta-cristobalite (24 atoms per cubic cell, 2.175 g/cm³; 72 = 1×1×3,
+3000 = 5×5×5 cells). The machine may be shared: the JSON records the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from ase.spacegroup import crystal
+
+from mlmd.data import Dataset, Frame
+from mlmd.reference import get_reference, label_dataset
+
+
+def cristobalite(repeat: tuple[int, int, int], n: int, seed: int = 0) -> list[Frame]:
+    """``n`` rattled (σ = 0.05 Å) beta-cristobalite supercells."""
+    a = crystal(
+        ["Si", "O"],
+        basis=[(0, 0, 0), (1 / 8, 1 / 8, 1 / 8)],
+        spacegroup=227,
+        setting=1,
+        cellpar=[7.16] * 3 + [90] * 3,
+    ).repeat(repeat)
+    rng = np.random.default_rng(seed)
+    return [
+        Frame(a.numbers, a.positions + rng.normal(0, 0.05, a.positions.shape), a.cell[:], True)
+        for _ in range(n)
+    ]
+
+
+def write_input(path: Path, frames: list[Frame]) -> None:
+    Dataset.create(path, {"name": "none"}, overwrite=True).append(frames)
+
+
+def bench_teacher(tmp: Path, n_frames: int) -> dict:
+    """End-to-end ``label_dataset`` rate (read, evaluate, write) on 3000-atom frames."""
+    frames = cristobalite((5, 5, 5), n_frames)
+    write_input(tmp / "teacher_in.h5", frames)
+    ref = get_reference("teacher")
+    ref.label(frames[:2], tmp)  # warm-up (torch, allocator)
+    start = time.perf_counter()
+    summary = label_dataset(tmp / "teacher_in.h5", tmp / "teacher_out.h5", ref, progress=False)
+    wall = time.perf_counter() - start
+    start = time.perf_counter()
+    ref.label(frames[:10], tmp)
+    compute = (time.perf_counter() - start) / 10
+    return {
+        "atoms_per_frame": frames[0].n_atoms,
+        "frames": n_frames,
+        "counts": summary.counts,
+        "wall_s": round(wall, 3),
+        "frames_per_s": round(n_frames / wall, 2),
+        "compute_only_frames_per_s": round(1 / compute, 2),
+        "device": str(ref.device),
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def _children_cpu_s() -> float:
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
+
+
+def bench_cp2k(tmp: Path, preset: str, n_atoms: int, n: int, workers: int, ranks: int) -> dict:
+    """Seconds per structure of ``preset`` for ``n`` structures of ``n_atoms`` atoms, labelled
+    ``workers`` at a time with ``ranks`` ranks each; cores busy = CPU time of the CP2K
+    processes / (wall × cores)."""
+    repeat = {24: (1, 1, 1), 48: (1, 1, 2), 72: (1, 1, 3), 192: (2, 2, 2)}[n_atoms]
+    frames = cristobalite(repeat, n, seed=n_atoms)
+    tag = f"{preset}_{n_atoms}_{workers}x{ranks}"
+    write_input(tmp / f"{tag}_in.h5", frames)
+    cpu0, start = _children_cpu_s(), time.perf_counter()
+    summary = label_dataset(
+        tmp / f"{tag}_in.h5",
+        tmp / f"{tag}_out.h5",
+        "cp2k",
+        preset=preset,
+        ranks=ranks,
+        workers=workers,
+        progress=False,
+    )
+    wall = time.perf_counter() - start
+    cpu = _children_cpu_s() - cpu0
+    rows = [json.loads(x) for x in (tmp / f"{tag}_out.label" / "results.jsonl").open()]
+    per = [r["wall_s"] for r in rows]
+    cores = os.cpu_count() or 1
+    return {
+        "preset": preset,
+        "atoms": n_atoms,
+        "structures": n,
+        "workers": workers,
+        "ranks": ranks,
+        "counts": summary.counts,
+        "s_per_structure_each": [round(x, 1) for x in per],
+        "s_per_structure_mean": round(float(np.mean(per)), 1),
+        "throughput_s_per_structure": round(wall / n, 1),
+        "wall_s": round(wall, 1),
+        "cores_busy_share": round(cpu / (wall * cores), 3),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--teacher-frames", type=int, default=60)
+    p.add_argument("--skip-cp2k", action="store_true")
+    p.add_argument("--skip-teacher", action="store_true")
+    p.add_argument("--presets", nargs="+", default=["fast", "production"])
+    p.add_argument("--sizes", nargs="+", type=int, default=[24, 72])
+    p.add_argument("--structures", type=int, default=2, help="CP2K structures per case")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--ranks", type=int, default=2)
+    args = p.parse_args()
+    out: dict = {
+        "machine": {
+            "cores": os.cpu_count(),
+            "load_average_start": os.getloadavg(),
+            "platform": platform.platform(),
+            "note": "shared machine: other jobs may run concurrently",
+        }
+    }
+    with tempfile.TemporaryDirectory(prefix="bench_label_") as tmp:
+        tmp = Path(tmp)
+        if not args.skip_teacher:
+            out["teacher"] = bench_teacher(tmp, args.teacher_frames)
+            print(json.dumps(out["teacher"]), file=sys.stderr)
+        if not args.skip_cp2k:
+            out["cp2k"] = []
+            for preset in args.presets:
+                for size in args.sizes:
+                    row = bench_cp2k(tmp, preset, size, args.structures, args.workers, args.ranks)
+                    out["cp2k"].append(row)
+                    print(json.dumps(row), file=sys.stderr)
+    out["machine"]["load_average_end"] = os.getloadavg()
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
