@@ -1,0 +1,305 @@
+"""MD engine benchmarks (JSON on stdout): step/evaluation overhead, ASE comparison, 1 → 2
+rank efficiency, teacher vs LAMMPS ``pair_style vashishta``, and NVE energy drift.
+
+    .venv/bin/python benchmarks/bench_md.py --parts overhead,ase,parallel,lammps,drift \
+        --sizes 5184 21600 --nve-ps 20 > bench_md.json
+
+Structures are beta-cristobalite SiO2 supercells (24 atoms per cell) with the teacher
+(NKV 1994 Vashishta), float64, one torch thread per rank unless --threads says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from mpi4py import MPI
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mlmd.data import build  # noqa: E402
+from mlmd.md import domain  # noqa: E402
+from mlmd.md.engine import Engine  # noqa: E402
+from mlmd.md.forces import ForceField  # noqa: E402
+from mlmd.md.integrators import make_integrator  # noqa: E402
+from mlmd.md.runner import initial_atoms  # noqa: E402
+from mlmd.md.schedule import Schedule  # noqa: E402
+from mlmd.md.state import MDState  # noqa: E402
+from mlmd.md.structure import as_structure  # noqa: E402
+from mlmd.potential import evaluate, graph_from_frames, load_potential  # noqa: E402
+
+#: cristobalite repeats for the sizes used here (24 atoms per cell)
+REPEATS = {648: (3, 3, 3), 5184: (6, 6, 6), 21600: (10, 10, 9), 20736: (12, 12, 6)}
+
+
+def crystal(n_atoms: int):
+    if n_atoms not in REPEATS:
+        raise SystemExit(f"size {n_atoms} not in {sorted(REPEATS)}")
+    return build.sio2_crystal("cristobalite", REPEATS[n_atoms])
+
+
+class _Cfg:
+    seed = 1
+
+
+def engine_state(frame, potential, temperature_K=300.0, kind="nve", skin=1.0, comm=None):
+    """An Engine and its first state for ``frame`` on ``comm`` (default COMM_WORLD)."""
+    grid = domain.make_grid(comm or MPI.COMM_WORLD)
+    integ = make_integrator(kind) if kind != "langevin" else make_integrator(kind, damping_fs=100.0)
+    eng = Engine(
+        grid,
+        ForceField(potential, "cpu"),
+        integ,
+        skin_A=skin,
+        seed=1,
+        temperature=Schedule.constant(temperature_K),
+        pressure=Schedule.constant(0.0),
+    )
+    st = as_structure(frame)
+    whole = initial_atoms(st, _Cfg, temperature_K, integ.dof) if grid.rank == 0 else None
+    n = len(st.numbers)
+    mine = eng.rebuild(domain.distribute(grid, whole, st.cell), st.cell)
+    state = MDState(**mine, cell=st.cell, dt_fs=1.0, n_atoms=n, dof=integ.dof(n))
+    state = integ.init(eng.setup(state), eng.context(0, 1.0))
+    return eng, state
+
+
+def time_steps(eng, state, steps: int) -> tuple[float, object]:
+    eng.grid.comm.Barrier()
+    t = time.perf_counter()
+    for _ in range(steps):
+        state = eng.step(state)
+    eng.grid.comm.Barrier()
+    return (time.perf_counter() - t) / steps, state
+
+
+def overhead(sizes, steps, potential) -> list[dict]:
+    """(a) MD step time / raw potential evaluation (forward + backward) on one rank."""
+    out = []
+    for n in sizes:
+        frame = crystal(n)
+        graph = graph_from_frames([frame], potential.cutoff_A)
+        evaluate(potential, graph)
+        t = time.perf_counter()
+        for _ in range(steps):
+            evaluate(potential, graph)
+        raw = (time.perf_counter() - t) / steps
+        eng, state = engine_state(frame, potential)
+        eng.step(state)
+        md, state = time_steps(eng, state, steps)
+        out.append(
+            {
+                "n_atoms": n,
+                "raw_eval_s": raw,
+                "md_step_s": md,
+                "ratio": md / raw,
+                "rebuilds": eng.rebuilds,
+                "steps": steps,
+                "md_atom_steps_per_s": n / md,
+            }
+        )
+    return out
+
+
+def ase_compare(n, steps, potential) -> dict:
+    """(b) ASE VelocityVerlet through MlmdCalculator vs the mlmd engine, same potential."""
+    from ase import units as ase_units
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+    from ase.md.verlet import VelocityVerlet
+
+    from mlmd.data.convert import frame_to_atoms
+    from mlmd.potential.calculator import MlmdCalculator
+
+    frame = crystal(n)
+    atoms = frame_to_atoms(frame)
+    atoms.calc = MlmdCalculator(potential)
+    MaxwellBoltzmannDistribution(atoms, temperature_K=300, rng=np.random.default_rng(1))
+    dyn = VelocityVerlet(atoms, timestep=1.0 * ase_units.fs)
+    dyn.run(1)
+    t = time.perf_counter()
+    dyn.run(steps)
+    ase_step = (time.perf_counter() - t) / steps
+    eng, state = engine_state(frame, potential)
+    eng.step(state)
+    md, _ = time_steps(eng, state, steps)
+    return {
+        "n_atoms": n,
+        "ase_step_s": ase_step,
+        "mlmd_step_s": md,
+        "speedup": ase_step / md,
+        "steps": steps,
+    }
+
+
+def parallel_worker(n: int, steps: int) -> None:
+    potential = load_potential("teacher")
+    eng, state = engine_state(crystal(n), potential)
+    eng.step(state)
+    dt, _ = time_steps(eng, state, steps)
+    if MPI.COMM_WORLD.Get_rank() == 0:
+        print(
+            json.dumps(
+                {"ranks": MPI.COMM_WORLD.Get_size(), "step_s": dt, "atom_steps_per_s": n / dt}
+            )
+        )
+
+
+def parallel(n, steps) -> dict:
+    """(c) 1 → 2 rank parallel efficiency (strong scaling) with mpiexec."""
+    res = {}
+    mpiexec = Path(sys.executable).parent / "mpiexec"
+    for ranks in (1, 2):
+        cmd = [
+            str(mpiexec),
+            "-n",
+            str(ranks),
+            sys.executable,
+            __file__,
+            "--worker",
+            str(n),
+            str(steps),
+        ]
+        p = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+            check=True,
+        )
+        res[ranks] = json.loads(p.stdout.strip().splitlines()[-1])
+    eff = res[2]["atom_steps_per_s"] / (2 * res[1]["atom_steps_per_s"])
+    return {
+        "n_atoms": n,
+        "one_rank": res[1],
+        "two_ranks": res[2],
+        "efficiency": eff,
+        "cores": os.cpu_count(),
+    }
+
+
+def lammps(n, steps, potential) -> dict:
+    """(d) the teacher in the mlmd engine vs LAMMPS pair_style vashishta, one core each."""
+    from ase.io import write
+
+    from mlmd.data.convert import frame_to_atoms
+
+    frame = crystal(n)
+    atoms = frame_to_atoms(frame)
+    with tempfile.TemporaryDirectory() as tmp:
+        write(f"{tmp}/data.lmp", atoms, format="lammps-data", specorder=["Si", "O"], masses=True)
+        Path(f"{tmp}/in.lmp").write_text(
+            "units metal\natom_style atomic\nread_data data.lmp\n"
+            "pair_style vashishta\n"
+            "pair_coeff * * /usr/share/lammps/potentials/SiO.1994.vashishta Si O\n"
+            "neighbor 1.0 bin\nneigh_modify every 1 delay 0 check yes\n"
+            "velocity all create 300.0 1 mom yes\ntimestep 0.001\nfix 1 all nve\n"
+            f"thermo {steps}\nrun {steps}\n"
+        )
+        p = subprocess.run(
+            ["lmp", "-in", "in.lmp", "-log", "none"],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
+    m = re.search(r"Loop time of ([0-9.eE+-]+) on (\d+) procs for (\d+) steps", p.stdout)
+    if not m:
+        return {"error": (p.stdout + p.stderr)[-1000:]}
+    lmp_rate = n * int(m.group(3)) / float(m.group(1))
+    eng, state = engine_state(frame, potential)
+    eng.step(state)
+    md, _ = time_steps(eng, state, steps)
+    return {
+        "n_atoms": n,
+        "lammps_atom_steps_per_s": lmp_rate,
+        "mlmd_atom_steps_per_s": n / md,
+        "mlmd_over_lammps": (n / md) / lmp_rate,
+        "steps": steps,
+    }
+
+
+def drift(temperature_K, nve_ps, equil_ps, potential) -> dict:
+    """NVE total-energy drift (meV/atom/ps) of 648-atom SiO2 after Langevin equilibration."""
+    n = 648
+    eng, state = engine_state(
+        crystal(n), potential, temperature_K=2 * temperature_K, kind="langevin"
+    )
+    eng.temperature = Schedule.constant(temperature_K)
+    for _ in range(int(equil_ps * 1000)):
+        state = eng.step(state)
+    nve = make_integrator("nve")
+    eng.integrator = nve
+    from dataclasses import replace
+
+    state = replace(state, dof=nve.dof(n))
+    times, energies, temps = [], [], []
+    t0 = time.perf_counter()
+    for k in range(int(nve_ps * 1000) + 1):
+        if k % 10 == 0:
+            times.append(k * 1e-3)
+            energies.append(state.potential_energy + state.kinetic_energy)
+            temps.append(state.temperature_K)
+        if k < int(nve_ps * 1000):
+            state = eng.step(state)
+    e = np.array(energies)
+    slope = np.polyfit(times, e, 1)[0] / n * 1e3
+    return {
+        "temperature_K_target": temperature_K,
+        "mean_T_K": float(np.mean(temps)),
+        "nve_ps": nve_ps,
+        "equil_ps": equil_ps,
+        "dt_fs": 1.0,
+        "n_atoms": n,
+        "drift_meV_per_atom_per_ps": float(slope),
+        "fluctuation_meV_per_atom": float(np.std(e) / n * 1e3),
+        "wall_s": time.perf_counter() - t0,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--parts", default="overhead,ase,parallel,lammps,drift")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[5184, 21600])
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--nve-ps", type=float, default=20.0)
+    ap.add_argument("--equil-ps", type=float, default=2.0)
+    ap.add_argument("--drift-temperatures", type=float, nargs="+", default=[300.0, 3000.0])
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--worker", type=int, nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.worker:
+        parallel_worker(*args.worker)
+        return
+    potential = load_potential("teacher")
+    parts = args.parts.split(",")
+    result = {
+        "machine": {"cores": os.cpu_count(), "torch": torch.__version__, "threads": args.threads}
+    }
+    if "overhead" in parts:
+        result["overhead"] = overhead(args.sizes, args.steps, potential)
+    if "ase" in parts:
+        result["ase"] = ase_compare(args.sizes[0], args.steps, potential)
+    if "parallel" in parts:
+        result["parallel"] = parallel(args.sizes[-1], args.steps)
+    if "lammps" in parts:
+        result["lammps"] = lammps(args.sizes[0], args.steps, potential)
+    if "drift" in parts:
+        result["drift"] = [
+            drift(t, args.nve_ps, args.equil_ps, potential) for t in args.drift_temperatures
+        ]
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
