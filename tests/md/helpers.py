@@ -40,3 +40,25 @@ def fcc_crystal(repeat=(4, 4, 4), a: float = 3.9, rattle: float = 0.05, seed: in
 
 def numbers_positions_cell(atoms):
     return atoms.numbers.copy(), atoms.positions.copy(), np.array(atoms.cell.array)
+
+
+class TwoLayer(torch.nn.Module):
+    """A two-layer message-passing toy: E_i = Σ_j g(r_ij) ρ_j with ρ_j = Σ_k f(r_jk).
+
+    Atom i's energy reaches 2 × cutoff (receptive field), so MD must give ghosts within
+    one cutoff of the brick their own edges.
+    """
+
+    def __init__(self, cutoff_A: float = 3.5):
+        super().__init__()
+        self.cutoff_A = cutoff_A
+        self.receptive_field_A = 2 * cutoff_A
+        self.species = [18]
+
+    def forward(self, graph, edge_vectors):
+        r = edge_vectors.norm(dim=1)
+        smooth = (1 - (r / self.cutoff_A) ** 2) ** 2
+        i, j = graph.edge_index
+        zeros = torch.zeros(graph.n_atoms, dtype=r.dtype, device=r.device)
+        rho = zeros.index_add(0, i, torch.exp(-r) * smooth)
+        return zeros.index_add(0, i, -0.1 * smooth * torch.sqrt(1.0 + rho[j]))

@@ -71,3 +71,16 @@ def test_noise_is_keyed_by_atom_id_not_position_in_array():
     assert np.array_equal(normals(5, 42, ids[perm]), z[perm])
     assert not np.allclose(normals(5, 43, ids), z)
     assert abs(z.mean()) < 0.2 and abs(z.std() - 1) < 0.15
+
+
+def test_message_passing_potential_gets_ghost_centres():
+    from tests.md.helpers import TwoLayer
+
+    atoms = fcc_crystal((4, 4, 4), rattle=0.2)
+    pot = TwoLayer()
+    ref = evaluate(pot, graph_from_atoms([atoms], pot.cutoff_A))
+    engine, state = decomposed(atoms, pot)
+    order = np.argsort(state.ids)
+    assert abs(state.potential_energy - float(ref.energy[0].detach())) < 1e-9
+    assert np.abs(state.forces[order] - ref.forces.numpy()).max() < 1e-11
+    assert np.abs(state.virial - ref.virial[0].numpy()).max() < 1e-9
