@@ -281,7 +281,7 @@ class Campaign:
                         lambda out, c=config: _run_md(bindings, out, c, spec),
                     )
                 )
-        return self._many("production", jobs)
+        return self._many("production", jobs, tolerate=True)
 
     def analyze(self, runs: list[dict]) -> list[dict]:
         from apps import bindings

@@ -14,32 +14,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 #: Every stage of the DAG at the smallest sizes that still exercise it.
-TINY = [
-    "--reference",
-    "teacher",
-    "--start-frames",
-    "6",
-    "--iterations",
-    "1",
-    "--members",
-    "2",
-    "--epochs",
-    "2",
-    "--explore-runs",
-    "2",
-    "--explore-steps",
-    "20",
-    "--select-cap",
-    "3",
-    "--production-atoms",
-    "192",
-    "--melt-ps",
-    "0.02",
-    "--anneal-ps",
-    "0.01",
-    "--quench-rates-K-ps",
-    "370000",
-]
+TINY = (
+    "--reference teacher --start-frames 6 --iterations 1 --members 2 --epochs 2 "
+    "--explore-runs 2 --explore-steps 20 --select-cap 3 --production-atoms 192 "
+    "--melt-K 1000 --melt-ps 0.02 --anneal-ps 0.01 --quench-rates-K-ps 70000"
+).split()
 
 
 def campaign(run_dir: Path, site: str = "local", **popen) -> subprocess.Popen:
