@@ -121,7 +121,7 @@ def register(subparsers) -> None:
         "--rmax",
         type=float,
         help="g(r) range in Å (≤ half the smallest "
-        "perpendicular cell width; default that, at most 12 Å)",
+        "perpendicular cell width; default that, at most 10 Å)",
     )
     p.add_argument("--dr", type=float, help="g(r) bin width in Å (default 0.02)")
     p.add_argument(

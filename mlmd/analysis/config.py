@@ -16,7 +16,7 @@ class AnalysisConfig:
     Attributes:
         what: analyses to run (``ANALYSES``) or ``("all",)``.
         frames: frame selection, Python slice syntax ``start:stop:step``.
-        r_max_A: g(r) range; None = half the smallest perpendicular cell width, at most 12 Å.
+        r_max_A: g(r) range; None = half the smallest perpendicular cell width, at most 10 Å.
         dr_A: g(r) bin width.
         cutoffs_A: coordination/bond cutoffs per species pair {"Si-O": 2.3}; pairs not given
             use the first minimum of their g(r).

@@ -120,7 +120,8 @@ class RdfAccumulator:
     def pair_distances(
         self, positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Unordered pairs within r_max: ``i`` [P], ``j`` [P], ``d`` [P] Å (each pair once)."""
+        """Unordered pairs within r_max: ``i`` [P], ``j`` [P], ``d`` [P] Å (each pair once;
+        views valid until the next call)."""
         if not np.all(pbc):
             raise InputError(
                 "g(r) needs a box periodic in all three directions",
@@ -140,19 +141,23 @@ class RdfAccumulator:
             np.asarray(cell, dtype=np.float64),
             True,
             quantities="ijd",
-            copy=True,
+            copy=False,  # views into vesin's buffers: used before the next compute
         )
-        return i.astype(np.int64), j.astype(np.int64), d
+        return i, j, d
 
     def add(self, positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray) -> None:
         """Add one frame: positions [N,3] Å, cell [3,3] Å, pbc [3]."""
         i, j, d = self.pair_distances(positions, cell, pbc)
-        bins = (d / self.dr).astype(np.int64)
-        keep = bins < self.n_bins
-        pair = self._pair_index[self.kind[i[keep]], self.kind[j[keep]]]
-        counts = np.bincount(
-            pair * self.n_bins + bins[keep], minlength=len(self._pairs) * self.n_bins
-        ).reshape(len(self._pairs), self.n_bins)
+        bins = (d * (1.0 / self.dr)).astype(np.int64)
+        # d < r_max always; a distance a rounding error below r_max belongs in the last bin
+        np.minimum(bins, self.n_bins - 1, out=bins)
+        ns = len(self.n_kind)
+        code = self.kind[i] * ns
+        code += self.kind[j]
+        bins += self._pair_index.ravel()[code] * self.n_bins
+        counts = np.bincount(bins, minlength=len(self._pairs) * self.n_bins).reshape(
+            len(self._pairs), self.n_bins
+        )
         volume = abs(np.linalg.det(cell))
         n = len(self.numbers)
         for p, (a, b) in enumerate(self._pairs):

@@ -340,99 +340,6 @@ def _fixed_or_array(dataset, n: int, default):
     return data[:n]
 
 
-class AseReader(TrajectoryReader):
-    """extxyz, LAMMPS dumps and anything else :func:`ase.io.iread` understands (streamed).
-
-    LAMMPS dumps without an ``element`` or ``mass`` column carry type indices: pass
-    ``species_map``. Time: ``info["time_fs"]`` if present, else the dump's timestep times
-    ``timestep_fs``, else the frame index times ``timestep_fs`` (``time_known`` is False then).
-    ASE velocities (ASE time units) are converted to Å/fs. ``n_frames`` is None (unknown
-    until the file has been read once).
-    """
-
-    def __init__(
-        self,
-        path: str | Path,
-        format: str | None = None,
-        species_map: Mapping[int, str] | None = None,
-        timestep_fs: float | None = None,
-    ):
-        import ase.io
-        from ase.io.formats import filetype
-
-        self.path = Path(path)
-        try:
-            self._ase_format = format or filetype(str(self.path), guess=True)
-            first = ase.io.read(self.path, index=0, format=self._ase_format)
-        except Exception as exc:  # ASE raises many types for unreadable files
-            raise InputError(
-                f"ASE cannot read it ({type(exc).__name__}: {exc})",
-                file=str(path),
-                fix="give an H5MD, extxyz or LAMMPS dump file (or --format)",
-            ) from None
-        self.format = self._ase_format
-        self._species_map = species_map
-        self._timestep_fs = timestep_fs
-        self.n_frames = None
-        self.n_atoms = len(first)
-        self._types = self._ase_format.startswith("lammps") and not _dump_has_elements(self.path)
-        self.numbers = self._numbers(first)
-        self.masses = _masses_for(self.numbers)
-        self.has_images = False
-        self.has_velocities = "momenta" in first.arrays
-        self.time_known = "time_fs" in first.info or (
-            timestep_fs is not None and "timestep" in first.info
-        )
-
-    def _numbers(self, atoms) -> np.ndarray:
-        numbers = np.asarray(atoms.numbers, dtype=np.int64)
-        if self._species_map:
-            return _map_species(numbers, self._species_map, str(self.path))
-        return -numbers if self._types else numbers
-
-    def frames(self, selection: slice = slice(None)) -> Iterator[Snapshot]:
-        import ase.io
-        from ase import units
-
-        start, stop, step = selection.start, selection.stop, selection.step
-        index = f"{'' if start is None else start}:{'' if stop is None else stop}"
-        index += f":{'' if step is None else step}"
-        frames = ase.io.iread(self.path, index=index, format=self._ase_format)
-        dt = 1.0 if self._timestep_fs is None else self._timestep_fs
-        for k, atoms in enumerate(frames):
-            if len(atoms) != self.n_atoms:
-                raise InputError(
-                    f"frame {k} has {len(atoms)} atoms, the first has {self.n_atoms}",
-                    file=str(self.path),
-                    fix="analyse trajectories with a fixed number of atoms",
-                )
-            vel = atoms.get_velocities() * units.fs if "momenta" in atoms.arrays else None
-            md_step = int(atoms.info.get("step", atoms.info.get("timestep", k)))
-            time = atoms.info.get("time_fs", md_step * dt)
-            yield Snapshot(
-                index=k,
-                step=md_step,
-                time_fs=float(time),
-                positions=np.asarray(atoms.positions, dtype=np.float64),
-                cell=np.asarray(atoms.cell.array, dtype=np.float64),
-                pbc=np.asarray(atoms.pbc, dtype=bool),
-                velocities=vel,
-            )
-
-
-def _dump_has_elements(path: Path) -> bool:
-    """Whether a LAMMPS text dump's ``ITEM: ATOMS`` line has an element or mass column."""
-    try:
-        with open(path, errors="replace") as fh:
-            for _, line in zip(range(100000), fh, strict=False):
-                if line.startswith("ITEM: ATOMS"):
-                    columns = line.split()[2:]
-                    return "element" in columns or "mass" in columns
-    except OSError:
-        return False
-    return False
-
-
 def open_trajectory(
     path: str | Path,
     *,
@@ -458,4 +365,6 @@ def open_trajectory(
         return H5mdReader(path, group=group, species_map=species_map)
     if format == "h5md":
         raise InputError("not an HDF5 file", file=str(path), fix="give an H5MD trajectory")
+    from mlmd.analysis.reader_ase import AseReader
+
     return AseReader(path, format=format, species_map=species_map, timestep_fs=timestep_fs)

@@ -31,8 +31,9 @@ from mlmd.errors import InputError
 
 log = logging.getLogger(__name__)
 
-#: Default cap on r_max (Å): beyond ~12 Å g(r) costs more and adds little.
-DEFAULT_R_MAX_CAP_A = 12.0
+#: Default cap on r_max (Å): the cost grows as r_max³, and S(Q) from g(r) is usually taken
+#: with R ≤ 10 Å (notes/sio2.md); pass r_max_A for more.
+DEFAULT_R_MAX_CAP_A = 10.0
 
 
 def load_curve(path: str, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -205,7 +206,7 @@ def _analyze(reader, out: Path, config: AnalysisConfig, t_start: float) -> dict:
 
 
 def _r_max(reader, selection: slice, config: AnalysisConfig) -> float:
-    """The g(r) range: as configured (checked), else the largest allowed, capped at 12 Å."""
+    """The g(r) range: as configured (checked), else the largest allowed, capped at 10 Å."""
     cells = reader.cells(selection)
     if cells is None:  # ASE formats: the first selected frame tells; later frames are checked
         cells = next(iter(reader.frames(selection))).cell

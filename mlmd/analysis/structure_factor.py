@@ -191,8 +191,12 @@ class DirectSq:
         if key != self._cached_cell:  # NVT: one enumeration for all frames
             self._cached_cell, self._cached_h = key, self._vectors(cell, self.stride)
         h = self._cached_h
+        # exp(2πi (m k)·s) = exp(2πi k·(m s)): tables over k = h/m only, not every integer
+        m = self.stride
         with torch_threads(self.threads):
-            rho = _structure_amplitudes(positions, cell, h, self.b, self.device)
+            rho = _structure_amplitudes(
+                np.asarray(positions) * m, cell, h // m, self.b, self.device
+            )
         s = 1.0 + (np.abs(rho) ** 2 / self.n - self.mean_b2) / self.mean_b**2
         q = np.linalg.norm(h @ (2 * np.pi * np.linalg.inv(cell).T), axis=1)
         shell = np.minimum((q / self.dq).astype(np.int64), len(self._sum_s) - 1)

@@ -69,3 +69,25 @@ def test_both_routes_agree_for_a_large_disordered_cell():
     assert np.abs(d.total[sel] - 1).max() > 0.2  # a structured S(Q), not a trivial agreement
     lorch = sq_from_rdf(rdf, d.q, lorch=True)
     assert np.sqrt(np.mean((lorch.total[sel] - d.total[sel]) ** 2)) <= 0.03
+
+
+def test_sublattice_stride_keeps_exact_vectors():
+    """With a work budget too small for every vector, a reciprocal sublattice of stride m is
+    used; each shell value is still the exact average over its (sublattice) vectors."""
+    pos, cell, numbers = random_sio2(100, seed=1)
+    kind = (numbers == 8).astype(int)
+    direct = DirectSq(["Si", "O"], kind, q_max_A=12.0, dq_A=0.2, max_work=3e6, threads=1)
+    direct.add(pos, cell)
+    assert direct.stride >= 2
+    h = direct._cached_h
+    assert np.all(h % direct.stride == 0)
+    b = direct.b
+    frac = pos @ np.linalg.inv(cell)
+    rho = (b[None, :] * np.exp(2j * np.pi * h @ frac.T)).sum(axis=1)
+    s = 1 + (np.abs(rho) ** 2 / len(b) - np.mean(b**2)) / np.mean(b) ** 2
+    q = np.linalg.norm(h @ (2 * np.pi * np.linalg.inv(cell).T), axis=1)
+    shell = (q / 0.2).astype(int)
+    expected = [s[shell == k].mean() for k in np.unique(shell)]
+    result = direct.result()
+    np.testing.assert_allclose(result.total, expected, rtol=0, atol=1e-9)
+    assert result.info["sublattice_stride"] == direct.stride
