@@ -13,8 +13,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-#: (position, label) marks of experimental values on an axis.
-Marks = Sequence[tuple[float, str]]
+#: (position or (low, high) range, label) marks of experimental values on an axis.
+Marks = Sequence[tuple[float | tuple[float, float], str]]
 
 
 def _figure(rows: int = 1, cols: int = 1, size=(6.4, 4.2)):
@@ -26,7 +26,10 @@ def _figure(rows: int = 1, cols: int = 1, size=(6.4, 4.2)):
 
 def _marks(ax, marks: Marks | None, vertical: bool = True) -> None:
     for value, label in marks or ():
-        if vertical:
+        if isinstance(value, tuple):
+            span = ax.axvspan if vertical else ax.axhspan
+            span(*value, color="0.5", alpha=0.2, label=label)
+        elif vertical:
             ax.axvline(value, color="0.4", ls="--", lw=1, label=label)
         else:
             ax.axhline(value, color="0.4", ls="--", lw=1, label=label)

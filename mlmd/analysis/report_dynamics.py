@@ -20,7 +20,7 @@ from mlmd.analysis.dynamics import (
 from mlmd.analysis.experiment import SILICA
 from mlmd.analysis.passes import Pass1
 from mlmd.analysis.reader import TrajectoryReader
-from mlmd.analysis.report_structure import plots_curve
+from mlmd.analysis.report_structure import write_curve
 from mlmd.analysis.thermo import THERMO_NAMES, select_steps, thermo_summary
 
 #: Default MSD fit window as fractions of one block's duration.
@@ -94,7 +94,7 @@ def _msd(config, p1: Pass1, labels, kind, out: Path, summary: dict) -> None:
             "the MSD is unreliable unless frames are closer in time or images are stored"
         )
     summary["curves"].append(
-        plots_curve(
+        write_curve(
             out / "curves" / "msd.dat",
             "lag_ps " + " ".join(f"msd_{k}_A2" for k in labels),
             [lag_fs / 1e3, *full.values()],
@@ -147,14 +147,14 @@ def _vacf(config, p1: Pass1, labels, kind, masses, out: Path, summary: dict) -> 
     summary["vacf"] = section
     lag_ps = np.arange(t) * dt / 1e3
     summary["curves"].append(
-        plots_curve(
+        write_curve(
             out / "curves" / "vacf.dat",
             "lag_ps " + " ".join(f"vacf_{k}_A2_per_fs2" for k in labels),
             [lag_ps, *per_species.values()],
         )
     )
     summary["curves"].append(
-        plots_curve(
+        write_curve(
             out / "curves" / "vdos.dat",
             "freq_THz " + " ".join(f"g_{k}_per_THz" for k in dos),
             [freq, *dos.values()],

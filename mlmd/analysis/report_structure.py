@@ -79,7 +79,7 @@ def structure_report(
     if silica and peaks.get("Si-O", {}).get("first_peak_A") is not None:
         model["r_SiO_A"] = peaks["Si-O"]["first_peak_A"]
     summary["curves"].append(
-        plots_curve(
+        write_curve(
             out / "curves" / "gr.dat",
             "r_A g_total " + " ".join(f"g_{k}" for k in rdf.partials),
             [rdf.r, rdf.total, *rdf.partials.values()],
@@ -149,7 +149,7 @@ def structure_report(
         if result:
             first = next(iter(result.values()))
             summary["curves"].append(
-                plots_curve(
+                write_curve(
                     out / "curves" / "angles.dat",
                     "angle_deg " + " ".join(f"p_{k}_per_deg" for k in result),
                     [first["centres_deg"], *(d["density"] for d in result.values())],
@@ -160,7 +160,7 @@ def structure_report(
                 if silica:
                     marks = [
                         (SILICA["angle_OSiO_deg"]["value"], "exp. O–Si–O 109.5°"),
-                        (SILICA["angle_SiOSi_deg"]["value"], "exp. Si–O–Si 144–147°"),
+                        (tuple(SILICA["angle_SiOSi_deg"]["range"]), "exp. Si–O–Si 144–147°"),
                     ]
                 summary["plots"].append(plots.plot_angles(result, out / "angles.png", marks).name)
     if want("sq"):
@@ -176,7 +176,7 @@ def angles_bonds(angles: AngleAccumulator):
                 yield (labels[a], labels[b]), float(table[a, b])
 
 
-def plots_curve(path: Path, header: str, columns: list[np.ndarray]) -> str:
+def write_curve(path: Path, header: str, columns: list[np.ndarray]) -> str:
     np.savetxt(path, np.column_stack(columns), header=header, fmt="%.8g")
     return f"curves/{path.name}"
 
@@ -200,7 +200,7 @@ def _structure_factor(rdf, direct, config, out, summary, model, silica, referenc
         columns = [sq.q, sq.total] + ([sq.n_vectors] if sq.n_vectors is not None else [])
         header = "Q_A-1 S" + (" n_vectors_per_frame" if sq.n_vectors is not None else "")
         tag = name.split(" ")[0] + ("_lorch" if "Lorch" in name else "")
-        summary["curves"].append(plots_curve(out / "curves" / f"sq_{tag}.dat", header, columns))
+        summary["curves"].append(write_curve(out / "curves" / f"sq_{tag}.dat", header, columns))
     summary["structure_factor"] = section
     best = section.get("direct (reciprocal vectors)", section["from g(r)"])
     if silica and best.get("fsdp_Q_A-1") is not None:

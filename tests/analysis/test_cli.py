@@ -149,3 +149,21 @@ def test_bad_arguments_exit_2_with_a_message(sio2_traj, tmp_path, capsys, args, 
     rc = main(["analyze", str(sio2_traj), "-o", str(tmp_path / "o"), "--no-plots", *args])
     assert rc == 2
     assert message in capsys.readouterr().err
+
+
+def test_settings_from_a_toml_file_are_strict(sio2_traj, tmp_path, capsys):
+    good = tmp_path / "good.toml"
+    good.write_text('[analysis]\nwhat = ["rdf", "coordination"]\ncutoffs_A = {"Si-O" = 2.0}\n')
+    out = tmp_path / "o"
+    assert (
+        main(["analyze", str(sio2_traj), "-o", str(out), "--config", str(good), "--no-plots"]) == 0
+    )
+    s = json.loads((out / "summary.json").read_text())
+    assert s["coordination"]["Si-O"]["cutoff_A"] == 2.0
+    assert s["coordination"]["Si-O"]["cutoff_source"] == "given"
+    assert s["coordination"]["O-Si"]["cutoff_A"] == 2.0
+    assert s["coordination"]["O-O"]["cutoff_source"] == "first minimum of g(r)"
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[analysis]\nr_maxx_A = 5.0\n")
+    assert main(["analyze", str(sio2_traj), "-o", str(out), "--config", str(bad)]) == 2
+    assert "r_maxx_A" in capsys.readouterr().err
