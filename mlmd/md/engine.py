@@ -119,9 +119,9 @@ class Engine:
         return bool(self.grid.comm.allreduce(int(local), op=MPI.MAX))
 
     # -- forces and the step ----------------------------------------------------------
-    def forces(self, state: MDState, heat: float = 0.0, extra_sums: bool = True) -> MDState:
-        """Forces at the state's positions, then the global sums (E, W, K, heat)."""
-        lf = self.ff.compute(self.grid, state.positions, state.cell)
+    def forces(self, state: MDState, closest: bool = True):
+        """(state with forces at its positions, this rank's :class:`LocalForces`)."""
+        lf = self.ff.compute(self.grid, state.positions, state.cell, closest)
         state = replace(state, forces=lf.forces, force_std=lf.force_std)
         self._note(lf)
         return state, lf
@@ -156,7 +156,7 @@ class Engine:
         state, heat = self.integrator.begin(state, ctx)
         if self.needs_rebuild(state):
             state = state.with_atoms(self.rebuild(state.atoms(), state.cell))
-        state, lf = self.forces(state)
+        state, lf = self.forces(state, (state.step + 1) % self.safety.check_every == 0)
         state = half_kick(replace(state, step=state.step + 1))
         state, heat = self.sums(state, lf.energy, lf.virial, heat)
         return self.integrator.end(state, ctx, heat)

@@ -60,8 +60,11 @@ class ForceField:
         self._system = torch.zeros(plan.n_local, dtype=torch.int64, device=dev)
         self._edges = torch.from_numpy(skin.edge_index).to(dev)
 
-    def compute(self, grid: Grid, positions: np.ndarray, cell: np.ndarray) -> LocalForces:
-        """Forces etc. for owned ``positions`` [n_owned, 3] Å in ``cell`` [3, 3] Å."""
+    def compute(
+        self, grid: Grid, positions: np.ndarray, cell: np.ndarray, closest: bool = True
+    ) -> LocalForces:
+        """Forces etc. for owned ``positions`` [n_owned, 3] Å in ``cell`` [3, 3] Å;
+        ``closest``: also find the closest pair (a host sync, so only on check steps)."""
         plan = self._plan
         local = forward(grid, plan, positions, cell)
         pos = torch.from_numpy(local).to(self.device)
@@ -82,7 +85,7 @@ class ForceField:
         )
         ev = evaluate(self.potential, graph, forces=True, virial=True)
         min_d, pair = float("inf"), (-1, -1)
-        if edge_index.shape[1]:
+        if closest and edge_index.shape[1]:
             r2_in = torch.index_select(r2, 0, inside)
             k = int(torch.argmin(r2_in))
             min_d = float(r2_in[k].sqrt())
