@@ -24,7 +24,7 @@ from mpi4py import MPI
 
 from mlmd import units
 from mlmd.config import to_mapping
-from mlmd.errors import InputError
+from mlmd.errors import InputError, MlmdError
 from mlmd.md import domain
 from mlmd.md.checkpoint import read_checkpoint, write_checkpoint
 from mlmd.md.config import MDConfig, config_from_mapping, load_config
@@ -206,12 +206,22 @@ def run_md(
         if abs(state.dt_fs - cfg.timestep_fs) > 0:
             state = replace(state, dt_fs=cfg.timestep_fs)
     else:
-        whole, cell = None, None
+        whole, cell, error = None, None, None
         if grid.rank == 0:
-            st = as_structure(structure) if structure is not None else load_structure(cfg.structure)
-            t0 = cfg.initial_temperature_K
-            t0 = temperature(0.0) if t0 is None else t0
-            whole, cell = initial_atoms(st, cfg, t0, integrator.dof), st.cell
+            try:  # rank 0 builds; a failure must reach every rank, not leave them waiting
+                st = (
+                    as_structure(structure)
+                    if structure is not None
+                    else load_structure(cfg.structure)
+                )
+                t0 = cfg.initial_temperature_K
+                t0 = temperature(0.0) if t0 is None else t0
+                whole, cell = initial_atoms(st, cfg, t0, integrator.dof), st.cell
+            except MlmdError as exc:
+                error = exc
+        error = comm.bcast(error, root=0)
+        if error is not None:
+            raise error
         cell, n_atoms = comm.bcast((cell, None if whole is None else len(whole["ids"])), root=0)
         mine = engine.rebuild(domain.distribute(grid, whole, cell), cell)
         state = MDState(
