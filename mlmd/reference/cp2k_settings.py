@@ -94,8 +94,10 @@ class CP2KRunSettings:
             ``/usr/share/cp2k``.
         launcher: ``none``; ``openmpi`` (``mpiexec.openmpi --allow-run-as-root --bind-to none
             -np {ranks}``: Debian's CP2K is linked to Open MPI); ``parsl`` (the prefix in
-            ``$PARSL_MPI_PREFIX``); ``auto`` (none for 1 rank, else openmpi); or any prefix
-            template, where ``{ranks}`` is replaced.
+            ``$PARSL_MPI_PREFIX``: only right when the site's MPI is the one CP2K is linked
+            to; Parsl's local prefix is MPICH-style, which Debian's Open MPI CP2K cannot use);
+            ``auto`` (none for 1 rank, else openmpi); or any prefix template, where
+            ``{ranks}`` is replaced.
         ranks: MPI ranks per calculation.
         omp_threads: ``OMP_NUM_THREADS`` of each rank.
         timeout_s: wall-time limit of one CP2K run, s.
