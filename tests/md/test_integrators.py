@@ -136,3 +136,44 @@ def test_npt_samples_isothermal_isobaric_ensemble(tmp_path):
     beta = -np.log(volumes[2.0] / volumes[0.0]) / 2.0
     assert beta > 0
     assert abs(fluct[0.0] / beta - 1) < 0.3
+
+
+def test_berendsen_drives_temperature_and_pressure_to_targets(tmp_path):
+    obs, _ = run_small(
+        tmp_path,
+        "berendsen",
+        600,
+        repeat=(2, 2, 2),
+        a=3.6,
+        temperature_K=600.0,
+        damping_fs=50.0,
+        barostat=True,
+        barostat_damping_fs=200.0,
+        compressibility_per_GPa=0.01,
+        pressure_GPa=0.0,
+    )
+    t, p = obs["temperature"], obs["pressure"]
+    assert abs(t[-20:].mean() / 600.0 - 1) < 0.1
+    assert abs(p[-20:].mean()) < 0.3 * abs(p[0])
+
+
+def test_per_axis_npt_keeps_the_cell_orthorhombic_and_moves_axes_independently(tmp_path):
+    _, summary = run_small(
+        tmp_path,
+        "npt",
+        300,
+        repeat=(2, 2, 2),
+        a=3.6,
+        temperature_K=800.0,
+        pressure_GPa=0.0,
+        coupling="per_axis",
+        barostat_damping_fs=100.0,
+        compressibility_per_GPa=0.01,
+        every=100,
+    )
+    with h5py.File(tmp_path / "npt" / "trajectory.h5") as f:
+        cell = f["particles/all/box/edges/value"][-1]
+    assert np.count_nonzero(cell - np.diag(np.diag(cell))) == 0
+    lengths = np.diag(cell)
+    assert np.ptp(lengths) > 1e-4 * lengths.mean()  # axes moved independently
+    assert abs(np.prod(lengths) - summary["volume_A3"]) < 1e-6 * summary["volume_A3"]
