@@ -21,23 +21,17 @@ TINY = (
 ).split()
 
 
-def campaign(run_dir: Path, site: str = "local", **popen) -> subprocess.Popen:
-    cmd = [
-        sys.executable,
-        str(ROOT / "campaigns/quickstart.py"),
-        "--run-dir",
-        str(run_dir),
-        "--site",
-        str(ROOT / f"sites/{site}.toml"),
-        *TINY,
-    ]
+def campaign(run_dir: Path, site: str = "local", args: list[str] = TINY) -> subprocess.Popen:
+    """Start the quickstart driver in its own process group (so a test can kill it whole)."""
+    script = ROOT / "campaigns/quickstart.py"
+    site_file = ROOT / f"sites/{site}.toml"
+    cmd = [sys.executable, str(script), "--run-dir", str(run_dir), "--site", str(site_file)]
     return subprocess.Popen(
-        cmd,
+        [*cmd, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
-        **popen,
     )
 
 
