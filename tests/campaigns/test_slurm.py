@@ -7,6 +7,7 @@ CI (``CI=true``) it fails instead, so the Slurm path never passes silently.
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -39,7 +40,8 @@ def test_campaign_runs_through_sbatch(slurm, tmp_path):
     run_dir = tmp_path / "run"
     out = finish(campaign(run_dir, site="slurm-local", args=[*TINY, "--iterations", "0"]))
     assert (run_dir / "report.md").exists(), out[-3000:]
-    scripts = [p for p in (run_dir / "parsl").rglob("parsl.*.block-*") if not p.suffix]
+    job_script = re.compile(r"parsl\.\w+\.block-\d+\.\d+\.\d+$")  # not .stdout / .stderr
+    scripts = [p for p in (run_dir / "parsl").rglob("parsl.*") if job_script.match(p.name)]
     assert scripts, "Parsl wrote no batch scripts: the Slurm provider was not used"
     assert all("#SBATCH" in s.read_text() for s in scripts)
     assert {s.name.split(".")[1] for s in scripts} == {"dft", "train", "md", "analysis"}
