@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from mpi4py import MPI
 
-from mlmd.errors import MlmdError
+from mlmd.errors import InputError, MlmdError
 from mlmd.md.state import PER_ATOM, concat, take
 
 AXES = "xyz"
@@ -76,7 +76,14 @@ class Grid:
 
 def make_grid(comm: MPI.Comm, dims: tuple[int, int, int] | None = None) -> Grid:
     """Split ``comm`` into a periodic 3-D grid (``MPI.Compute_dims(size, 3)`` by default)."""
-    dims = tuple(dims) if dims is not None else tuple(MPI.Compute_dims(comm.Get_size(), 3))
+    size = comm.Get_size()
+    dims = tuple(dims) if dims is not None else tuple(MPI.Compute_dims(size, 3))
+    if len(dims) != 3 or int(np.prod(dims)) != size or min(dims) < 1:
+        raise InputError(
+            f"decomposition {list(dims)} does not multiply to the {size} ranks running",
+            field="decomposition",
+            fix=f"give three positive integers whose product is {size}, or leave it out",
+        )
     cart = comm.Create_cart(list(dims), periods=[True] * 3, reorder=False)
     lower, upper = zip(*(cart.Shift(d, 1) for d in range(3)), strict=True)
     rank_of = np.zeros(dims, dtype=np.int64)
