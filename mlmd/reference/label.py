@@ -80,9 +80,11 @@ class _Writer:
         self.results: list[Result] = []
         self.last = time.perf_counter()
 
-    def add(self, frame: Frame, result: Result) -> None:
-        self.frames.append(result.apply(frame))
-        self.results.append(result)
+    def add(self, frames: list[Frame], results: list[Result]) -> None:
+        """Buffer labelled ``frames``; write all buffered ones if a flush is due."""
+        for frame, result in zip(frames, results, strict=True):
+            self.frames.append(result.apply(frame))
+            self.results.append(result)
         due = time.perf_counter() - self.last >= self.flush_s
         if due or len(self.frames) >= self.flush_frames:
             self.flush()
@@ -254,8 +256,7 @@ def _label_chunk(
     summary: LabelSummary,
 ) -> None:
     results = reference.label(batch, workdir)
-    for frame, result in zip(batch, results, strict=True):
-        writer.add(frame, result)
+    writer.add(batch, results)
     _record(summary, bar, results)
 
 
@@ -295,5 +296,5 @@ def _collect(
     for future in done:
         frame = running.pop(future)
         result = future.result()
-        writer.add(frame, result)
+        writer.add([frame], [result])
         _record(summary, bar, [result])
