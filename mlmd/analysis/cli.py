@@ -155,7 +155,7 @@ def register(subparsers) -> None:
     p.add_argument("--format", help="force a reader: h5md or an ASE format name")
     p.add_argument("--timestep-fs", type=float, help="MD timestep for dumps without times")
     p.add_argument("--device", help="torch device for the direct S(Q) (default cpu)")
-    p.add_argument("--threads", type=int, help="torch CPU threads for the direct S(Q)")
+    p.add_argument("--threads", type=int, help="torch CPU threads for the direct S(Q) (default 1)")
     p.add_argument("--tmp-dir", help="directory for the temporary unwrapped-position store")
     p.add_argument("--no-plots", action="store_true", help="write no PNG files")
     p.set_defaults(func=run)

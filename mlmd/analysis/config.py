@@ -33,8 +33,9 @@ class AnalysisConfig:
         species_map: stored species value → element, for type-indexed files {"1": "Si"}.
         group, format, timestep_fs: see :func:`mlmd.analysis.reader.open_trajectory`.
         device: torch device of the direct S(Q) sums.
-        threads: torch CPU threads for those sums (None: torch's default; 1 is best on a
-            shared, oversubscribed machine).
+        threads: torch CPU threads for those sums (None: torch's default). Default 1: on a
+            shared machine two threads were 2–40× slower than one here (oversubscription);
+            give more on a dedicated node.
         plots: write PNG plots.
         tmp_dir: where the temporary unwrapped-position store goes (None = system default).
     """
@@ -62,7 +63,7 @@ class AnalysisConfig:
     format: str | None = None
     timestep_fs: float | None = None
     device: str = "cpu"
-    threads: int | None = None
+    threads: int | None = 1
     plots: bool = True
     tmp_dir: str | None = None
 
