@@ -8,7 +8,8 @@ Prints one JSON object. Each case is timed as the wall time of the ``mlmd analyz
 The trajectories are synthetic (mlmd H5MD format): a randomly inserted SiO2 glass at
 2.20 g/cm³ that vibrates and diffuses (tests/analysis/trajectories.py), and alpha-quartz
 22×22×23 (100,188 atoms) with 0.1 Å thermal displacements. ``--threads`` runs each case once
-per value of the direct S(Q)'s torch thread count ("default" = torch's own setting).
+per value of the direct S(Q)'s torch thread count ("default" = no flag, i.e. 1 thread).
+The load average before and after each case is recorded: the machine here is shared.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def timed(traj: Path, out: Path, extra: list[str]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", nargs="+", default=["default", "1"])
+    parser.add_argument("--threads", nargs="+", default=["default"])
     parser.add_argument("--keep", help="write trajectories and outputs here (default: temp)")
     args = parser.parse_args()
     work = Path(args.keep or tempfile.mkdtemp(prefix="bench-analysis-"))
