@@ -98,7 +98,7 @@ def evaluate(
     fast = getattr(potential, "ensemble_edge_gradients", None)
     if need_grad and fast is not None and not create_graph and potential.n_members > 1:
         per_atom, g = fast(graph, vectors)
-        return _ensemble_result(graph, vectors, per_atom, g, forces, virial, create_graph)
+        return edge_gradient_result(graph, vectors, per_atom, g, forces, virial, create_graph)
     per_atom = potential(graph, vectors).to(torch.float64)
     if per_atom.dim() == 2:
         return _evaluate_ensemble(graph, vectors, per_atom, forces, virial, create_graph)
@@ -157,10 +157,10 @@ def _evaluate_ensemble(
         allow_unused=True,
         materialize_grads=True,
     )  # [K, E, 3]
-    return _ensemble_result(graph, vectors, per_atom, g, forces, virial, create_graph)
+    return edge_gradient_result(graph, vectors, per_atom, g, forces, virial, create_graph)
 
 
-def _ensemble_result(
+def edge_gradient_result(
     graph: Graph,
     vectors: torch.Tensor,
     per_atom: torch.Tensor,
@@ -169,7 +169,8 @@ def _ensemble_result(
     virial: bool,
     create_graph: bool,
 ) -> Evaluation:
-    """Mean and spread from per-member energies [K, n] and edge gradients g [K, E, 3]."""
+    """Mean and spread from per-member energies [K, n] and edge gradients g [K, E, 3] of the
+    owned energy (forces F = Σ_j g_ij − Σ_k g_ki, virial W = −Σ r_ij ⊗ g_ij, as above)."""
     k = per_atom.shape[0]
     i, j = graph.edge_index
     owned_energy = torch.where(graph.owned, per_atom, torch.zeros_like(per_atom))

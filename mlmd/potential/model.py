@@ -196,6 +196,47 @@ class BodyOrderPotential(torch.nn.Module):
         energy = self._energies(self.density(graph, self.edge_basis(graph, edge_vectors)), s)
         return energy[0] if self.n_members == 1 else energy
 
+    def edge_terms(self, graph: Graph, edge_vectors: torch.Tensor) -> EdgeTerms:
+        """The parameter-free part of the model for fixed positions (no autograd): the density
+        and what its analytic Jacobian needs. Training caches it per frame."""
+        cfg = self.config
+        with torch.no_grad():
+            vec = edge_vectors.to(self.dtype)
+            r = vec.norm(dim=1)
+            unit = vec / r[:, None]
+            radial, d_radial = radial_basis(r, self.cutoff_A, cfg.n_basis, cfg.envelope_p)
+            ang = angular_tensors(unit)
+            a = self.density(graph, ang[:, :, None] * radial[:, None, :])
+        return EdgeTerms(a, r, unit, radial, d_radial, ang, self.density_slots(graph))
+
+    def energies_and_edge_gradients(
+        self, graph: Graph, terms: EdgeTerms, *, create_graph: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-member energies [K, n] and edge gradients g [K, E, 3] (float64) of the owned
+        energy from cached :class:`EdgeTerms`; differentiable in the parameters when
+        ``create_graph`` (training on forces and stress)."""
+        s = self._species(graph)
+        cfg = self.config
+        a = terms.density
+        with torch.enable_grad():
+            a_k = a[None].expand(self.n_members, *a.shape).clone().requires_grad_(True)
+            energy = self._energies(a_k, s)
+            owned = torch.where(graph.owned, energy, torch.zeros_like(energy))
+            (g_a,) = torch.autograd.grad(owned.sum(), a_k, create_graph=create_graph)
+        s_n, k, nb = len(self.species), self.n_members, cfg.n_basis
+        g_a = (g_a / cfg.avg_neighbors).unflatten(-1, (s_n, nb))  # [K, n, 13, S, B]
+        g_a = g_a.permute(1, 3, 2, 0, 4).reshape(-1, 13, k * nb)  # [n·S, 13, K·B]
+        cot = g_a[terms.slots]  # [E, 13, K·B]
+        c_rad = torch.bmm(terms.ang[:, None, :], cot).view(-1, k, nb).transpose(0, 1)
+        c_ang = torch.bmm(cot.reshape(-1, 13 * k, nb), terms.radial[:, :, None])
+        c_ang = c_ang.view(-1, 13, k).permute(2, 0, 1)  # [K, E, 13]
+        unit = terms.unit
+        g = angular_vjp(c_ang, unit, terms.r)
+        g = g + (c_rad * terms.d_radial).sum(-1)[..., None] * unit
+        if not create_graph:
+            energy = energy.detach()
+        return energy, g.to(torch.float64)
+
     def ensemble_edge_gradients(
         self, graph: Graph, edge_vectors: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -211,26 +252,41 @@ class BodyOrderPotential(torch.nn.Module):
             per-atom energies [K, n] float64 (eV) and g [K, E, 3] float64 (eV/Å) of the
             owned atoms' energy.
         """
-        s = self._species(graph)
-        cfg = self.config
-        with torch.no_grad():
-            vec = edge_vectors.to(self.dtype)
-            r = vec.norm(dim=1)
-            unit = vec / r[:, None]
-            radial, d_radial = radial_basis(r, self.cutoff_A, cfg.n_basis, cfg.envelope_p)
-            ang = angular_tensors(unit)
-            a = self.density(graph, ang[:, :, None] * radial[:, None, :])
-        with torch.enable_grad():
-            a_k = a[None].expand(self.n_members, *a.shape).clone().requires_grad_(True)
-            energy = self._energies(a_k, s)
-            owned = torch.where(graph.owned, energy, torch.zeros_like(energy))
-            (g_a,) = torch.autograd.grad(owned.sum(), a_k)  # [K, n, 13, S·B]
-        s_n, k, nb = len(self.species), self.n_members, cfg.n_basis
-        g_a = (g_a / cfg.avg_neighbors).unflatten(-1, (s_n, nb))  # [K, n, 13, S, B]
-        g_a = g_a.permute(1, 3, 2, 0, 4).reshape(-1, 13, k * nb)  # [n·S, 13, K·B]
-        cot = g_a[self.density_slots(graph)]  # [E, 13, K·B]
-        c_rad = torch.bmm(ang[:, None, :], cot).view(-1, k, nb).transpose(0, 1)  # [K, E, B]
-        c_ang = torch.bmm(cot.view(-1, 13 * k, nb), radial[:, :, None])
-        c_ang = c_ang.view(-1, 13, k).permute(2, 0, 1)  # [K, E, 13]
-        g = angular_vjp(c_ang, unit, r) + (c_rad * d_radial).sum(-1)[..., None] * unit
-        return energy.detach(), g.to(torch.float64)
+        return self.energies_and_edge_gradients(graph, self.edge_terms(graph, edge_vectors))
+
+
+@dataclass(frozen=True)
+class EdgeTerms:
+    """Parameter-free per-frame quantities of :class:`BodyOrderPotential` (model dtype).
+
+    Attributes:
+        density: [n, 13, S·B] atomic density A. r: [E] Å. unit: [E, 3]. radial, d_radial:
+        [E, B] R_n(r) and dR_n/dr. ang: [E, 13] angular tensors. slots: [E] density slot.
+    """
+
+    density: torch.Tensor
+    r: torch.Tensor
+    unit: torch.Tensor
+    radial: torch.Tensor
+    d_radial: torch.Tensor
+    ang: torch.Tensor
+    slots: torch.Tensor
+
+    def to(self, device: torch.device | str) -> EdgeTerms:
+        return EdgeTerms(*(getattr(self, f).to(device) for f in self.__dataclass_fields__))
+
+
+def cat_edge_terms(parts: list[EdgeTerms], n_atoms: list[int], n_species: int) -> EdgeTerms:
+    """Concatenate the edge terms of several graphs batched in this order."""
+    offsets = [0]
+    for n in n_atoms[:-1]:
+        offsets.append(offsets[-1] + n)
+    return EdgeTerms(
+        density=torch.cat([p.density for p in parts]),
+        r=torch.cat([p.r for p in parts]),
+        unit=torch.cat([p.unit for p in parts]),
+        radial=torch.cat([p.radial for p in parts]),
+        d_radial=torch.cat([p.d_radial for p in parts]),
+        ang=torch.cat([p.ang for p in parts]),
+        slots=torch.cat([p.slots + o * n_species for p, o in zip(parts, offsets, strict=True)]),
+    )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from mlmd.data import Dataset
 from mlmd.potential.graph import Graph, graph_from_frames
+from mlmd.potential.model import BodyOrderPotential, EdgeTerms, cat_edge_terms
 from mlmd.units import GPA
 
 
@@ -25,6 +26,7 @@ class Sample:
     energy: torch.Tensor
     forces: torch.Tensor
     stress: torch.Tensor
+    terms: EdgeTerms | None = None
 
     @property
     def n_atoms(self) -> int:
@@ -53,13 +55,20 @@ def load_samples(dataset: Dataset, indices: Sequence[int], cutoff_A: float) -> l
 @dataclass(frozen=True)
 class Batch:
     """Several samples as one graph. energy [S] eV, forces [n, 3] eV/Å, stress [S, 3, 3] GPa,
-    n_atoms [S]."""
+    n_atoms [S]; ``terms`` when every sample carries cached edge terms."""
 
     graph: Graph
     energy: torch.Tensor
     forces: torch.Tensor
     stress: torch.Tensor
     n_atoms: torch.Tensor
+    terms: EdgeTerms | None = None
+
+
+def with_edge_terms(samples: Sequence[Sample], model: BodyOrderPotential) -> list[Sample]:
+    """Samples carrying the model's parameter-free edge terms (positions are fixed in
+    training, so the density and its Jacobian are computed once per frame, not per step)."""
+    return [replace(s, terms=model.edge_terms(s.graph, s.graph.edge_vectors())) for s in samples]
 
 
 def collate(samples: Sequence[Sample], device: torch.device | str = "cpu") -> Batch:
@@ -75,12 +84,18 @@ def collate(samples: Sequence[Sample], device: torch.device | str = "cpu") -> Ba
         system=torch.cat([torch.full_like(g.system, k) for k, g in enumerate(gs)]),
         cell=torch.cat([g.cell for g in gs]),
     ).to(device)
+    terms = None
+    if all(s.terms is not None for s in samples):
+        n_species = int(samples[0].terms.density.shape[-1] // samples[0].terms.radial.shape[-1])
+        parts = [s.terms for s in samples]
+        terms = cat_edge_terms(parts, [s.n_atoms for s in samples], n_species).to(device)
     return Batch(
         graph=graph,
         energy=torch.stack([s.energy for s in samples]).to(device),
         forces=torch.cat([s.forces for s in samples]).to(device),
         stress=torch.stack([s.stress for s in samples]).to(device),
         n_atoms=torch.tensor([s.n_atoms for s in samples], device=device),
+        terms=terms,
     )
 
 

@@ -38,6 +38,8 @@ class TrainConfig:
         w_energy, w_forces, w_stress: loss weights ((eV/atom)⁻², (eV/Å)⁻², GPa⁻²).
         time_budget_s: stop after this many seconds of training (0: no limit). A budget
             makes the result depend on the machine's speed; leave 0 for reproducible runs.
+        budget_clock: "wall" (elapsed seconds) or "cpu" (this process's CPU seconds, all
+            threads: fair on a shared machine).
         device: "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...
     """
 
@@ -60,6 +62,7 @@ class TrainConfig:
     w_forces: float = 1.0
     w_stress: float = 0.01
     time_budget_s: float = 0.0
+    budget_clock: Literal["wall", "cpu"] = "wall"
     device: Literal["auto", "cpu", "cuda"] | str = "auto"
 
     def member_seed(self, member: int) -> int:

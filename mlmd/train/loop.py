@@ -27,14 +27,20 @@ from mlmd.data import Dataset
 from mlmd.errors import InputError
 from mlmd.potential.export import atomic_save, atomic_write_text, save_member
 from mlmd.potential.model import BodyOrderPotential
-from mlmd.train.batch import Sample, batches, collate, load_samples
+from mlmd.train.batch import Sample, batches, collate, load_samples, with_edge_terms
 from mlmd.train.config import TrainConfig
 from mlmd.train.loss import ErrorAccumulator, loss, predict
 
 log = logging.getLogger(__name__)
 
 #: Keys of the training config that may change between a run and its resumption.
-RESUMABLE_CHANGES = ("epochs", "time_budget_s", "device", "early_stopping_patience")
+RESUMABLE_CHANGES = (
+    "epochs",
+    "time_budget_s",
+    "budget_clock",
+    "device",
+    "early_stopping_patience",
+)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -157,6 +163,8 @@ def train_member(
     with torch.no_grad():
         model.e0.copy_(torch.as_tensor(e0)[None])
         model.scale.fill_(rms)
+    train, val, test = (with_edge_terms(part, model) for part in (train, val, test))
+    val_set = val or train[: max(1, len(train) // 10)]
     ema = copy.deepcopy(model)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -187,7 +195,8 @@ def train_member(
         if cfg.time_budget_s > 0 and state["train_time_s"] >= cfg.time_budget_s:
             stopped = "time_budget"
             break
-        start = time.perf_counter()
+        clock = time.process_time if cfg.budget_clock == "cpu" else time.perf_counter
+        start = clock()
         epoch = state["epoch"]
         order = np.random.default_rng([seed, epoch]).permutation(len(train))
         model.train()
@@ -223,7 +232,7 @@ def train_member(
         }
         state["history"].append(record)
         state["epoch"] = epoch + 1
-        state["train_time_s"] += time.perf_counter() - start
+        state["train_time_s"] += clock() - start
         checkpoint = {
             "model": model.state_dict(),
             "ema": ema.state_dict(),
@@ -252,6 +261,7 @@ def train_member(
         "best_epoch": state["best_epoch"],
         "stopped_by": stopped,
         "train_time_s": state["train_time_s"],
+        "budget_clock": cfg.budget_clock,
         "n_train": len(train),
         "n_val": len(val),
         "n_test": len(test),
