@@ -49,6 +49,7 @@ def config_from_args(args: argparse.Namespace) -> AnalysisConfig:
         "q_max_A": args.q_max,
         "direct_q_max_A": args.direct_q_max,
         "direct_frames": args.direct_frames,
+        "direct_max_work": args.direct_max_work,
         "n_blocks": args.blocks,
         "reference_sq": args.reference_sq,
         "reference_gr": args.reference_gr,
@@ -139,6 +140,12 @@ def register(subparsers) -> None:
         "--direct-frames",
         type=int,
         help="frames (evenly spaced) for the direct S(Q); 0 = skip (default 10)",
+    )
+    p.add_argument(
+        "--direct-max-work",
+        type=float,
+        help="cap on atoms × vectors × frames of the direct S(Q) before it thins the "
+        "reciprocal lattice (default 1e10 ≈ 5 s here; crystals need every vector)",
     )
     p.add_argument("--blocks", type=int, help="blocks for diffusion error bars (default 5)")
     p.add_argument(

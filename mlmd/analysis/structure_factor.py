@@ -14,7 +14,9 @@
    in torch on the chosen device, with ``threads`` CPU threads if given (on a shared,
    oversubscribed machine one thread was 10–40× faster than two here).
    When N × vectors × frames exceeds ``max_work``, a reciprocal sublattice of stride m (every
-   m-th vector along each axis; still exact vectors of the cell) is used and reported.
+   m-th vector along each axis; still exact vectors of the cell) is used and reported. For a
+   glass that only thins the shells; a crystal's Bragg reflections off the sublattice are
+   missed, so analyse crystals with stride 1 (a larger ``max_work`` or a smaller q_max).
 
 Both agree for a large disordered cell away from the low-Q limit (tests/analysis).
 """
@@ -271,27 +273,42 @@ def _structure_amplitudes(
 
 
 def first_sharp_peak(
-    q: np.ndarray, s: np.ndarray, q_min: float = 0.8, window_A: float = 0.3
+    q: np.ndarray,
+    s: np.ndarray,
+    q_min: float = 0.8,
+    window_A: float = 0.3,
+    min_prominence: float = 0.1,
+    side_A: float = 0.6,
 ) -> dict | None:
     """Position and height of the first peak of S(Q) beyond ``q_min`` Å⁻¹ (for network
-    glasses the first sharp diffraction peak, silica ≈ 1.5 Å⁻¹): the first point that is the
-    maximum of S (smoothed over 3 points) within ±``window_A``, refined by a parabola through
-    the raw neighbours. Returns ``{"q_A-1", "height"}`` or None."""
+    glasses the first sharp diffraction peak, silica ≈ 1.5 Å⁻¹).
+
+    A peak is a point where S (smoothed over 3 points) is the maximum within ±``window_A``
+    and stands at least ``min_prominence`` above the lowest smoothed S within ``side_A`` on
+    both sides (so truncation ripples and noise between Bragg peaks are not taken); its
+    position and height are refined by a parabola through the raw neighbours. Returns
+    ``{"q_A-1", "height", "prominence"}`` or None.
+    """
     q, s = np.asarray(q, float), np.asarray(s, float)
     ss = smooth(s, 3)
     for k in np.nonzero(q > q_min)[0]:
         near = np.abs(q - q[k]) <= window_A
-        if ss[k] >= ss[near].max() and q[k] + window_A <= q[-1]:
-            lo, hi = np.searchsorted(q, q[k] - window_A), np.searchsorted(q, q[k] + window_A)
-            k = lo + int(np.argmax(s[lo:hi]))
-            if 0 < k < len(q) - 1 and np.allclose(np.diff(q[k - 1 : k + 2]), q[k + 1] - q[k]):
-                y0, y1, y2 = s[k - 1], s[k], s[k + 1]
-                denom = y0 - 2 * y1 + y2
-                if denom < 0:
-                    shift = float(np.clip(0.5 * (y0 - y2) / denom, -1, 1))
-                    return {
-                        "q_A-1": float(q[k] + shift * (q[k + 1] - q[k])),
-                        "height": float(y1 - 0.25 * (y0 - y2) * shift),
-                    }
-            return {"q_A-1": float(q[k]), "height": float(s[k])}
+        if ss[k] < ss[near].max() or q[k] + window_A > q[-1]:
+            continue
+        left = ss[(q >= q[k] - side_A) & (q <= q[k])].min()
+        right = ss[(q >= q[k]) & (q <= q[k] + side_A)].min()
+        prominence = float(ss[k] - max(left, right))
+        if prominence < min_prominence:
+            continue
+        lo, hi = np.searchsorted(q, q[k] - window_A), np.searchsorted(q, q[k] + window_A)
+        k = lo + int(np.argmax(s[lo:hi]))
+        peak = {"q_A-1": float(q[k]), "height": float(s[k]), "prominence": prominence}
+        if 0 < k < len(q) - 1 and np.allclose(np.diff(q[k - 1 : k + 2]), q[k + 1] - q[k]):
+            y0, y1, y2 = s[k - 1], s[k], s[k + 1]
+            denom = y0 - 2 * y1 + y2
+            if denom < 0:
+                shift = float(np.clip(0.5 * (y0 - y2) / denom, -1, 1))
+                peak["q_A-1"] = float(q[k] + shift * (q[k + 1] - q[k]))
+                peak["height"] = float(y1 - 0.25 * (y0 - y2) * shift)
+        return peak
     return None

@@ -43,6 +43,9 @@ def test_first_sharp_peak_of_an_analytic_curve():
     peak = first_sharp_peak(q, s)
     assert peak["q_A-1"] == pytest.approx(1.53, abs=2e-3)
     assert peak["height"] == pytest.approx(1.6, abs=2e-3)
+    ripple = 1 + 0.02 * np.sin(8 * q)  # small ripples are not peaks
+    assert first_sharp_peak(q, ripple) is None
+    assert first_sharp_peak(q, ripple + s - 1)["q_A-1"] == pytest.approx(1.53, abs=0.02)
 
 
 def test_both_routes_agree_for_a_large_disordered_cell():
