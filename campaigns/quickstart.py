@@ -9,14 +9,13 @@ melt-quench of ~1000 atoms on 2 MPI ranks with the trained ensemble, analysis an
 
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from campaigns.sio2_campaign import Sizes, add_arguments, run, sizes_from_args  # noqa: E402
+from campaigns.sio2_campaign import Sizes  # noqa: E402
+from campaigns.sio2_campaign import main as campaign_main  # noqa: E402
 
 DEFAULTS = Sizes(
     reference="cp2k",
@@ -37,15 +36,13 @@ DEFAULTS = Sizes(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser, DEFAULTS)
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    return campaign_main(
+        "quickstart",
+        __doc__,
+        DEFAULTS,
+        argv,
+        Path(__file__).resolve().parents[1] / "sites" / "local.toml",
     )
-    sites = args.site or [Path(__file__).resolve().parents[1] / "sites" / "local.toml"]
-    run("quickstart", sizes_from_args(args, DEFAULTS), args.run_dir, sites)
-    return 0
 
 
 if __name__ == "__main__":

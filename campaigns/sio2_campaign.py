@@ -429,3 +429,20 @@ def run(name: str, sizes: Sizes, run_dir: Path, site_files: list[Path]) -> dict:
     write_report(run_dir, campaign.record, campaign.status.summary())
     log.info("campaign %s finished in %.0f s: %s", name, time.time() - t0, run_dir / "report.md")
     return campaign.record
+
+
+def main(name: str, doc: str, defaults: Sizes, argv: list[str] | None, default_site: Path | None):
+    """Command-line entry of a campaign script: parse the size knobs and run (or resume).
+
+    ``default_site`` is used when no ``--site`` is given; None makes ``--site`` required.
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    add_arguments(parser, defaults)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
+    if not args.site and default_site is None:
+        parser.error("--site is required for this campaign (see sites/slurm.toml)")
+    run(name, sizes_from_args(args, defaults), args.run_dir, args.site or [default_site])
+    return 0

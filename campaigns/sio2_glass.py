@@ -9,14 +9,13 @@ report. Meant for a cluster site file:
 
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from campaigns.sio2_campaign import Sizes, add_arguments, run, sizes_from_args  # noqa: E402
+from campaigns.sio2_campaign import Sizes  # noqa: E402
+from campaigns.sio2_campaign import main as campaign_main  # noqa: E402
 
 DEFAULTS = Sizes(
     reference="cp2k",
@@ -40,16 +39,7 @@ DEFAULTS = Sizes(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser, DEFAULTS)
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"
-    )
-    if not args.site:
-        parser.error("--site is required for the production study (see sites/slurm.toml)")
-    run("sio2_glass", sizes_from_args(args, DEFAULTS), args.run_dir, args.site)
-    return 0
+    return campaign_main("sio2_glass", __doc__, DEFAULTS, argv, None)
 
 
 if __name__ == "__main__":
