@@ -51,6 +51,7 @@ def config_from_args(args: argparse.Namespace) -> AnalysisConfig:
         "direct_frames": args.direct_frames,
         "direct_max_work": args.direct_max_work,
         "n_blocks": args.blocks,
+        "rings_frames": args.rings_frames,
         "reference_sq": args.reference_sq,
         "reference_gr": args.reference_gr,
         "group": args.group,
@@ -146,6 +147,9 @@ def register(subparsers) -> None:
         type=float,
         help="cap on atoms × vectors × frames of the direct S(Q) before it thins the "
         "reciprocal lattice (default 1e10 ≈ 5 s here; crystals need every vector)",
+    )
+    p.add_argument(
+        "--rings-frames", type=int, help="frames for ring statistics; 0 = skip (default 3)"
     )
     p.add_argument("--blocks", type=int, help="blocks for diffusion error bars (default 5)")
     p.add_argument(

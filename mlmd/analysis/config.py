@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 #: Analyses ``--what`` may name; ``all`` means every one the trajectory has data for.
-ANALYSES = ("rdf", "coordination", "angles", "sq", "msd", "vacf", "thermo")
+ANALYSES = ("rdf", "coordination", "angles", "sq", "rings", "msd", "vacf", "thermo")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +26,10 @@ class AnalysisConfig:
         direct_q_max_A, direct_dq_A: largest |Q| and shell width of the direct S(Q).
         direct_frames: at most this many frames (evenly spaced) for the direct S(Q).
         direct_max_work: cap on atoms × vectors × frames of the direct S(Q).
+        rings_frames, rings_max_size: ring statistics (silica, or ``--what rings`` for another
+            binary network) on at most this many frames, rings up to this many formers.
+        rings_max_work: skip rings (with a note) when links × formers per frame exceeds this
+            under ``all`` (≈ 100k-atom cells); naming ``rings`` in ``what`` always runs them.
         n_blocks: blocks for the diffusion error bars.
         fit_window_ps: MSD fit window; None = 20 %–60 % of a block's duration.
         vdos_max_lag_ps: VACF lags used for the VDOS; None = half the run.
@@ -53,6 +57,9 @@ class AnalysisConfig:
     direct_dq_A: float = 0.05
     direct_frames: int = 10
     direct_max_work: float = 1.0e10
+    rings_frames: int = 3
+    rings_max_size: int = 12
+    rings_max_work: float = 1.0e9
     n_blocks: int = 5
     fit_window_ps: tuple[float, float] | None = None
     vdos_max_lag_ps: float | None = None

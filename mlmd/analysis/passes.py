@@ -3,8 +3,8 @@
 Pass 1 (:func:`structure_pass`): g(r) of every frame, unwrapped positions and velocities into
 the on-disk :class:`~mlmd.analysis.dynamics.FrameStore`, cell volume and density per frame.
 Pass 2 (:func:`bond_pass`), once the coordination cutoffs are known from g(r): coordination
-numbers, bond angles and the direct S(Q) of an evenly spaced subset of frames. Each pass holds
-one frame at a time.
+numbers, bond angles, and the direct S(Q) and ring statistics of evenly spaced frames. Each
+pass holds one frame at a time.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from mlmd.analysis.coordination import CoordinationAccumulator, bonds
 from mlmd.analysis.dynamics import FrameStore, Unwrapper
 from mlmd.analysis.rdf import RdfAccumulator
 from mlmd.analysis.reader import TrajectoryReader
+from mlmd.analysis.rings import RingAccumulator
 from mlmd.analysis.structure_factor import DirectSq
 from mlmd.errors import InputError
 from mlmd.units import AMU_PER_A3_TO_G_PER_CM3
@@ -115,6 +116,8 @@ def bond_pass(
     angles: AngleAccumulator | None,
     direct: DirectSq | None,
     direct_positions: set[int],
+    rings: RingAccumulator | None = None,
+    ring_positions: set[int] | None = None,
 ) -> float:
     """Pass 2; returns its wall time in seconds."""
     t0 = time.perf_counter()
@@ -126,6 +129,8 @@ def bond_pass(
                 coordination.add_bonds(i, j, np.linalg.norm(vec, axis=1))
             if angles is not None:
                 angles.add_bonds(i, j, vec)
+            if rings is not None and k in ring_positions:
+                rings.add_bonds(i, j, vec)
         if direct is not None and k in direct_positions:
             direct.add(snap.positions, snap.cell)
         elif cutoff == 0 and k > max(direct_positions, default=-1):

@@ -120,6 +120,17 @@ def plot_angles(angles: dict[str, dict], path: Path, marks: Marks | None = None)
     return _save(fig, path)
 
 
+def plot_rings(rings: dict, path: Path) -> Path:
+    fig, ax = _figure()
+    a = ax[0, 0]
+    sizes = rings["fraction_by_size"]
+    a.bar([int(n) for n in sizes], list(sizes.values()), 0.7, label=rings["network"])
+    a.set_xlabel("ring size (network formers in the smallest ring through a link)")
+    a.set_ylabel("fraction of links")
+    a.legend(fontsize=8)
+    return _save(fig, path)
+
+
 def plot_msd(
     lag_ps: np.ndarray,
     msd: dict[str, np.ndarray],

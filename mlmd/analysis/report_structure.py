@@ -14,6 +14,7 @@ from mlmd.analysis.experiment import SILICA
 from mlmd.analysis.passes import bond_pass, direct_frame_positions
 from mlmd.analysis.rdf import Rdf, RdfAccumulator, first_minimum, first_peak
 from mlmd.analysis.reader import TrajectoryReader
+from mlmd.analysis.rings import RingAccumulator
 from mlmd.analysis.structure_factor import DirectSq, first_sharp_peak, sq_from_rdf
 
 R_MAX_RULE = (
@@ -113,7 +114,10 @@ def structure_report(
             device=config.device,
             threads=config.threads,
         )
-    if coord is not None or angles is not None or direct is not None:
+    rings, ring_positions = _rings(config, labels, kind, cutoffs, silica, notes)
+    if rings is not None:
+        ring_positions = direct_frame_positions(n_frames, config.rings_frames)
+    if coord is not None or angles is not None or direct is not None or rings is not None:
         summary["timings_s"]["pass2"] = bond_pass(
             reader,
             selection,
@@ -121,7 +125,13 @@ def structure_report(
             angles=angles,
             direct=direct,
             direct_positions=positions,
+            rings=rings,
+            ring_positions=ring_positions,
         )
+    if rings is not None and rings.n_frames:
+        summary["rings"] = rings.result()
+        if config.plots and summary["rings"]["fraction_by_size"]:
+            summary["plots"].append(plots.plot_rings(summary["rings"], out / "rings.png").name)
 
     if coord is not None:
         summary["coordination"] = coord.result(sources)
@@ -165,6 +175,25 @@ def structure_report(
                 summary["plots"].append(plots.plot_angles(result, out / "angles.png", marks).name)
     if want("sq"):
         _structure_factor(rdf, direct, config, out, summary, model, silica, reference["sq"])
+
+
+def _rings(config, labels, kind, cutoffs, silica, notes):
+    """The ring accumulator, when asked for and affordable (see AnalysisConfig)."""
+    explicit = "rings" in config.what
+    if not config.wants("rings") or config.rings_frames <= 0 or not (silica or explicit):
+        return None, set()
+    if len(labels) != 2 or (labels[0], labels[1]) not in cutoffs:
+        notes.append("rings skipped: they need a binary network with a bond cutoff")
+        return None, set()
+    n_formers = int((kind == 0).sum())
+    if not explicit and RingAccumulator.work(n_formers) > config.rings_max_work:
+        notes.append(
+            f"rings skipped: {n_formers} {labels[0]} atoms exceed rings_max_work "
+            "(name rings in --what to run them anyway)"
+        )
+        return None, set()
+    rc = cutoffs[(labels[0], labels[1])]
+    return RingAccumulator(labels, kind, labels[0], labels[1], rc, config.rings_max_size), set()
 
 
 def angles_bonds(angles: AngleAccumulator):

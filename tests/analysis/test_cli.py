@@ -46,6 +46,7 @@ def test_analyze_writes_summary_and_plots(sio2_traj, tmp_path):
         "coordination.png",
         "angles.png",
         "sq.png",
+        "rings.png",
         "msd.png",
         "vacf.png",
         "vdos.png",
@@ -69,6 +70,7 @@ def test_analyze_writes_summary_and_plots(sio2_traj, tmp_path):
     }
     assert s["structure_factor"]["weighting"] == "neutron"
     assert set(s["angles"]) == {"O-Si-O", "Si-O-Si"}
+    assert s["rings"]["n_frames"] == 3 and sum(s["rings"]["fraction_by_size"].values()) <= 1
     assert s["msd"]["unwrap"] == "image" and len(s["msd"]["fit_window_ps"]) == 2
     for label in ("Si", "O"):
         d = s["msd"]["species"][label]
