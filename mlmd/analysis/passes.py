@@ -121,18 +121,22 @@ def bond_pass(
 ) -> float:
     """Pass 2; returns its wall time in seconds."""
     t0 = time.perf_counter()
-    cutoff = max(coordination.r_max if coordination else 0.0, angles.r_max if angles else 0.0)
+    ring_positions = ring_positions or set()
+    every = max(coordination.r_max if coordination else 0.0, angles.r_max if angles else 0.0)
+    cutoff = max(every, rings.cutoff if rings else 0.0)
+    last = max(direct_positions | ring_positions, default=-1)
     for k, snap in enumerate(reader.frames(selection)):
-        if cutoff > 0:
+        ring_frame = rings is not None and k in ring_positions
+        if every > 0 or ring_frame:
             i, j, vec = bonds(snap.positions, snap.cell, snap.pbc, cutoff)
             if coordination is not None:
                 coordination.add_bonds(i, j, np.linalg.norm(vec, axis=1))
             if angles is not None:
                 angles.add_bonds(i, j, vec)
-            if rings is not None and k in ring_positions:
+            if ring_frame:
                 rings.add_bonds(i, j, vec)
         if direct is not None and k in direct_positions:
             direct.add(snap.positions, snap.cell)
-        elif cutoff == 0 and k > max(direct_positions, default=-1):
+        if every == 0 and k >= last:
             break
     return time.perf_counter() - t0

@@ -169,3 +169,26 @@ def test_settings_from_a_toml_file_are_strict(sio2_traj, tmp_path, capsys):
     bad.write_text("[analysis]\nr_maxx_A = 5.0\n")
     assert main(["analyze", str(sio2_traj), "-o", str(out), "--config", str(bad)]) == 2
     assert "r_maxx_A" in capsys.readouterr().err
+
+
+def test_rings_alone(sio2_traj, tmp_path):
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "analyze",
+                str(sio2_traj),
+                "-o",
+                str(out),
+                "--what",
+                "rings",
+                "--rings-frames",
+                "2",
+                "--no-plots",
+            ]
+        )
+        == 0
+    )
+    s = json.loads((out / "summary.json").read_text())
+    assert s["rings"]["n_frames"] == 2 and s["rings"]["links_per_frame"] > 50
+    assert "coordination" not in s and "angles" not in s
