@@ -156,7 +156,7 @@ def _analyze(reader, out: Path, config: AnalysisConfig, t_start: float) -> dict:
     if want("vacf") and not reader.has_velocities:
         notes.append("vacf skipped: the trajectory has no velocities")
     rdf_acc = None
-    if any(want(w) for w in ("rdf", "coordination", "angles", "sq")):
+    if any(want(w) for w in ("rdf", "coordination", "angles", "sq", "rings")):
         rdf_acc = RdfAccumulator(reader.numbers, _r_max(reader, selection, config), config.dr_A)
     p1 = structure_pass(
         reader,
