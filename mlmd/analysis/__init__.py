@@ -1,12 +1,14 @@
-"""Analysis of MD trajectories: structure (g(r), coordination, bond angles, S(Q)), dynamics
-(MSD and diffusion, VACF and VDOS) and thermodynamics, with plots and a JSON summary.
+"""Analysis of MD trajectories: structure (g(r), coordination, bond angles, S(Q), ring
+statistics), dynamics (MSD and diffusion, VACF and VDOS) and thermodynamics, with plots and a
+JSON summary.
 
 Public API: :func:`analyze` (the whole report, as ``mlmd analyze`` runs it) with
 :class:`AnalysisConfig`; :func:`open_trajectory` (streaming H5MD / extxyz / LAMMPS dumps);
 the accumulators :class:`RdfAccumulator`, :class:`CoordinationAccumulator`,
-:class:`AngleAccumulator`, :class:`DirectSq`; :func:`sq_from_rdf`, :func:`first_sharp_peak`,
-:func:`first_peak`, :func:`first_minimum`, :func:`max_r_max`; dynamics :func:`msd_sum`,
-:func:`fit_diffusion`, :func:`vdos`; :func:`thermo_summary`; silica data :data:`SILICA`.
+:class:`AngleAccumulator`, :class:`DirectSq`, :class:`RingAccumulator`; :func:`sq_from_rdf`,
+:func:`first_sharp_peak`, :func:`first_peak`, :func:`first_minimum`, :func:`max_r_max`;
+dynamics :func:`msd_sum`, :func:`fit_diffusion`, :func:`vdos`; :func:`thermo_summary`; silica
+data :data:`SILICA`.
 """
 
 from mlmd.analysis.angles import AngleAccumulator, triplet_angles
@@ -17,6 +19,7 @@ from mlmd.analysis.experiment import SILICA
 from mlmd.analysis.rdf import Rdf, RdfAccumulator, first_minimum, first_peak, max_r_max
 from mlmd.analysis.reader import Snapshot, open_trajectory
 from mlmd.analysis.report import analyze
+from mlmd.analysis.rings import RingAccumulator
 from mlmd.analysis.structure_factor import (
     SCATTERING_LENGTHS_FM,
     DirectSq,
@@ -36,6 +39,7 @@ __all__ = [
     "DirectSq",
     "Rdf",
     "RdfAccumulator",
+    "RingAccumulator",
     "Snapshot",
     "StructureFactor",
     "analyze",
