@@ -22,6 +22,7 @@ from mlmd.analysis.passes import Pass1
 from mlmd.analysis.reader import TrajectoryReader
 from mlmd.analysis.report_structure import write_curve
 from mlmd.analysis.thermo import THERMO_NAMES, select_steps, thermo_summary
+from mlmd.errors import InputError
 
 #: Default MSD fit window as fractions of one block's duration.
 DEFAULT_FIT_FRACTIONS = (0.2, 0.6)
@@ -48,10 +49,15 @@ def dynamics_report(
             notes.append(
                 "the trajectory stores no times: lags are in frame/step units (give --timestep-fs)"
             )
-        if config.wants("msd"):
-            _msd(config, p1, labels, kind, out, summary)
-        if want_vacf:
-            _vacf(config, p1, labels, kind, reader.masses, out, summary)
+        try:
+            if config.wants("msd"):
+                _msd(config, p1, labels, kind, out, summary)
+            if want_vacf:
+                _vacf(config, p1, labels, kind, reader.masses, out, summary)
+        except InputError as exc:
+            if "equally spaced" not in str(exc):
+                raise
+            notes.append(f"msd/vacf skipped: {exc}")  # the structure part stays valid
     if config.wants("thermo"):
         _thermo(reader, config, p1, out, summary, silica)
 

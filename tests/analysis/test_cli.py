@@ -192,3 +192,18 @@ def test_rings_alone(sio2_traj, tmp_path):
     s = json.loads((out / "summary.json").read_text())
     assert s["rings"]["n_frames"] == 2 and s["rings"]["links_per_frame"] > 50
     assert "coordination" not in s and "angles" not in s
+
+
+def test_uneven_frame_times_skip_dynamics_only(tmp_path):
+    """Frames at uneven times: structure is analysed, MSD/VACF are skipped with a note."""
+    from tests.analysis.trajectories import random_sio2, write_h5md
+
+    pos, cell, numbers = random_sio2(40, seed=9)
+    x = np.stack([pos + 0.01 * k for k in range(10)])
+    times = np.array([0, 1, 2, 3, 5, 6, 7, 8, 9, 10], dtype=float)
+    path = write_h5md(tmp_path / "uneven.h5", x % cell[0, 0], cell, numbers, times_fs=times)
+    out = tmp_path / "out"
+    assert main(["analyze", str(path), "-o", str(out), "--no-plots", "--what", "rdf", "msd"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert "rdf" in s and "msd" not in s
+    assert any("equally spaced" in note for note in s["notes"])
