@@ -267,7 +267,11 @@ class H5mdReader(TrajectoryReader):
         idx = range(self.n_frames)[selection]
         if not self._box_time_dependent:
             return np.broadcast_to(self._cell(0), (len(idx), 3, 3)).copy()
-        return np.stack([self._cell(t) for t in idx]) if len(idx) else np.zeros((0, 3, 3))
+        if not len(idx):
+            return np.zeros((0, 3, 3))
+        value, factor = self._box
+        edges = np.asarray(value[()], dtype=float)[list(idx)] * factor  # [T,3] or [T,3,3]: small
+        return np.stack([np.diag(e) for e in edges]) if edges.ndim == 2 else edges
 
     def frames(self, selection: slice = slice(None)) -> Iterator[Snapshot]:
         for t in range(self.n_frames)[selection]:
