@@ -122,8 +122,7 @@ def write_report(run_dir: Path, record: dict, status: dict) -> Path:
             "",
         ]
         out_dir = Path(analysis.get("out_dir", ""))
-        summary = analysis.get("summary", analysis)
-        lines += ["```json", json.dumps(_headline(summary), indent=1, default=str), "```", ""]
+        lines += _comparison_table(analysis.get("summary", {}))
         for png in sorted(out_dir.glob("*.png")) if out_dir.is_dir() else []:
             shutil.copy(png, figs / f"{name}_{png.name}")
             lines += [f"![{png.stem}](report/{name}_{png.name})", ""]
@@ -144,14 +143,14 @@ def write_report(run_dir: Path, record: dict, status: dict) -> Path:
     return path
 
 
-def _headline(summary: dict) -> dict:
-    """The scalar entries of an analysis summary (nested one level), for the report."""
-    out = {}
-    for k, v in summary.items():
-        if isinstance(v, (int, float, str)):
-            out[k] = v
-        elif isinstance(v, dict):
-            scalars = {kk: vv for kk, vv in v.items() if isinstance(vv, (int, float, str))}
-            if scalars:
-                out[k] = scalars
-    return out
+def _comparison_table(summary: dict) -> list[str]:
+    """Markdown rows: the glass against experimental silica (from the analysis summary)."""
+    comparison = summary.get("silica", {}).get("comparison", {})
+    if not comparison:
+        return ["(no silica comparison in the analysis summary)", ""]
+    rows = ["| quantity | this glass | experiment | source |", "|---|---|---|---|"]
+    for name, entry in comparison.items():
+        model = entry.get("model")
+        shown = f"{model:.3f}" if isinstance(model, (int, float)) else str(model)
+        rows.append(f"| {name} | {shown} | {entry.get('experiment')} | {entry.get('source', '')} |")
+    return [*rows, ""]
