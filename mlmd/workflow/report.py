@@ -83,7 +83,7 @@ def write_report(run_dir: Path, record: dict, status: dict) -> Path:
     rows = iteration_table(record)
     lines = [f"# {record['campaign']}: SiO2 campaign report", ""]
     lines += [
-        f"Wall time {record.get('wall_s', 0):.0f} s. Reference: "
+        f"Last invocation {record.get('wall_s', 0):.0f} s (reused steps not counted). Reference: "
         f"`{record['sizes']['reference']}` (preset `{record['sizes']['preset']}`).",
         "",
     ]
