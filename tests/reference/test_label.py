@@ -114,7 +114,7 @@ label_dataset(sys.argv[1], sys.argv[2], "teacher", config={{"device": "cpu"}},
 
 
 def test_sigkill_then_restart_labels_every_frame_exactly_once(tmp_path, teacher):
-    n = 400
+    n = 600
     frames = cristobalite_frames(n, seed=5)
     write_unlabelled(tmp_path / "in.h5", frames)
     out_path, journal = tmp_path / "out.h5", tmp_path / "out.label" / "results.jsonl"
