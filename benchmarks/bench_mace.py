@@ -41,6 +41,9 @@ from mlmd.potential.model import BodyOrderPotential  # noqa: E402
 MACE_SCRIPT = r"""
 import json, sys, time
 import numpy as np, torch
+# e3nn 0.4.4 torch.load()s its shipped constants.pt, which holds `slice` objects: torch 2.13
+# loads weights_only by default, so allow that one builtin (no code execution involved).
+torch.serialization.add_safe_globals([slice])
 from ase.io import read
 from e3nn import o3
 from mace import data, modules, tools
