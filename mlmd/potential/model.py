@@ -199,6 +199,7 @@ class BodyOrderPotential(torch.nn.Module):
     def edge_terms(self, graph: Graph, edge_vectors: torch.Tensor) -> EdgeTerms:
         """The parameter-free part of the model for fixed positions (no autograd): the density
         and what its analytic Jacobian needs. Training caches it per frame."""
+        self._species(graph)  # unknown elements: a clear error before any indexing
         cfg = self.config
         with torch.no_grad():
             vec = edge_vectors.to(self.dtype)
