@@ -42,6 +42,7 @@ class Sizes:
     production_atoms: int = 1002
     production_density: float = 2.2
     melt_K: float = 4000.0
+    melt_GPa: float = 4.0
     melt_ps: float = 1.0
     quench_rates_K_ps: tuple[float, ...] = (1000.0,)
     anneal_ps: float = 0.5
@@ -69,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Sizes) -> None:
         parser.add_argument(
             "--" + name.replace("_", "-"), type=int, default=getattr(defaults, name)
         )
-    for name in ("sigma_lo_eV_A", "sigma_hi_eV_A", "melt_K", "melt_ps", "anneal_ps"):
+    for name in ("sigma_lo_eV_A", "sigma_hi_eV_A", "melt_K", "melt_GPa", "melt_ps", "anneal_ps"):
         parser.add_argument(
             "--" + name.replace("_", "-"), type=float, default=getattr(defaults, name)
         )
@@ -323,7 +324,13 @@ def melt_quench_config(s: Sizes, rate_K_ps: float, replica: int, model_dir: str)
             "damping_fs": 100.0,
             "barostat_damping_fs": 1000.0,
         },
-        "schedule": {"time_ps": times, "temperature_K": [s.melt_K, s.melt_K, 300.0, 300.0]},
+        # The melt is held compressed (a 4000 K liquid at 0 GPa boils into a foam) and released
+        # to 0 GPa during the quench.
+        "schedule": {
+            "time_ps": times,
+            "temperature_K": [s.melt_K, s.melt_K, 300.0, 300.0],
+            "pressure_GPa": [s.melt_GPa, s.melt_GPa, 0.0, 0.0],
+        },
         "output": {
             "trajectory_every": max(steps // 50, 1),
             "thermo_every": max(steps // 50, 1),
