@@ -30,6 +30,7 @@ DEFAULTS = Sizes(
         "batch_size": 2,
         "time_budget_s": 40.0,
         "budget_clock": "cpu",
+        "early_stopping_patience": 60,  # validation sets of 2–3 frames are noisy
         "model": {"channels": 8, "hidden": [32], "dtype": "float32"},
     },
     explore_runs=4,

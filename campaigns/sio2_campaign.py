@@ -40,6 +40,7 @@ class Sizes:
     sigma_hi_eV_A: float = 1.5
     select_cap: int = 8
     production_atoms: int = 1002
+    production_start: str = "cristobalite"  # or "random" (insertion at production_density)
     production_density: float = 2.2
     melt_K: float = 4000.0
     melt_GPa: float = 4.0
@@ -55,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Sizes) -> None:
     parser.add_argument("--site", action="append", type=Path, help="site file (repeatable)")
     parser.add_argument("--run-dir", type=Path, required=True)
     parser.add_argument("--reference", choices=("cp2k", "teacher"), default=defaults.reference)
+    parser.add_argument(
+        "--production-start", choices=("cristobalite", "random"), default=defaults.production_start
+    )
     parser.add_argument("--preset", default=defaults.preset, help="CP2K preset")
     for name in (
         "start_frames",
@@ -300,6 +304,25 @@ class Campaign:
         return self._many("analyze", jobs, tolerate=True)
 
 
+def production_structure(s: Sizes, replica: int) -> dict:
+    """The MD ``[structure]`` table of a production run: beta-cristobalite repeated to at least
+    ``production_atoms`` (a start the model has seen), or random insertion."""
+    if s.production_start == "random":
+        return {
+            "builder": "random_sio2",
+            "n_atoms": s.production_atoms,
+            "density_g_cm3": s.production_density,
+            "seed": replica,
+        }
+    cells = -(-s.production_atoms // 24)  # 24 atoms per cubic cristobalite cell
+    repeat = [max(1, int(cells ** (1 / 3)))] * 3
+    axis = 0
+    while repeat[0] * repeat[1] * repeat[2] < cells:
+        repeat[axis] += 1
+        axis = (axis + 1) % 3
+    return {"builder": "sio2_crystal", "crystal": "cristobalite", "repeat": repeat}
+
+
 def melt_quench_config(s: Sizes, rate_K_ps: float, replica: int, model_dir: str) -> dict:
     """An NPT melt → quench → anneal MD config (piecewise-linear temperature schedule)."""
     quench_ps = (s.melt_K - 300.0) / rate_K_ps
@@ -311,12 +334,7 @@ def melt_quench_config(s: Sizes, rate_K_ps: float, replica: int, model_dir: str)
         "timestep_fs": 1.0,
         "seed": 1000 + replica,
         "initial_temperature_K": s.melt_K,
-        "structure": {
-            "builder": "random_sio2",
-            "n_atoms": s.production_atoms,
-            "density_g_cm3": s.production_density,
-            "seed": replica,
-        },
+        "structure": production_structure(s, replica),
         "ensemble": {
             "kind": "npt",
             "temperature_K": s.melt_K,
