@@ -37,6 +37,7 @@ from mlmd.potential.radial import (
     polynomial_envelope,
     radial_basis,
 )
+from mlmd.potential.repulsion import zbl_pair
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -55,6 +56,9 @@ class ModelConfig:
         avg_neighbors: N̄, divides the density so features are O(1).
         dtype: the network's float type; energies are accumulated in float64 by evaluate.
         n_members: K, ensemble members held in one module.
+        core_repulsion: add the fixed ZBL core repulsion of :mod:`mlmd.potential.repulsion`,
+            switched off between ``repulsion_inner_A`` and ``repulsion_outer_A`` (it keeps
+            atoms apart where the data never went; zero beyond the outer radius).
     """
 
     species: list[int] = field(default_factory=lambda: [8, 14])
@@ -66,6 +70,9 @@ class ModelConfig:
     avg_neighbors: float = 20.0
     dtype: Literal["float32", "float64"] = "float64"
     n_members: int = 1
+    core_repulsion: bool = True
+    repulsion_inner_A: float = 0.6
+    repulsion_outer_A: float = 1.1
 
 
 class BodyOrderPotential(torch.nn.Module):
@@ -194,7 +201,20 @@ class BodyOrderPotential(torch.nn.Module):
     def forward(self, graph: Graph, edge_vectors: torch.Tensor) -> torch.Tensor:
         s = self._species(graph)
         energy = self._energies(self.density(graph, self.edge_basis(graph, edge_vectors)), s)
+        if self.config.core_repulsion:
+            energy = energy + self._repulsion(graph, edge_vectors.norm(dim=1))[0]
         return energy[0] if self.n_members == 1 else energy
+
+    def _repulsion(self, graph: Graph, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-atom core-repulsion energy [n] (half of each pair on its centre) and
+        dV/dr [E] (eV/Å), float64; see :mod:`mlmd.potential.repulsion`."""
+        i, j = graph.edge_index
+        cfg = self.config
+        v, dv = zbl_pair(
+            r, graph.numbers[i], graph.numbers[j], cfg.repulsion_inner_A, cfg.repulsion_outer_A
+        )
+        per_atom = torch.zeros(graph.n_atoms, dtype=torch.float64, device=r.device)
+        return per_atom.index_add(0, i, 0.5 * v), dv
 
     def edge_terms(self, graph: Graph, edge_vectors: torch.Tensor) -> EdgeTerms:
         """The parameter-free part of the model for fixed positions (no autograd): the density
@@ -233,10 +253,15 @@ class BodyOrderPotential(torch.nn.Module):
         c_ang = c_ang.view(-1, 13, k).permute(2, 0, 1)  # [K, E, 13]
         unit = terms.unit
         g = angular_vjp(c_ang, unit, terms.r)
-        g = g + (c_rad * terms.d_radial).sum(-1)[..., None] * unit
+        g = (g + (c_rad * terms.d_radial).sum(-1)[..., None] * unit).to(torch.float64)
+        if self.config.core_repulsion:  # fixed pair term: the same for every member
+            pair, dv = self._repulsion(graph, terms.r)
+            centre_owned = graph.owned[graph.edge_index[0]].to(torch.float64)
+            energy = energy + pair
+            g = g + (0.5 * dv * centre_owned)[:, None] * unit.to(torch.float64)
         if not create_graph:
             energy = energy.detach()
-        return energy, g.to(torch.float64)
+        return energy, g
 
     def ensemble_edge_gradients(
         self, graph: Graph, edge_vectors: torch.Tensor

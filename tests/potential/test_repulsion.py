@@ -1,0 +1,59 @@
+"""The model's fixed core repulsion: right derivative, zero beyond its outer radius, the same
+in the autograd and the analytic (ensemble) paths, and a wall that keeps atoms apart."""
+
+import numpy as np
+import torch
+from ase import Atoms
+
+from mlmd.potential import evaluate, graph_from_atoms
+from mlmd.potential.model import BodyOrderPotential, ModelConfig
+from mlmd.potential.repulsion import zbl_pair
+from mlmd.testing import assert_forces_match_finite_differences
+
+
+def _close_pair_cell() -> Atoms:
+    """A small SiO2-like cell with one O pushed to 0.9 Å of a Si (inside the switch)."""
+    rng = np.random.default_rng(3)
+    atoms = Atoms("SiO2SiO2", positions=rng.uniform(0, 6, (6, 3)), cell=[6.5] * 3, pbc=True)
+    atoms.positions[1] = atoms.positions[0] + [0.9, 0.0, 0.0]
+    return atoms
+
+
+def test_pair_derivative_matches_finite_difference_and_switch_is_smooth():
+    r = torch.linspace(0.4, 1.3, 181, dtype=torch.float64) + 1e-3  # off the switch ends
+    z1, z2 = torch.full_like(r, 14), torch.full_like(r, 8)
+    v, dv = zbl_pair(r, z1, z2, 0.6, 1.1)
+    h = 1e-6
+    fd = (zbl_pair(r + h, z1, z2, 0.6, 1.1)[0] - zbl_pair(r - h, z1, z2, 0.6, 1.1)[0]) / (2 * h)
+    assert torch.allclose(dv, fd, rtol=1e-6, atol=1e-6)
+    assert torch.all(v[r >= 1.1] == 0) and torch.all(dv[r >= 1.1] == 0)
+    assert v[0] > 100.0  # a real wall: > 100 eV at 0.4 Å for Si–O
+    assert torch.all(torch.diff(v) <= 0)  # purely repulsive, monotonic
+
+
+def test_model_forces_include_the_wall_in_both_paths():
+    atoms = _close_pair_cell()
+    cfg = ModelConfig(channels=4, hidden=[8], n_basis=4)
+    single = BodyOrderPotential(cfg, seed=1)
+    assert_forces_match_finite_differences(single, atoms)  # analytic single-model path
+    graph = graph_from_atoms([atoms], single.cutoff_A)
+    vectors = graph.edge_vectors().requires_grad_(True)
+    energy = single(graph, vectors).sum()  # autograd path through forward()
+    (g,) = torch.autograd.grad(energy, vectors)
+    f_autograd = torch.zeros_like(graph.positions).index_add(0, graph.edge_index[0], g)
+    f_autograd = f_autograd.index_add(0, graph.edge_index[1], -g)
+    ev = evaluate(single, graph)
+    assert torch.allclose(ev.forces, f_autograd, atol=1e-8)
+    without = BodyOrderPotential(ModelConfig(**{**cfg.__dict__, "core_repulsion": False}), seed=1)
+    push = ev.forces[1, 0] - evaluate(without, graph).forces[1, 0]
+    assert push > 1.0  # the O is pushed away from the Si along +x
+
+
+def test_ensemble_members_share_the_pair_term():
+    atoms = _close_pair_cell()
+    ensemble = BodyOrderPotential(ModelConfig(channels=4, hidden=[8], n_basis=4, n_members=3))
+    graph = graph_from_atoms([atoms], ensemble.cutoff_A)
+    ev = evaluate(ensemble, graph)
+    members = ensemble(graph, graph.edge_vectors())  # [K, n]
+    assert torch.allclose(ev.energy, members.sum(1).mean().reshape(1), rtol=1e-12)
+    assert_forces_match_finite_differences(ensemble, atoms)
