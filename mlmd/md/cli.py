@@ -27,4 +27,10 @@ def _run(args: argparse.Namespace) -> int:
     summary = run_md(args.config, restart=args.restart)
     if MPI.COMM_WORLD.Get_rank() == 0:
         print(json.dumps(summary, indent=1))
-    return 0
+    return EXIT_CODES.get(summary["status"], 1)
+
+
+#: Exit codes by run status: a run stopped by SIGTERM/SIGUSR1 (walltime) exits 75
+#: (EX_TEMPFAIL: its checkpoint is written, rerun with --restart), so a workflow retries it
+#: rather than taking it as finished; a run stopped by the ensemble spread exits 3.
+EXIT_CODES = {"completed": 0, "interrupted": 75, "uncertainty_stop": 3}
