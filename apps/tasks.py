@@ -113,7 +113,8 @@ def select(
     sigma_hi_eV_A: float,
     cap: int,
 ) -> dict:
-    """Choose new frames for labelling from the exploration candidates (trust window)."""
+    """Choose new frames for labelling from the exploration candidates (trust window, topped
+    up from just above it when an early model puts too few frames inside)."""
     from pathlib import Path
 
     from mlmd.data import Dataset
@@ -129,6 +130,7 @@ def select(
         sigma_hi_eV_A=sigma_hi_eV_A,
         cap=cap,
         known_keys=Dataset(known).keys(),
+        fill_from_above=True,
     )
     write_frames(
         out,

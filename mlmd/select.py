@@ -5,6 +5,10 @@ above ``sigma_hi_eV_A`` they are usually unphysical (atoms on top of each other)
 waste a DFT calculation. Inside the window, frames already known (by content key) are
 dropped and at most ``cap`` are kept, spread evenly over the window's range of spreads so a
 few extreme frames do not crowd out the rest.
+
+An early model can put almost everything above the window. With ``fill_from_above`` the
+selection is then topped up to ``cap`` with the *least* uncertain frames above it, so an
+active-learning round is never wasted (reported as ``filled_from_above``).
 """
 
 from __future__ import annotations
@@ -61,22 +65,25 @@ def select_uncertain(
     sigma_hi_eV_A: float,
     cap: int,
     known_keys: Iterable[str] = (),
+    fill_from_above: bool = False,
 ) -> Selection:
-    """Choose up to ``cap`` new candidates with sigma_lo ≤ max force spread < sigma_hi."""
+    """Choose up to ``cap`` new candidates with sigma_lo ≤ max force spread < sigma_hi
+    (topped up from just above sigma_hi when ``fill_from_above``)."""
     if not 0 <= sigma_lo_eV_A < sigma_hi_eV_A:
         raise ValueError("need 0 ≤ sigma_lo_eV_A < sigma_hi_eV_A")
     spreads = max_force_spread(ensemble, candidates)
     known = set(known_keys)
-    inside, seen = [], set()
+    inside, above, seen = [], [], set()
     counts = {"candidates": len(candidates), "below": 0, "above": 0, "known": 0}
     for idx in np.argsort(spreads, kind="stable"):
         s, frame = spreads[idx], candidates[idx]
         if s < sigma_lo_eV_A:
             counts["below"] += 1
-        elif s >= sigma_hi_eV_A:
-            counts["above"] += 1
         elif frame.key in known or frame.key in seen:
             counts["known"] += 1
+        elif s >= sigma_hi_eV_A:
+            counts["above"] += 1
+            above.append(idx)  # in increasing spread
         else:
             seen.add(frame.key)
             inside.append(idx)
@@ -84,5 +91,9 @@ def select_uncertain(
         keep = np.unique(np.linspace(0, len(inside) - 1, cap).round().astype(int))
         counts["capped"] = len(inside) - len(keep)
         inside = [inside[k] for k in keep]
+    if fill_from_above and len(inside) < cap:
+        extra = [i for i in above if candidates[i].key not in seen][: cap - len(inside)]
+        counts["filled_from_above"] = len(extra)
+        inside += extra
     counts["selected"] = len(inside)
     return Selection([candidates[i].unlabelled() for i in inside], spreads, counts)
