@@ -23,25 +23,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from ase.spacegroup import crystal
 
 from mlmd.data import Dataset, Frame
+from mlmd.data.build import sio2_crystal
 from mlmd.reference import get_reference, label_dataset
 from mlmd.reference.cp2k_settings import load_cp2k_config
 
 
 def cristobalite(repeat: tuple[int, int, int], n: int, seed: int = 0) -> list[Frame]:
     """``n`` rattled (σ = 0.05 Å) beta-cristobalite supercells."""
-    a = crystal(
-        ["Si", "O"],
-        basis=[(0, 0, 0), (1 / 8, 1 / 8, 1 / 8)],
-        spacegroup=227,
-        setting=1,
-        cellpar=[7.16] * 3 + [90] * 3,
-    ).repeat(repeat)
+    c = sio2_crystal("cristobalite", repeat)
     rng = np.random.default_rng(seed)
     return [
-        Frame(a.numbers, a.positions + rng.normal(0, 0.05, a.positions.shape), a.cell[:], True)
+        Frame(c.numbers, c.positions + rng.normal(0, 0.05, c.positions.shape), c.cell, c.pbc)
         for _ in range(n)
     ]
 

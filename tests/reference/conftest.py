@@ -7,9 +7,9 @@ import shutil
 
 import numpy as np
 import pytest
-from ase.spacegroup import crystal
 
 from mlmd.data import Dataset, Frame
+from mlmd.data.build import sio2_crystal
 
 CP2K_FOUND = bool(os.environ.get("MLMD_CP2K") or shutil.which("cp2k.psmp") or shutil.which("cp2k"))
 #: Ranks per CP2K run in tests: 2 under Debian's Open MPI when it is there, else 1.
@@ -24,31 +24,20 @@ needs_cp2k = pytest.mark.skipif(
 
 def quartz() -> Frame:
     """9-atom alpha-quartz (Levien et al. 1980; notes/sio2.md), 2.646 g/cm³."""
-    a = crystal(
-        ["Si", "O"],
-        basis=[(0.4697, 0, 2 / 3), (0.4135, 0.2669, 0.7858)],
-        spacegroup=154,
-        cellpar=[4.916, 4.916, 5.4054, 90, 90, 120],
-    )
-    return Frame(a.numbers, a.positions, a.cell[:], True, source="alpha-quartz")
+    q = sio2_crystal("quartz")
+    return Frame(q.numbers, q.positions, q.cell, q.pbc, source="alpha-quartz")
 
 
 def cristobalite_frames(n: int, seed: int = 0, repeat: int = 1, sigma_A: float = 0.08):
     """``n`` rattled ideal beta-cristobalite cells (24 atoms × repeat³), distinct keys."""
-    a = crystal(
-        ["Si", "O"],
-        basis=[(0, 0, 0), (1 / 8, 1 / 8, 1 / 8)],
-        spacegroup=227,
-        setting=1,
-        cellpar=[7.16] * 3 + [90] * 3,
-    ).repeat(repeat)
+    c = sio2_crystal("cristobalite", (repeat, repeat, repeat))
     rng = np.random.default_rng(seed)
     return [
         Frame(
-            a.numbers,
-            a.positions + rng.normal(0.0, sigma_A, a.positions.shape),
-            a.cell[:],
-            True,
+            c.numbers,
+            c.positions + rng.normal(0.0, sigma_A, c.positions.shape),
+            c.cell,
+            c.pbc,
             source="cristobalite",
         )
         for _ in range(n)
