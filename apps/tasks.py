@@ -11,9 +11,11 @@ from __future__ import annotations
 def build_start_frames(out: str, kind: str, n_frames: int, seed: int) -> dict:
     """Write ``n_frames`` unlabelled SiO2 starting frames to the dataset ``out``.
 
-    ``kind`` is ``small`` (24-atom cells, for quick DFT) or ``medium`` (48–72 atoms): rattled
-    and strained crystals plus random insertions over 2.0–2.6 g/cm³. Every cell is at least
-    6.4 Å wide, so exploration MD on one rank needs no ghost more than one image deep.
+    ``kind`` is ``small`` (24-atom beta-cristobalite cells, for quick DFT: random insertion
+    at that size leaves dangling bonds whose SCF can take CP2K many minutes) or ``medium``
+    (48–72 atoms: quartz and cristobalite supercells, every other frame a random insertion
+    over 2.0–2.6 g/cm³). Frames are strained by up to ±5 % and rattled by 0.05–0.15 Å. Every
+    cell is at least 6.4 Å wide, so exploration MD on one rank needs ghosts one image deep.
     """
     import numpy as np
 
@@ -27,17 +29,16 @@ def build_start_frames(out: str, kind: str, n_frames: int, seed: int) -> dict:
         if kind == "small"
         else [sio2_crystal("quartz", (2, 2, 2)), sio2_crystal("cristobalite", (2, 1, 1))]
     )
-    random_atoms = 24 if kind == "small" else 72
     frames = []
     for i in range(n_frames):
-        if i % 2 == 0:
+        if kind == "small" or i % 2 == 0:
             base = crystals[(i // 2) % len(crystals)]
         else:
-            density = float(rng.uniform(2.0, 2.6))
-            base = random_sio2(random_atoms, density, seed=seed * 1000 + i)
+            base = random_sio2(72, float(rng.uniform(2.0, 2.6)), seed=seed * 1000 + i)
         strain = np.eye(3) + np.diag(rng.uniform(-0.05, 0.05, 3))
         cell = base.cell @ strain
-        positions = base.positions @ strain + rng.normal(0.0, 0.08, base.positions.shape)
+        rattle_A = (0.05, 0.10, 0.15)[i % 3]
+        positions = base.positions @ strain + rng.normal(0.0, rattle_A, base.positions.shape)
         frames.append(Frame(base.numbers, positions, cell, base.pbc, source=f"start:{kind}:{i}"))
     write_frames(
         out, {"name": "unlabelled", "origin": "campaign start frames"}, frames, overwrite=True
