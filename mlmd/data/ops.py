@@ -17,9 +17,10 @@ import h5py
 import numpy as np
 from ase.data import chemical_symbols
 
+from mlmd.atomic import replace_file
 from mlmd.data import _columns as col
 from mlmd.data.frame import Frame
-from mlmd.data.store import Dataset, _fsync_dir
+from mlmd.data.store import Dataset
 from mlmd.errors import InputError
 from mlmd.units import GPA
 
@@ -115,10 +116,7 @@ def write_subset(
         Dataset.create(tmp, reference, overwrite=True)
         with h5py.File(tmp, "r+") as f:
             col.write_columns(f, sub, {k: v[rows] for k, v in acols.items()})
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-        _fsync_dir(out)
+        replace_file(tmp, out)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

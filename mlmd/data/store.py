@@ -38,6 +38,7 @@ import h5py
 import numpy as np
 
 from mlmd import __version__
+from mlmd.atomic import replace_file
 from mlmd.data import _columns as col
 from mlmd.data.frame import STATUSES, Frame
 from mlmd.errors import InputError
@@ -45,14 +46,6 @@ from mlmd.errors import InputError
 FORMAT = "mlmd.dataset"
 VERSION = 1
 _ITER_BLOCK = 512  # frames read per HDF5 call when iterating
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _canonical(reference: dict[str, Any], file: str) -> str:
@@ -105,10 +98,7 @@ class Dataset:
                     format=FORMAT, version=VERSION, reference=ref_json, mlmd_version=__version__
                 )
                 col.create_layout(f)
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-            _fsync_dir(path)
+            replace_file(tmp, path)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
@@ -345,10 +335,7 @@ class Dataset:
                     col.validate_layout(f, str(self.path), FORMAT, VERSION)
                     change(f)
                     f.attrs["mlmd_version"] = __version__
-                with open(tmp, "rb+") as fh:
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path)
-                _fsync_dir(self.path)
+                replace_file(tmp, self.path)
             finally:
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()

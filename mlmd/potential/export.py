@@ -15,12 +15,12 @@ plain strings and tensors, ``{"format": "mlmd.export", "version": 1, "config": J
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
+from mlmd.atomic import replace_file, write_text
 from mlmd.config import from_mapping
 from mlmd.errors import InputError
 from mlmd.potential.ensemble import stack_members
@@ -35,19 +35,12 @@ def atomic_save(obj: object, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("wb") as fh:
         torch.save(obj, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    replace_file(tmp, path)
 
 
 def atomic_write_text(text: str, path: Path) -> None:
-    """Write ``text`` to ``path`` atomically (tmp + fsync + rename)."""
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Write ``text`` to ``path`` atomically (see :mod:`mlmd.atomic`)."""
+    write_text(path, text)
 
 
 def save_member(model: BodyOrderPotential, directory: Path) -> None:

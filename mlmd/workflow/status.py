@@ -12,6 +12,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from mlmd.atomic import write_text
+
 log = logging.getLogger("mlmd.campaign")
 
 STATES = ("pending", "running", "done", "reused", "failed")
@@ -61,9 +63,7 @@ class CampaignStatus:
         }
 
     def _save(self) -> None:
-        tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.summary(), indent=2))
-        os.replace(tmp, self.path)
+        write_text(self.path, json.dumps(self.summary(), indent=2))
         if sys.stderr.isatty():
             stages = "  ".join(f"{s}: {self.line(s)}" for s in self._tasks)
             print(f"\r[{self.campaign}] {stages}"[:200], end="", file=sys.stderr, flush=True)

@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mlmd.atomic import write_text
+
 _DIGESTS: dict[tuple[str, int, int], str] = {}
 
 
@@ -68,10 +70,6 @@ class StepStore:
 
     def mark_done(self, name: str, key: str, outputs: dict[str, Any]) -> None:
         """Record a step as finished (atomic: a kill leaves it either done or not)."""
-        path = self.directory(name, key) / "done.json"
-        tmp = path.with_suffix(".json.tmp")
-        with tmp.open("w") as fh:
-            json.dump(outputs, fh, indent=2, default=str)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        write_text(
+            self.directory(name, key) / "done.json", json.dumps(outputs, indent=2, default=str)
+        )
