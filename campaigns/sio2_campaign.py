@@ -106,19 +106,7 @@ class Campaign:
     # -- plumbing -------------------------------------------------------------------------
     def _step(self, stage: str, key: str, submit, label: str = "") -> dict:
         """Reuse step ``stage``/``key`` if done, else run ``submit(out_dir)`` → future."""
-        task = label or key
-        if self.store.is_done(stage, key):
-            self.status.set(stage, task, "reused")
-            return self.store.outputs(stage, key)
-        self.status.set(stage, task, "running")
-        try:
-            result = submit(self.store.directory(stage, key)).result()
-        except Exception:
-            self.status.set(stage, task, "failed")
-            raise
-        self.store.mark_done(stage, key, result)
-        self.status.set(stage, task, "done")
-        return result
+        return self._many(stage, [(key, label or key, submit)])[0]
 
     def _many(
         self, stage: str, jobs: list[tuple[str, str, object]], tolerate: bool = False
