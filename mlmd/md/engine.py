@@ -55,6 +55,9 @@ class Engine:
         seed: noise seed.
         temperature / pressure: schedules (K, GPa).
         safety: thresholds.
+        spread_every: an ensemble's force spread is computed on steps that are multiples
+            of this (and at setup); other steps get the mean forces only, at about one
+            member's cost.
     """
 
     def __init__(
@@ -68,10 +71,12 @@ class Engine:
         temperature: Schedule,
         pressure: Schedule,
         safety: Safety = Safety(),
+        spread_every: int = 1,
     ):
         self.grid, self.ff, self.integrator = grid, forcefield, integrator
         self.skin_A, self.seed = float(skin_A), int(seed)
         self.temperature, self.pressure, self.safety = temperature, pressure, safety
+        self.spread_every = int(spread_every)
         self.depth_A = forcefield.receptive_field_A + self.skin_A
         self.plan: Plan | None = None
         self.rebuilds = 0
@@ -119,9 +124,9 @@ class Engine:
         return bool(self.grid.comm.allreduce(int(local), op=MPI.MAX))
 
     # -- forces and the step ----------------------------------------------------------
-    def forces(self, state: MDState, closest: bool = True):
+    def forces(self, state: MDState, closest: bool = True, spread: bool = True):
         """(state with forces at its positions, this rank's :class:`LocalForces`)."""
-        lf = self.ff.compute(self.grid, state.positions, state.cell, closest)
+        lf = self.ff.compute(self.grid, state.positions, state.cell, closest, spread)
         state = replace(state, forces=lf.forces, force_std=lf.force_std)
         self._note(lf)
         return state, lf
@@ -156,8 +161,11 @@ class Engine:
         state, heat = self.integrator.begin(state, ctx)
         if self.needs_rebuild(state):
             state = state.with_atoms(self.rebuild(state.atoms(), state.cell))
-        state, lf = self.forces(state, (state.step + 1) % self.safety.check_every == 0)
-        state = half_kick(replace(state, step=state.step + 1))
+        step = state.step + 1
+        state, lf = self.forces(
+            state, step % self.safety.check_every == 0, step % self.spread_every == 0
+        )
+        state = half_kick(replace(state, step=step))
         state, heat = self.sums(state, lf.energy, lf.virial, heat)
         return self.integrator.end(state, ctx, heat)
 

@@ -61,10 +61,16 @@ class ForceField:
         self._edges = torch.from_numpy(skin.edge_index).to(dev)
 
     def compute(
-        self, grid: Grid, positions: np.ndarray, cell: np.ndarray, closest: bool = True
+        self,
+        grid: Grid,
+        positions: np.ndarray,
+        cell: np.ndarray,
+        closest: bool = True,
+        spread: bool = True,
     ) -> LocalForces:
         """Forces etc. for owned ``positions`` [n_owned, 3] Å in ``cell`` [3, 3] Å;
-        ``closest``: also find the closest pair (a host sync, so only on check steps)."""
+        ``closest``: also find the closest pair (a host sync, so only on check steps);
+        ``spread``: an ensemble's per-atom force spread (else only its mean forces)."""
         plan = self._plan
         local = forward(grid, plan, positions, cell)
         pos = torch.from_numpy(local).to(self.device)
@@ -74,6 +80,7 @@ class ForceField:
         r2 = vec[:, 0] * vec[:, 0] + vec[:, 1] * vec[:, 1] + vec[:, 2] * vec[:, 2]
         inside = torch.nonzero(r2 < self.cutoff_A**2).squeeze(1)
         edge_index = torch.index_select(self._edges, 1, inside)
+        vec = torch.index_select(vec, 0, inside)
         graph = Graph(
             positions=pos,
             numbers=self._numbers,
@@ -83,7 +90,7 @@ class ForceField:
             system=self._system,
             cell=torch.from_numpy(cell).to(self.device)[None],
         )
-        ev = evaluate(self.potential, graph, forces=True, virial=True)
+        ev = evaluate(self.potential, graph, spread=spread, edge_vectors=vec)
         min_d, pair = float("inf"), (-1, -1)
         if closest and edge_index.shape[1]:
             r2_in = torch.index_select(r2, 0, inside)

@@ -185,6 +185,7 @@ def run_md(
         temperature=temperature,
         pressure=pressure,
         safety=Safety(s.check_every, s.min_distance_A, s.max_temperature_K),
+        spread_every=cfg.uncertainty.every,
     )
     config_map = to_mapping(cfg)
     out = Path(cfg.output.directory)

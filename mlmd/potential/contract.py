@@ -23,8 +23,10 @@ Ensembles: a potential with ``n_members = K > 1`` returns per-atom energies [K, 
 :func:`evaluate` then differentiates every member in one batched backward pass and reports
 the member MEAN in the usual fields plus the spread: ``energy_std`` [S] (eV, population std
 over members) and ``force_std`` [n] (eV/Å, sqrt(mean_k |F_k − F̄|²) per atom). For single
-models both are None. A potential may provide ``ensemble_edge_gradients(graph, vectors) ->
-(per_atom [K, n], g [K, E, 3])`` (the owned energy's per-member edge gradients, K ≥ 1);
+models both are None; ``spread=False`` skips the per-member forces (mean forces at about
+one member's cost: MD steps between spread checks). A potential may provide ``ensemble_edge_gradients(graph, vectors, members=True) ->
+(per_atom [K, n], g [K, E, 3])`` (the owned energy's per-member edge gradients, K ≥ 1; with
+``members=False`` g is [1, E, 3], the gradient of the member mean);
 evaluate then uses it (unless ``create_graph``) instead of autograd — for ensembles the
 generic batched backward costs K² member evaluations, and the flagship model's analytic
 edge Jacobian is ≈ 2× cheaper than autograd for one model too.
@@ -86,27 +88,34 @@ def evaluate(
     forces: bool = True,
     virial: bool = True,
     create_graph: bool = False,
+    spread: bool = True,
+    edge_vectors: torch.Tensor | None = None,
 ) -> Evaluation:
     """Energy, forces and virial of ``graph`` under ``potential`` (see module docstring).
 
     Args:
         create_graph: keep the autograd graph of forces/virial (for training on forces).
+        spread: for an ensemble, also the per-member forces and their spread; False gives
+            the mean forces and virial from one gradient of the mean energy (``force_std``
+            None, ``energy_std`` still set), which costs little more than one member.
+        edge_vectors: [E, 3] Å, ``graph.edge_vectors()`` when the caller has them already.
     """
     i, j = graph.edge_index
-    vectors = graph.edge_vectors().to(torch.float64)
+    vectors = graph.edge_vectors() if edge_vectors is None else edge_vectors
+    vectors = vectors.to(torch.float64)
     need_grad = forces or virial
     if need_grad:
         vectors = vectors.detach().requires_grad_(True)
     fast = getattr(potential, "ensemble_edge_gradients", None)
     if need_grad and fast is not None and not create_graph:
-        per_atom, g = fast(graph, vectors)
+        per_atom, g = fast(graph, vectors) if spread else fast(graph, vectors, members=False)
         result = edge_gradient_result(graph, vectors, per_atom, g, forces, virial, create_graph)
         if per_atom.shape[0] == 1:  # a single model given as one member: no spread
             result = replace(result, energy_std=None, force_std=None)
         return result
     per_atom = potential(graph, vectors).to(torch.float64)
     if per_atom.dim() == 2:
-        return _evaluate_ensemble(graph, vectors, per_atom, forces, virial, create_graph)
+        return _evaluate_ensemble(graph, vectors, per_atom, forces, virial, create_graph, spread)
     owned_energy = torch.where(graph.owned, per_atom, torch.zeros_like(per_atom))
     energy = torch.zeros(graph.n_systems, dtype=torch.float64, device=graph.device)
     energy = energy.index_add(0, graph.system, owned_energy)
@@ -142,8 +151,10 @@ def _evaluate_ensemble(
     forces: bool,
     virial: bool,
     create_graph: bool,
+    spread: bool,
 ) -> Evaluation:
-    """Mean and spread over the K members of per-atom energies [K, n] (one batched backward)."""
+    """Mean and spread over the K members of per-atom energies [K, n] (one batched backward;
+    one plain backward of the mean energy when not ``spread``)."""
     k = per_atom.shape[0]
     i, j = graph.edge_index
     owned_energy = torch.where(graph.owned, per_atom, torch.zeros_like(per_atom))
@@ -152,6 +163,15 @@ def _evaluate_ensemble(
     energy_std = energy.std(dim=0, correction=0)
     if not (forces or virial):
         return Evaluation(energy.mean(0), per_atom.mean(0), None, None, energy_std, None)
+    if not spread:
+        (g,) = torch.autograd.grad(
+            owned_energy.sum() / k,
+            vectors,
+            create_graph=create_graph,
+            allow_unused=True,
+            materialize_grads=True,
+        )
+        return edge_gradient_result(graph, vectors, per_atom, g[None], forces, virial, create_graph)
     eye = torch.eye(k, dtype=torch.float64, device=graph.device)
     (g,) = torch.autograd.grad(
         owned_energy.sum(1),
@@ -175,7 +195,8 @@ def edge_gradient_result(
     create_graph: bool,
 ) -> Evaluation:
     """Mean and spread from per-member energies [K, n] and edge gradients g [K, E, 3] of the
-    owned energy (forces F = Σ_j g_ij − Σ_k g_ki, virial W = −Σ r_ij ⊗ g_ij, as above)."""
+    owned energy (forces F = Σ_j g_ij − Σ_k g_ki, virial W = −Σ r_ij ⊗ g_ij, as above). A g of
+    shape [1, E, 3] is the gradient of the member mean: forces without ``force_std``."""
     k = per_atom.shape[0]
     i, j = graph.edge_index
     owned_energy = torch.where(graph.owned, per_atom, torch.zeros_like(per_atom))
@@ -184,9 +205,10 @@ def edge_gradient_result(
     energy_std = energy.std(dim=0, correction=0)
     f = f_std = None
     if forces:
-        f_k = torch.zeros(k, graph.n_atoms, 3, dtype=torch.float64, device=graph.device)
+        k_g = g.shape[0]
+        f_k = torch.zeros(k_g, graph.n_atoms, 3, dtype=torch.float64, device=graph.device)
         f_k = f_k.index_add(1, i, g).index_add(1, j, -g)
         f = f_k.mean(0)
-        f_std = ((f_k - f) ** 2).sum(-1).mean(0).sqrt()
+        f_std = ((f_k - f) ** 2).sum(-1).mean(0).sqrt() if k_g == k else None
     w = _virial(graph, vectors if create_graph else vectors.detach(), g.mean(0)) if virial else None
     return Evaluation(energy.mean(0), per_atom.mean(0), f, w, energy_std, f_std)

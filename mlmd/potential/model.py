@@ -32,7 +32,7 @@ import torch
 from mlmd.potential.graph import Graph
 from mlmd.potential.radial import (
     angular_tensors,
-    angular_vjp,
+    angular_jacobian,
     bessel_basis,
     polynomial_envelope,
     radial_basis,
@@ -149,10 +149,10 @@ class BodyOrderPotential(torch.nn.Module):
             part = a[..., lo:hi, :]
             flat = part.reshape(m * (hi - lo), a.shape[-1]) if a.dim() == 3 else part.flatten(1, 2)
             mixed.append(torch.matmul(flat, w[:, si]).view(k, m, hi - lo, 3 * c))
-        m0, m1, m2 = mixed
-        u0, v0, w0 = (m0[:, :, 0, i * c : (i + 1) * c] for i in range(3))
-        u1, v1 = (m1[..., i * c : (i + 1) * c] for i in range(2))  # [K, m, 3, C]
-        u2, v2, w2 = (m2[..., i * c : (i + 1) * c].unflatten(2, (3, 3)) for i in range(3))
+        m0, m1, m2 = mixed  # split, not sliced: a slice's backward zero-fills the whole input
+        u0, v0, w0 = m0[:, :, 0].split(c, dim=-1)
+        u1, v1, _ = m1.split(c, dim=-1)  # [K, m, 3, C]
+        u2, v2, w2 = (part.unflatten(2, (3, 3)) for part in m2.split(c, dim=-1))
         uv2 = (u2[:, :, :, :, None] * v2[:, :, None, :, :]).sum(3)  # (U V)_ad, [K, m, 3, 3, C]
         feats = [
             u0,
@@ -200,7 +200,13 @@ class BodyOrderPotential(torch.nn.Module):
 
     def forward(self, graph: Graph, edge_vectors: torch.Tensor) -> torch.Tensor:
         s = self._species(graph)
-        energy = self._energies(self.density(graph, self.edge_basis(graph, edge_vectors)), s)
+        a = self.density(graph, self.edge_basis(graph, edge_vectors))
+        rows = _owned_rows(graph.owned)
+        if rows is None:
+            energy = self._energies(a, s)
+        else:  # owned atoms only; a ghost's entry stays 0
+            owned = self._energies(a.index_select(0, rows), s.index_select(0, rows))
+            energy = owned.new_zeros(owned.shape[0], graph.n_atoms).index_copy(1, rows, owned)
         if self.config.core_repulsion:
             energy = energy + self._repulsion(graph, edge_vectors.norm(dim=1))[0]
         return energy[0] if self.n_members == 1 else energy
@@ -228,43 +234,65 @@ class BodyOrderPotential(torch.nn.Module):
             radial, d_radial = radial_basis(r, self.cutoff_A, cfg.n_basis, cfg.envelope_p)
             ang = angular_tensors(unit)
             a = self.density(graph, ang[:, :, None] * radial[:, None, :])
-        return EdgeTerms(a, r, unit, radial, d_radial, ang, self.density_slots(graph))
+            jac = angular_jacobian(unit, r)
+        return EdgeTerms(a, r, unit, radial, d_radial, ang, jac, self.density_slots(graph))
 
     def energies_and_edge_gradients(
-        self, graph: Graph, terms: EdgeTerms, *, create_graph: bool = False
+        self,
+        graph: Graph,
+        terms: EdgeTerms,
+        *,
+        create_graph: bool = False,
+        members: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-member energies [K, n] and edge gradients g [K, E, 3] (float64) of the owned
-        energy from cached :class:`EdgeTerms`; differentiable in the parameters when
-        ``create_graph`` (training on forces and stress)."""
+        """Per-member energies [K, n] and edge gradients g of the owned energy (float64)
+        from cached :class:`EdgeTerms`; differentiable in the parameters when
+        ``create_graph`` (training on forces and stress).
+
+        Energies are computed for owned atoms only (a ghost's entry is 0: this model is
+        strictly local, so a ghost's energy is never needed). g is [K, E, 3] per member, or
+        with ``members=False`` [1, E, 3], the gradient of the member-MEAN energy (the
+        cotangents are averaged before they are spread over the edges: MD steps that need
+        no spread then cost little more than one member).
+        """
         s = self._species(graph)
         cfg = self.config
-        a = terms.density
+        k, n, s_n, nb = self.n_members, graph.n_atoms, len(self.species), cfg.n_basis
+        rows, slots = _owned_rows(graph.owned), terms.slots
+        a = terms.density if rows is None else terms.density.index_select(0, rows)
+        s_rows = s if rows is None else s.index_select(0, rows)
         with torch.enable_grad():
-            a_k = a[None].expand(self.n_members, *a.shape).clone().requires_grad_(True)
-            energy = self._energies(a_k, s)
-            owned = torch.where(graph.owned, energy, torch.zeros_like(energy))
-            (g_a,) = torch.autograd.grad(owned.sum(), a_k, create_graph=create_graph)
-        s_n, k, nb = len(self.species), self.n_members, cfg.n_basis
-        g_a = (g_a / cfg.avg_neighbors).unflatten(-1, (s_n, nb))  # [K, n, 13, S, B]
-        g_a = g_a.permute(1, 3, 2, 0, 4).reshape(-1, 13, k * nb)  # [n·S, 13, K·B]
-        cot = g_a[terms.slots]  # [E, 13, K·B]
-        c_rad = torch.bmm(terms.ang[:, None, :], cot).view(-1, k, nb).transpose(0, 1)
-        c_ang = torch.bmm(cot.reshape(-1, 13 * k, nb), terms.radial[:, :, None])
-        c_ang = c_ang.view(-1, 13, k).permute(2, 0, 1)  # [K, E, 13]
-        unit = terms.unit
-        g = angular_vjp(c_ang, unit, terms.r)
-        g = (g + (c_rad * terms.d_radial).sum(-1)[..., None] * unit).to(torch.float64)
+            a_k = a[None].expand(k, *a.shape).clone().requires_grad_(True)
+            energy_rows = self._energies(a_k, s_rows)  # [K, n_owned]
+            (g_a,) = torch.autograd.grad(energy_rows.sum(), a_k, create_graph=create_graph)
+        if rows is None:
+            energy = energy_rows
+        else:  # compact slot numbering; edges of non-owned centres read a zero row
+            compact = torch.full((n,), len(rows), dtype=torch.long, device=a.device)
+            compact[rows] = torch.arange(len(rows), device=a.device)
+            slots = compact[slots // s_n] * s_n + slots % s_n
+            g_a = torch.cat([g_a, torch.zeros_like(g_a[:, :1])], dim=1)
+            energy = energy_rows.new_zeros(k, n).index_copy(1, rows, energy_rows)
+        if not members:
+            g_a = g_a.mean(0, keepdim=True)
+        k_out = g_a.shape[0]
+        g_a = (g_a / cfg.avg_neighbors).unflatten(-1, (s_n, nb))  # [K', n, 13, S, B]
+        cot = g_a.permute(1, 3, 0, 2, 4).reshape(-1, k_out, 13, nb)  # [n·S, K', 13, B]
+        c_ang, c_drad = _edge_cotangents(cot, slots, terms.radial, terms.d_radial)
+        radial_part = (c_drad * terms.ang[:, None, :]).sum(-1, keepdim=True)  # [E, K', 1]
+        g = torch.bmm(c_ang, terms.ang_jacobian) + radial_part * terms.unit[:, None, :]
+        g = g.transpose(0, 1).to(torch.float64)  # [K', E, 3]
         if self.config.core_repulsion:  # fixed pair term: the same for every member
             pair, dv = self._repulsion(graph, terms.r)
             centre_owned = graph.owned[graph.edge_index[0]].to(torch.float64)
             energy = energy + pair
-            g = g + (0.5 * dv * centre_owned)[:, None] * unit.to(torch.float64)
+            g = g + (0.5 * dv * centre_owned)[:, None] * terms.unit.to(torch.float64)
         if not create_graph:
             energy = energy.detach()
         return energy, g
 
     def ensemble_edge_gradients(
-        self, graph: Graph, edge_vectors: torch.Tensor
+        self, graph: Graph, edge_vectors: torch.Tensor, *, members: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-member energies and edge gradients without K² work (used by ``evaluate``).
 
@@ -272,13 +300,47 @@ class BodyOrderPotential(torch.nn.Module):
         through every member's head. Instead: (1) one ordinary backward from Σ_k E_k to a
         per-member copy of the density gives ∂E_k/∂A for all k at once (members are
         independent), (2) the analytic Jacobian of the member-independent edge basis
-        (:func:`radial_basis`, :func:`angular_vjp`) turns those into g_k = ∂E_k/∂r_ij.
+        (:func:`radial_basis`, :func:`angular_jacobian`) turns those into g_k = ∂E_k/∂r_ij.
 
         Returns:
             per-atom energies [K, n] float64 (eV) and g [K, E, 3] float64 (eV/Å) of the
-            owned atoms' energy.
+            owned atoms' energy ([1, E, 3] of the member mean when ``members`` is False).
         """
-        return self.energies_and_edge_gradients(graph, self.edge_terms(graph, edge_vectors))
+        terms = self.edge_terms(graph, edge_vectors)
+        return self.energies_and_edge_gradients(graph, terms, members=members)
+
+
+def _edge_cotangents(
+    cot: torch.Tensor, slots: torch.Tensor, radial: torch.Tensor, d_radial: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-edge contractions of density cotangents ``cot`` [n·S, K, 13, B] over the radial
+    index: c[e, k, m] = Σ_b cot[slot_e, k, m, b] R_b(r_e), and the same with dR_b/dr.
+
+    Edges are laid out per density slot in a zero-padded [n·S, 2·P, B] block (R rows, then
+    R' rows; P = most edges in one slot), so one batched matmul reads each slot's cotangent
+    once; gathering it per edge would move E·13·K·B numbers (46 MB for K = 4 at 1k atoms)
+    and dominate an ensemble evaluation. Returns two [E, K, 13] tensors.
+    """
+    n_slots, k, _, nb = cot.shape
+    order = torch.argsort(slots, stable=True)
+    counts = torch.bincount(slots, minlength=n_slots)
+    width = max(int(counts.max()), 1) if len(slots) else 1
+    start = torch.cumsum(counts, 0) - counts
+    position = torch.empty_like(slots)
+    position[order] = torch.arange(len(slots), device=slots.device) - start[slots[order]]
+    rows = slots * (2 * width) + position
+    lhs = radial.new_zeros(n_slots * 2 * width, nb)
+    lhs = lhs.index_copy(0, rows, radial).index_copy(0, rows + width, d_radial)
+    out = torch.bmm(lhs.view(n_slots, 2 * width, nb), cot.view(n_slots, k * 13, nb).transpose(1, 2))
+    out = out.view(-1, k, 13)
+    return out.index_select(0, rows), out.index_select(0, rows + width)
+
+
+def _owned_rows(owned: torch.Tensor) -> torch.Tensor | None:
+    """Indices of the owned atoms, or None when every atom is owned."""
+    if bool(owned.all()):
+        return None
+    return torch.nonzero(owned).squeeze(1)
 
 
 @dataclass(frozen=True)
@@ -287,7 +349,8 @@ class EdgeTerms:
 
     Attributes:
         density: [n, 13, S·B] atomic density A. r: [E] Å. unit: [E, 3]. radial, d_radial:
-        [E, B] R_n(r) and dR_n/dr. ang: [E, 13] angular tensors. slots: [E] density slot.
+        [E, B] R_n(r) and dR_n/dr. ang: [E, 13] angular tensors. ang_jacobian: [E, 13, 3]
+        their gradients (1/Å). slots: [E] density slot.
     """
 
     density: torch.Tensor
@@ -296,6 +359,7 @@ class EdgeTerms:
     radial: torch.Tensor
     d_radial: torch.Tensor
     ang: torch.Tensor
+    ang_jacobian: torch.Tensor
     slots: torch.Tensor
 
     def to(self, device: torch.device | str) -> EdgeTerms:
@@ -314,5 +378,6 @@ def cat_edge_terms(parts: list[EdgeTerms], n_atoms: list[int], n_species: int) -
         radial=torch.cat([p.radial for p in parts]),
         d_radial=torch.cat([p.d_radial for p in parts]),
         ang=torch.cat([p.ang for p in parts]),
+        ang_jacobian=torch.cat([p.ang_jacobian for p in parts]),
         slots=torch.cat([p.slots + o * n_species for p, o in zip(parts, offsets, strict=True)]),
     )

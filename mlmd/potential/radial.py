@@ -64,15 +64,15 @@ def radial_basis(
     return j * u[:, None], dj * u[:, None] + j * du[:, None]
 
 
-def angular_vjp(cot: torch.Tensor, unit: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-    """Σ_m cot_m ∂Y_m/∂r_vec for cotangents cot [..., E, 13] of :func:`angular_tensors`.
+def angular_jacobian(unit: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """[E, 13, 3] ∂Y_m/∂r_vec of :func:`angular_tensors` for unit vectors [E, 3] and r [E] Å.
 
-    With u = r_vec/r: ∂u_a/∂r_c = (δ_ac − u_a u_c)/r, hence for l = 1 (c1 − (c1·u) u)/r and
-    for l = 2 (C u + Cᵀ u − 2 (uᵀ C u) u)/r. Returns [..., E, 3].
+    With P = (I − u uᵀ)/r = ∂u/∂r_vec: l = 0 gives 0, l = 1 gives P, l = 2 gives
+    ∂(u_a u_b)/∂r_x = P_ax u_b + u_a P_bx. Contracting cotangents [E, K, 13] with it (one
+    batched matmul) is the angular part of the edge gradient.
     """
-    c1 = cot[..., 1:4]
-    c2 = cot[..., 4:13].unflatten(-1, (3, 3))
-    cu = (c2 * unit[:, None, :]).sum(-1) + (c2 * unit[:, :, None]).sum(-2)
-    g = c1 + cu
-    radial_part = (c1 * unit).sum(-1) + (cu * unit).sum(-1)
-    return (g - radial_part[..., None] * unit) / r[:, None]
+    eye = torch.eye(3, dtype=unit.dtype, device=unit.device)
+    proj = (eye - unit[:, :, None] * unit[:, None, :]) / r[:, None, None]  # [E, a, x]
+    l2 = proj[:, :, None, :] * unit[:, None, :, None] + unit[:, :, None, None] * proj[:, None]
+    zero = torch.zeros_like(proj[:, :1])
+    return torch.cat([zero, proj, l2.reshape(-1, 9, 3)], dim=1)

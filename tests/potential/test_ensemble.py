@@ -1,5 +1,7 @@
 """Stacked ensembles: mean and spread equal member-by-member evaluation."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -49,6 +51,39 @@ def test_ensemble_mean_and_spread_match_members(create_graph):
     f_std = ((f - f.mean(0)) ** 2).sum(-1).mean(0).sqrt()
     torch.testing.assert_close(ev.force_std.detach(), f_std, rtol=1e-9, atol=1e-12)
     assert float(ev.force_std.max()) > 0
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_mean_only_evaluation_equals_the_mean_of_members(create_graph):
+    """spread=False (MD steps between spread checks): the same mean, no per-member forces."""
+    ens = stack_members(_members())
+    graph = _graph()
+    full = evaluate(ens, graph, create_graph=create_graph)
+    mean = evaluate(ens, graph, create_graph=create_graph, spread=False)
+    assert mean.force_std is None
+    torch.testing.assert_close(mean.energy_std.detach(), full.energy_std.detach())
+    torch.testing.assert_close(mean.forces.detach(), full.forces.detach(), rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(mean.virial.detach(), full.virial.detach(), rtol=1e-10, atol=1e-12)
+
+
+def test_ghost_atoms_change_nothing_but_cost():
+    """Energies are computed for owned atoms only; ghost rows neither add energy nor force."""
+    ens = stack_members(_members())
+    graph = _graph()
+    ref = evaluate(ens, graph)
+    n = graph.n_atoms
+    ghost = dataclasses.replace(
+        graph,
+        positions=torch.cat([graph.positions, graph.positions[:5] + 0.3]),
+        numbers=torch.cat([graph.numbers, graph.numbers[:5]]),
+        owned=torch.cat([graph.owned, torch.zeros(5, dtype=torch.bool)]),
+        system=torch.cat([graph.system, graph.system[:5]]),
+    )
+    ev = evaluate(ens, ghost)
+    torch.testing.assert_close(ev.energy, ref.energy, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(ev.forces[:n], ref.forces, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(ev.force_std[:n], ref.force_std, rtol=1e-9, atol=1e-12)
+    assert float(ev.per_atom_energy[n:].abs().max()) == 0.0
 
 
 def test_single_model_has_no_spread():
