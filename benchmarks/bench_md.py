@@ -37,6 +37,7 @@ from mlmd.md.schedule import Schedule  # noqa: E402
 from mlmd.md.state import MDState  # noqa: E402
 from mlmd.md.structure import as_structure  # noqa: E402
 from mlmd.potential import evaluate, graph_from_frames, load_potential  # noqa: E402
+from mlmd.runtime import reuse_freed_memory  # noqa: E402
 
 #: cristobalite repeats for the sizes used here (24 atoms per cell)
 REPEATS = {648: (3, 3, 3), 5184: (6, 6, 6), 21600: (10, 10, 9), 20736: (12, 12, 6)}
@@ -278,6 +279,7 @@ def main() -> None:
     ap.add_argument("--worker", type=int, nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    reuse_freed_memory()  # what mlmd's MD and training loops do
     if args.worker:
         parallel_worker(*args.worker)
         return

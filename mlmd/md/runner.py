@@ -37,6 +37,7 @@ from mlmd.md.state import MDState, atoms_from_structure, kinetic_tensor, maxwell
 from mlmd.md.structure import as_structure, load_structure
 from mlmd.md.thermo import ThermoLog
 from mlmd.md.uncertainty import UncertaintyMonitor
+from mlmd.runtime import reuse_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,7 @@ def run_md(
     comm = comm or MPI.COMM_WORLD
     grid = domain.make_grid(comm, cfg.decomposition)
     set_threads(cfg.torch_threads, comm)
+    reuse_freed_memory()
     device = pick_device(cfg.device, comm)
     if potential is None:
         from mlmd.potential import load_potential

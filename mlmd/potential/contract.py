@@ -24,12 +24,13 @@ Ensembles: a potential with ``n_members = K > 1`` returns per-atom energies [K, 
 the member MEAN in the usual fields plus the spread: ``energy_std`` [S] (eV, population std
 over members) and ``force_std`` [n] (eV/Å, sqrt(mean_k |F_k − F̄|²) per atom). For single
 models both are None; ``spread=False`` skips the per-member forces (mean forces at about
-one member's cost: MD steps between spread checks). A potential may provide ``ensemble_edge_gradients(graph, vectors, members=True) ->
-(per_atom [K, n], g [K, E, 3])`` (the owned energy's per-member edge gradients, K ≥ 1; with
-``members=False`` g is [1, E, 3], the gradient of the member mean);
-evaluate then uses it (unless ``create_graph``) instead of autograd — for ensembles the
-generic batched backward costs K² member evaluations, and the flagship model's analytic
-edge Jacobian is ≈ 2× cheaper than autograd for one model too.
+one member's cost: MD steps between spread checks). A potential may provide
+``ensemble_edge_gradients(graph, vectors, members=True) -> (per_atom [K, n], g [K, E, 3])``
+(the owned energy's per-member edge gradients, K ≥ 1; with ``members=False`` g is
+[1, E, 3], the gradient of the member mean); evaluate then uses it (unless
+``create_graph``) instead of autograd — for ensembles the generic batched backward costs K²
+member evaluations, and the flagship model's analytic edge Jacobian is ≈ 2× cheaper than
+autograd for one model too.
 """
 
 from __future__ import annotations

@@ -31,8 +31,8 @@ import torch
 
 from mlmd.potential.graph import Graph
 from mlmd.potential.radial import (
-    angular_tensors,
     angular_jacobian,
+    angular_tensors,
     bessel_basis,
     polynomial_envelope,
     radial_basis,

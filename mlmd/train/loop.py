@@ -27,6 +27,7 @@ from mlmd.data import Dataset
 from mlmd.errors import InputError
 from mlmd.potential.export import atomic_save, atomic_write_text, save_member
 from mlmd.potential.model import BodyOrderPotential
+from mlmd.runtime import reuse_freed_memory
 from mlmd.train.batch import Sample, batches, collate, load_samples, with_edge_terms
 from mlmd.train.config import TrainConfig
 from mlmd.train.loss import ErrorAccumulator, loss, predict
@@ -141,6 +142,7 @@ def train_member(
     out = Path(model_dir) / f"member_{member}"
     out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(cfg.device)
+    reuse_freed_memory()
     seed = cfg.member_seed(member)
     torch.manual_seed(seed)
     dataset = Dataset(data)
