@@ -82,8 +82,15 @@ def main() -> None:
         dft = site.workload("dft")
         with CpuSampler() as cpu:
             t0 = time.perf_counter()
-            summary = bindings.label(str(start), str(out), args.reference, "fast",
-                                     dft.launcher or "auto", dft.ranks_per_task, 1).result()
+            summary = bindings.label(
+                str(start),
+                str(out),
+                args.reference,
+                "fast",
+                dft.launcher or "auto",
+                dft.ranks_per_task,
+                1,
+            ).result()
             wall = time.perf_counter() - t0
         result["label"] = {
             "reference": args.reference,
