@@ -36,7 +36,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        keys = ("host", "mlmd", "torch", "gpus", "mpi_ranks", "cp2k")
+        keys = ("host", "mlmd", "torch", "torch_threads", "gpus", "mpi_ranks", "cp2k")
         for name, entry in report.items():
             status = "ok  " if entry["ok"] else "FAIL"
             detail = entry.get("error") or ", ".join(f"{k}={entry[k]}" for k in keys if k in entry)

@@ -29,6 +29,7 @@ def environment_probe(parsl_resource_specification: dict | None = None) -> dict:
 
         info["torch"] = torch.__version__
         info["gpus"] = torch.cuda.device_count()
+        info["torch_threads"] = torch.get_num_threads()  # > cores per worker: oversubscribed
     except ImportError as exc:  # reported, not raised: the probe is a diagnosis
         info["torch"] = f"missing ({exc})"
     info["cp2k"] = shutil.which(os.environ.get("MLMD_CP2K", "cp2k")) or ""

@@ -168,7 +168,7 @@ class MDConfig:
     initial_temperature_K: float | None = None
     skin_A: float = 1.0
     decomposition: tuple[int, int, int] | None = None
-    torch_threads: int = 0  # CPU threads per rank; 0 = cores / ranks on the node
+    torch_threads: int = 0  # CPU threads per rank; 0 = OMP_NUM_THREADS, else cores / ranks
     ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     output: OutputConfig = field(default_factory=OutputConfig)

@@ -54,10 +54,17 @@ def pick_device(name: str, comm: MPI.Comm) -> torch.device:
 
 
 def set_threads(requested: int, comm: MPI.Comm) -> None:
-    """Torch CPU threads per rank: ``requested``, or the node's cores shared among its ranks."""
+    """Torch CPU threads per rank: ``requested``; else ``OMP_NUM_THREADS`` when the launcher
+    or site set it (a Parsl worker that shares the node with others); else the node's cores
+    shared among its ranks. More threads than cores makes OpenMP spin: measured 25× slower
+    training in a worker whose earlier MD task had raised its thread count."""
     if requested <= 0:
-        local = comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()
-        requested = max(1, (os.cpu_count() or 1) // local)
+        from_env = os.environ.get("OMP_NUM_THREADS", "")
+        if from_env.isdigit() and int(from_env) > 0:
+            requested = int(from_env)
+        else:
+            local = comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()
+            requested = max(1, (os.cpu_count() or 1) // local)
     torch.set_num_threads(requested)
 
 
