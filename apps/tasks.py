@@ -14,7 +14,9 @@ def build_start_frames(out: str, kind: str, n_frames: int, seed: int) -> dict:
     ``kind`` is ``small`` (24-atom beta-cristobalite cells, for quick DFT: random insertion
     at that size leaves dangling bonds whose SCF can take CP2K many minutes) or ``medium``
     (48–72 atoms: quartz and cristobalite supercells, every other frame a random insertion
-    over 2.0–2.6 g/cm³). Frames are strained by up to ±5 % and rattled by 0.05–0.15 Å. Every
+    over 2.0–2.6 g/cm³). Frames are strained by up to ±5 % and rattled by 0.02, 0.05 or
+    0.08 Å per component (thermal displacements of roughly 600, 4000 and 10000 K; larger
+    rattles gave the teacher forces of 470 eV/Å, frames that swamp a force loss). Every
     cell is at least 6.4 Å wide, so exploration MD on one rank needs ghosts one image deep.
     """
     import numpy as np
@@ -37,7 +39,7 @@ def build_start_frames(out: str, kind: str, n_frames: int, seed: int) -> dict:
             base = random_sio2(72, float(rng.uniform(2.0, 2.6)), seed=seed * 1000 + i)
         strain = np.eye(3) + np.diag(rng.uniform(-0.05, 0.05, 3))
         cell = base.cell @ strain
-        rattle_A = (0.05, 0.10, 0.15)[i % 3]
+        rattle_A = (0.02, 0.05, 0.08)[i % 3]
         positions = base.positions @ strain + rng.normal(0.0, rattle_A, base.positions.shape)
         frames.append(Frame(base.numbers, positions, cell, base.pbc, source=f"start:{kind}:{i}"))
     write_frames(

@@ -20,15 +20,15 @@ from campaigns.sio2_campaign import main as campaign_main  # noqa: E402
 DEFAULTS = Sizes(
     reference="cp2k",
     preset="fast",
-    start_frames=10,
+    start_frames=14,
     start_kind="small",
     iterations=2,
     members=4,
-    # Each member trains for at most 25 CPU-seconds (two run at once on 2 cores).
+    # Each member trains for at most 20 CPU-seconds (two run at once on 2 cores).
     train={
-        "epochs": 300,
+        "epochs": 1000,
         "batch_size": 2,
-        "time_budget_s": 25.0,
+        "time_budget_s": 20.0,
         "budget_clock": "cpu",
         "early_stopping_patience": 60,  # validation sets of 2–3 frames are noisy
         "model": {"channels": 8, "hidden": [32], "dtype": "float32"},
@@ -36,7 +36,7 @@ DEFAULTS = Sizes(
     explore_runs=2,
     explore_steps=200,
     explore_temperatures_K=(1500.0, 3500.0),
-    select_cap=5,
+    select_cap=8,
     production_atoms=1002,
     melt_K=3500.0,
     melt_ps=0.5,
