@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from mlmd.data import build  # noqa: E402
 from mlmd.md import domain  # noqa: E402
+from mlmd.md.config import UncertaintyConfig  # noqa: E402
 from mlmd.md.engine import Engine  # noqa: E402
 from mlmd.md.forces import ForceField  # noqa: E402
 from mlmd.md.integrators import make_integrator  # noqa: E402
@@ -65,6 +66,7 @@ def engine_state(frame, potential, temperature_K=300.0, kind="nve", skin=1.0, co
         seed=1,
         temperature=Schedule.constant(temperature_K),
         pressure=Schedule.constant(0.0),
+        spread_every=UncertaintyConfig.every,  # as `mlmd md run` by default
     )
     st = as_structure(frame)
     whole = initial_atoms(st, _Cfg, temperature_K, integ.dof) if grid.rank == 0 else None
@@ -276,6 +278,12 @@ def main() -> None:
     ap.add_argument("--equil-ps", type=float, default=2.0)
     ap.add_argument("--drift-temperatures", type=float, nargs="+", default=[300.0, 3000.0])
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--potential",
+        default="teacher",
+        help="for overhead/ase: 'teacher' or a model directory (an ensemble: the engine "
+        "computes the spread every 10 steps, the ASE calculator every step)",
+    )
     ap.add_argument("--worker", type=int, nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -283,7 +291,7 @@ def main() -> None:
     if args.worker:
         parallel_worker(*args.worker)
         return
-    potential = load_potential("teacher")
+    potential = load_potential(args.potential)
     parts = args.parts.split(",")
     result = {
         "machine": {"cores": os.cpu_count(), "torch": torch.__version__, "threads": args.threads}

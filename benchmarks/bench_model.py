@@ -50,6 +50,13 @@ MODEL = ModelConfig(species=[8, 14], cutoff_A=5.0, n_basis=6, channels=12, hidde
                     dtype="float32")  # fmt: skip
 
 
+def train_config(budget_s: float, epochs: int = 200) -> TrainConfig:
+    """How every member is trained here (and mlmd's side of bench_mace_accuracy.py)."""
+    return TrainConfig(model=MODEL, epochs=epochs, batch_size=4, lr=5e-3,
+                       time_budget_s=budget_s, budget_clock="cpu",
+                       early_stopping_patience=20)  # fmt: skip
+
+
 def timing(model: torch.nn.Module, n_atoms: int, repeats: int = 5, spread: bool = True) -> float:
     """Median CPU seconds (this process, all threads) of evaluate(forces, virial) on random
     SiO2 of ``n_atoms``; CPU time rather than wall time because the machine is shared."""
@@ -119,9 +126,7 @@ def main(argv: list[str] | None = None) -> dict:
     ood = sio2_teacher_data.build_ood(work / "sio2_ood.h5")
     t_data = time.perf_counter() - t0
 
-    cfg = TrainConfig(model=MODEL, epochs=args.epochs, batch_size=4, lr=5e-3,
-                      time_budget_s=args.budget_s, budget_clock="cpu",
-                      early_stopping_patience=20)  # fmt: skip
+    cfg = train_config(args.budget_s, args.epochs)
     model_dir = work / "model"
     todo = [
         k for k in range(args.members) if not (model_dir / f"member_{k}/metrics.json").is_file()
