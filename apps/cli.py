@@ -64,6 +64,8 @@ def _probe(name: str, workload, args: argparse.Namespace) -> dict:
         entry.update(env.result(args.timeout))
         out = args.run_dir / f"probe-{name}.out"
         files = dict(stdout=str(out), stderr=str(out.with_suffix(".err")))
+        for path in files.values():  # Parsl appends: a rerun would count old ranks too
+            Path(path).unlink(missing_ok=True)
         if workload.mpi:
             probe = bash_app(mpi_probe, executors=[name])
             probe("$PARSL_MPI_PREFIX", parsl_resource_specification=spec, **files).result(
