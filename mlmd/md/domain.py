@@ -253,7 +253,7 @@ def borders(grid: Grid, atoms: dict[str, np.ndarray], cell: np.ndarray, depth_A:
 def _sendrecv(grid: Grid, buf: np.ndarray, dest: int, source: int, n_recv: int) -> np.ndarray:
     if dest == grid.rank == source:
         return buf
-    out = np.empty((n_recv, 3), dtype=np.float64)
+    out = np.empty((n_recv, *buf.shape[1:]), dtype=np.float64)
     grid.comm.Sendrecv(np.ascontiguousarray(buf), dest=dest, recvbuf=out, source=source)
     return out
 
@@ -271,7 +271,8 @@ def forward(grid: Grid, plan: Plan, positions: np.ndarray, cell: np.ndarray) -> 
 
 
 def reverse(grid: Grid, plan: Plan, forces: np.ndarray) -> np.ndarray:
-    """[n_owned, 3]: local forces [n_local, 3] with every ghost's force summed onto its owner."""
+    """[n_owned, ...]: local per-atom vectors [n_local, ...] (forces [n_local, 3], or several
+    members' forces [n_local, 3K]) with every ghost's row summed onto its owner."""
     acc = np.array(forces, dtype=np.float64, copy=True)
     for sw in reversed(plan.swaps):
         ghost = acc[sw.recv_start : sw.recv_start + sw.n_recv]

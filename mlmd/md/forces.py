@@ -99,8 +99,14 @@ class ForceField:
             pair = (int(plan.ids[int(edge_index[0, k])]), int(plan.ids[int(edge_index[1, k])]))
         f_local = ev.forces.detach().cpu().numpy()
         forces = reverse(grid, plan, f_local)
-        std = getattr(ev, "force_std", None)
-        std = None if std is None else std.detach().cpu().numpy()[: plan.n_owned]
+        std = None
+        if ev.member_forces is not None:  # spread of the owners' summed member forces
+            k = ev.member_forces.shape[0]
+            f_members = ev.member_forces.detach().cpu().numpy().transpose(1, 0, 2)
+            owned = reverse(grid, plan, f_members.reshape(plan.n_local, 3 * k))
+            owned = owned.reshape(plan.n_owned, k, 3)
+            spread = owned - owned.mean(axis=1, keepdims=True)
+            std = np.sqrt((spread**2).sum(axis=2).mean(axis=1))
         return LocalForces(
             energy=float(ev.energy[0].detach()),
             virial=ev.virial[0].detach().cpu().numpy(),

@@ -6,9 +6,9 @@ ranks. A frame whose max exceeds ``threshold_eV_A`` is gathered to rank 0 and ap
 (unlabelled, source ``md:step=<k>``) to ``uncertainty.dataset`` for active learning; one
 above ``stop_threshold_eV_A`` ends the run (status ``uncertainty_stop``).
 
-The per-atom std is that of the rank's local graph: for an atom near a brick face the
-contributions that reach it through other ranks' ghosts are not in the spread (they are
-in the mean force). With one rank the same holds for periodic images.
+The per-atom std is that of the owner's total force: every member's ghost forces are
+summed onto their owners (the same reverse communication as the mean force, 3K numbers per
+ghost, on spread steps only), so atoms near brick faces and periodic images count fully.
 """
 
 from __future__ import annotations

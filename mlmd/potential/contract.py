@@ -65,6 +65,8 @@ class Evaluation:
         virial: [n_systems, 3, 3] eV, or None when not requested.
         energy_std: [n_systems] eV, spread over ensemble members (None for one model).
         force_std: [n_atoms] eV/Å, per-atom force spread (None for one model or no forces).
+        member_forces: [K, n_atoms, 3] eV/Å, every member's forces when the spread was
+            computed (the MD engine sums their ghost rows onto owners before the spread).
     """
 
     energy: torch.Tensor
@@ -73,6 +75,7 @@ class Evaluation:
     virial: torch.Tensor | None
     energy_std: torch.Tensor | None = None
     force_std: torch.Tensor | None = None
+    member_forces: torch.Tensor | None = None
 
     def stress(self, cell: torch.Tensor) -> torch.Tensor:
         """[n_systems, 3, 3] ASE-sign stress in eV/Å³ for periodic cells [n_systems, 3, 3]."""
@@ -112,7 +115,7 @@ def evaluate(
         per_atom, g = fast(graph, vectors) if spread else fast(graph, vectors, members=False)
         result = edge_gradient_result(graph, vectors, per_atom, g, forces, virial, create_graph)
         if per_atom.shape[0] == 1:  # a single model given as one member: no spread
-            result = replace(result, energy_std=None, force_std=None)
+            result = replace(result, energy_std=None, force_std=None, member_forces=None)
         return result
     per_atom = potential(graph, vectors).to(torch.float64)
     if per_atom.dim() == 2:
@@ -204,12 +207,13 @@ def edge_gradient_result(
     energy = torch.zeros(k, graph.n_systems, dtype=torch.float64, device=graph.device)
     energy = energy.index_add(1, graph.system, owned_energy)
     energy_std = energy.std(dim=0, correction=0)
-    f = f_std = None
+    f = f_std = f_members = None
     if forces:
         k_g = g.shape[0]
         f_k = torch.zeros(k_g, graph.n_atoms, 3, dtype=torch.float64, device=graph.device)
         f_k = f_k.index_add(1, i, g).index_add(1, j, -g)
         f = f_k.mean(0)
-        f_std = ((f_k - f) ** 2).sum(-1).mean(0).sqrt() if k_g == k else None
+        if k_g == k:
+            f_std, f_members = ((f_k - f) ** 2).sum(-1).mean(0).sqrt(), f_k
     w = _virial(graph, vectors if create_graph else vectors.detach(), g.mean(0)) if virial else None
-    return Evaluation(energy.mean(0), per_atom.mean(0), f, w, energy_std, f_std)
+    return Evaluation(energy.mean(0), per_atom.mean(0), f, w, energy_std, f_std, f_members)

@@ -84,3 +84,22 @@ def test_message_passing_potential_gets_ghost_centres():
     assert abs(state.potential_energy - float(ref.energy[0].detach())) < 1e-9
     assert np.abs(state.forces[order] - ref.forces.numpy()).max() < 1e-11
     assert np.abs(state.virial - ref.virial[0].numpy()).max() < 1e-9
+
+
+def test_ensemble_spread_counts_ghost_contributions():
+    """An owner's force spread includes what reaches it through ghosts (here its periodic
+    images): the same per-atom std as a direct periodic evaluation."""
+    from mlmd.data.build import sio2_crystal
+    from mlmd.data.convert import frame_to_atoms
+    from mlmd.potential.model import BodyOrderPotential, ModelConfig
+
+    config = ModelConfig(cutoff_A=4.0, n_basis=4, channels=4, hidden=[8], n_members=3)
+    pot = BodyOrderPotential(config, seed=1)
+    atoms = frame_to_atoms(sio2_crystal("cristobalite", (2, 1, 1)))
+    atoms.rattle(0.05, seed=3)
+    ref = evaluate(pot, graph_from_atoms([atoms], pot.cutoff_A))
+    engine, state = decomposed(atoms, pot)
+    order = np.argsort(state.ids)
+    assert engine.plan.n_local > engine.plan.n_owned
+    assert np.abs(state.forces[order] - ref.forces.numpy()).max() < 1e-10
+    assert np.abs(state.force_std[order] - ref.force_std.numpy()).max() < 1e-10
