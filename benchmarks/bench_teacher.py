@@ -40,7 +40,7 @@ import torch  # noqa: E402
 from ase import Atoms  # noqa: E402
 from ase.spacegroup import crystal  # noqa: E402
 
-from mlmd import testing  # noqa: E402
+from mlmd import lammps  # noqa: E402
 from mlmd.potential import Vashishta, evaluate, graph_from_atoms  # noqa: E402
 
 LAMMPS_FILE = Path("/usr/share/lammps/potentials/SiO.1994.vashishta")
@@ -108,12 +108,12 @@ def bench_frames(potential: Vashishta, frames: list[Atoms], repeats: int) -> dic
 
 
 def bench_lammps(atoms: Atoms, steps: int = 100) -> dict | None:
-    binary = testing.lammps_binary()
+    binary = lammps.lammps_binary()
     if binary is None or not LAMMPS_FILE.is_file():
         return None
     with tempfile.TemporaryDirectory(prefix="mlmd-bench-lammps-") as tmp:
         work = Path(tmp)
-        testing.write_lammps_data(atoms, work / "data.lmp", ["O", "Si"])
+        lammps.write_lammps_data(atoms, work / "data.lmp", ["O", "Si"])
         (work / "in.lmp").write_text(
             "\n".join(
                 [

@@ -11,7 +11,7 @@ from ase.spacegroup import crystal
 from mlmd import testing
 from mlmd.potential import Vashishta
 from mlmd.potential.calculator import MlmdCalculator
-from mlmd.potential.vashishta import NKV1994
+from mlmd.potential.vashishta_file import NKV1994
 
 
 def quartz() -> Atoms:

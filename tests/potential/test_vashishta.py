@@ -10,14 +10,15 @@ from ase import Atoms
 from ase.geometry import get_distances
 from ase.spacegroup import crystal
 
-from mlmd import testing
+from mlmd import lammps, testing
 from mlmd.errors import InputError
 from mlmd.potential import Vashishta, evaluate, graph_from_atoms, load_potential
-from mlmd.potential.vashishta import NKV1994, PARAMETER_NAMES, triplet_pairs
+from mlmd.potential.vashishta import triplet_pairs
+from mlmd.potential.vashishta_file import NKV1994, PARAMETER_NAMES
 
 LAMMPS_FILE = Path("/usr/share/lammps/potentials/SiO.1994.vashishta")
 needs_lammps = pytest.mark.skipif(
-    testing.lammps_binary() is None or not LAMMPS_FILE.is_file(),
+    lammps.lammps_binary() is None or not LAMMPS_FILE.is_file(),
     reason="LAMMPS 'lmp' or its SiO.1994.vashishta is missing (apt-get install lammps "
     "lammps-data): the teacher-vs-LAMMPS check did NOT run",
 )
@@ -95,7 +96,7 @@ def _structures() -> dict[str, Atoms]:
 
 
 def lammps_vs_teacher(atoms: Atoms, potential: Vashishta, coeff_file: Path) -> dict[str, float]:
-    ref = testing.run_lammps(atoms, "vashishta", f"* * {coeff_file} O Si", ["O", "Si"])
+    ref = lammps.run_lammps(atoms, "vashishta", f"* * {coeff_file} O Si", ["O", "Si"])
     ours = testing.compute(potential, atoms)
     virial = -ours.stress * atoms.get_volume()
     return {
@@ -154,7 +155,7 @@ def test_three_body_is_active_in_the_test_structures():
 def test_embedded_parameters_equal_lammps_file():
     if not LAMMPS_FILE.is_file():
         pytest.skip("LAMMPS potentials folder missing (apt-get install lammps-data)")
-    from mlmd.potential.vashishta import parse_lammps_vashishta
+    from mlmd.potential.vashishta_file import parse_lammps_vashishta
 
     assert parse_lammps_vashishta(LAMMPS_FILE.read_text()) == {
         k: tuple(map(float, v)) for k, v in NKV1994.items()
