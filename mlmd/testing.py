@@ -117,7 +117,7 @@ def compute(potential: torch.nn.Module, atoms: Atoms, device: str = "cpu") -> Re
 
 def _energy(potential: torch.nn.Module, atoms: Atoms, device: str) -> float:
     graph = graph_from_atoms([atoms], potential.cutoff_A, device=device)
-    return float(evaluate(potential, graph, forces=False, virial=False).energy[0])
+    return float(evaluate(potential, graph, forces=False, virial=False).energy[0].detach())
 
 
 def _check(name: str, err: float, tol: float, detail: str = "") -> None:
