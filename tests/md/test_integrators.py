@@ -82,31 +82,21 @@ def canonical_checks(obs, dof: int, target_K: float, burn: int) -> None:
 
 
 @pytest.mark.slow
-def test_langevin_samples_canonical_kinetic_energy(tmp_path):
-    obs, s = run_small(
+@pytest.mark.parametrize(
+    "kind, dof",
+    [("langevin", 3 * 32), ("nose_hoover_chain", 3 * 32 - 3)],  # NHC conserves momentum
+)
+def test_thermostat_samples_canonical_kinetic_energy(tmp_path, kind, dof):
+    obs, _ = run_small(
         tmp_path,
-        "langevin",
+        kind,
         15000,
         repeat=(2, 2, 2),
         temperature_K=1000.0,
         damping_fs=20.0,
         every=10,
     )
-    canonical_checks(obs, 3 * 32, 1000.0, burn=100)
-
-
-@pytest.mark.slow
-def test_nose_hoover_chain_samples_canonical_kinetic_energy(tmp_path):
-    obs, s = run_small(
-        tmp_path,
-        "nose_hoover_chain",
-        15000,
-        repeat=(2, 2, 2),
-        temperature_K=1000.0,
-        damping_fs=20.0,
-        every=10,
-    )
-    canonical_checks(obs, 3 * 32 - 3, 1000.0, burn=100)
+    canonical_checks(obs, dof, 1000.0, burn=100)
 
 
 @pytest.mark.slow

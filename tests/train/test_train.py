@@ -15,7 +15,7 @@ from .conftest import tiny_config
 
 
 class Killed(Exception):
-    pass
+    """Raised from the epoch hook to stop training as a kill would."""
 
 
 def _weights(directory):
