@@ -2,9 +2,10 @@
 
 The potential sees a :class:`mlmd.potential.Graph` of the rank's local atoms (owned first,
 then ghosts, with explicit ghost positions, so every shift is zero) and edges only for the
-centres it needs. Energies and virials are per-rank sums of owned contributions; the
-caller allreduces them. Tensors go to the potential's device; communication stays on the
-host in float64 numpy buffers.
+centres it needs: the pairs of the skin list inside the cutoff (:mod:`mlmd.md.pairs`), in
+the list's order. Energies and virials are per-rank sums of owned contributions; the caller
+allreduces them. Tensors go to the potential's device; communication stays on the host in
+float64 numpy buffers.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 
 from mlmd.md.domain import Grid, Plan, forward, reverse
 from mlmd.md.neighbours import SkinList
+from mlmd.md.pairs import pairs_within
 from mlmd.potential import Graph, evaluate
 
 
@@ -74,18 +76,12 @@ class ForceField:
         plan = self._plan
         local = forward(grid, plan, positions, cell)
         pos = torch.from_numpy(local).to(self.device)
-        i, j = self._edges
-        vec = torch.index_select(pos, 0, j) - torch.index_select(pos, 0, i)
-        # three column products: ~10x faster on CPU than a reduction over a size-3 axis
-        r2 = vec[:, 0] * vec[:, 0] + vec[:, 1] * vec[:, 1] + vec[:, 2] * vec[:, 2]
-        inside = torch.nonzero(r2 < self.cutoff_A**2).squeeze(1)
-        edge_index = torch.index_select(self._edges, 1, inside)
-        vec = torch.index_select(vec, 0, inside)
+        edge_index, vec, r2 = pairs_within(pos, self._edges, self.cutoff_A)
         graph = Graph(
             positions=pos,
             numbers=self._numbers,
             edge_index=edge_index,
-            shifts=torch.zeros((edge_index.shape[1], 3), dtype=pos.dtype, device=self.device),
+            shifts=torch.zeros((1, 3), dtype=pos.dtype, device=self.device).expand(len(vec), 3),
             owned=self._owned,
             system=self._system,
             cell=torch.from_numpy(cell).to(self.device)[None],
@@ -93,9 +89,8 @@ class ForceField:
         ev = evaluate(self.potential, graph, spread=spread, edge_vectors=vec)
         min_d, pair = float("inf"), (-1, -1)
         if closest and edge_index.shape[1]:
-            r2_in = torch.index_select(r2, 0, inside)
-            k = int(torch.argmin(r2_in))
-            min_d = float(r2_in[k].sqrt())
+            k = int(torch.argmin(r2))
+            min_d = float(r2[k].sqrt())
             pair = (int(plan.ids[int(edge_index[0, k])]), int(plan.ids[int(edge_index[1, k])]))
         f_local = ev.forces.detach().cpu().numpy()
         forces = reverse(grid, plan, f_local)
