@@ -1,7 +1,8 @@
-"""MD engine benchmarks (JSON on stdout): step/evaluation overhead, ASE comparison, 1 → 2
-rank efficiency, teacher vs LAMMPS ``pair_style vashishta``, and NVE energy drift.
+"""MD engine benchmarks (JSON on stdout): step/evaluation overhead, ASE comparison (one core
+each, and each on the whole machine), 1 → 2 rank efficiency, teacher vs LAMMPS ``pair_style
+vashishta``, and NVE energy drift.
 
-    .venv/bin/python benchmarks/bench_md.py --parts overhead,ase,parallel,lammps,drift \
+    .venv/bin/python benchmarks/bench_md.py --parts overhead,ase,ase_machine,parallel,lammps,drift \
         --sizes 5184 21600 --nve-ps 20 > bench_md.json
 
 Structures are beta-cristobalite SiO2 supercells (24 atoms per cell) with the teacher
@@ -114,8 +115,8 @@ def overhead(sizes, steps, potential) -> list[dict]:
     return out
 
 
-def ase_compare(n, steps, potential) -> dict:
-    """(b) ASE VelocityVerlet through MlmdCalculator vs the mlmd engine, same potential."""
+def ase_step_time(n, steps, potential) -> float:
+    """Seconds per ASE ``VelocityVerlet`` step through :class:`MlmdCalculator`."""
     from ase import units as ase_units
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
     from ase.md.verlet import VelocityVerlet
@@ -123,16 +124,20 @@ def ase_compare(n, steps, potential) -> dict:
     from mlmd.data.convert import frame_to_atoms
     from mlmd.potential.calculator import MlmdCalculator
 
-    frame = crystal(n)
-    atoms = frame_to_atoms(frame)
+    atoms = frame_to_atoms(crystal(n))
     atoms.calc = MlmdCalculator(potential)
     MaxwellBoltzmannDistribution(atoms, temperature_K=300, rng=np.random.default_rng(1))
     dyn = VelocityVerlet(atoms, timestep=1.0 * ase_units.fs)
     dyn.run(1)
     t = time.perf_counter()
     dyn.run(steps)
-    ase_step = (time.perf_counter() - t) / steps
-    eng, state = engine_state(frame, potential)
+    return (time.perf_counter() - t) / steps
+
+
+def ase_compare(n, steps, potential) -> dict:
+    """(b) ASE VelocityVerlet through MlmdCalculator vs the mlmd engine, same potential."""
+    ase_step = ase_step_time(n, steps, potential)
+    eng, state = engine_state(crystal(n), potential)
     eng.step(state)
     md, _ = time_steps(eng, state, steps)
     return {
@@ -157,29 +162,18 @@ def parallel_worker(n: int, steps: int) -> None:
         )
 
 
+def mpi_rate(n: int, steps: int, ranks: int) -> dict:
+    """The teacher engine on ``ranks`` MPI ranks (one thread each), run with mpiexec."""
+    mpiexec = Path(sys.executable).parent / "mpiexec"
+    cmd = [str(mpiexec), "-n", str(ranks), sys.executable, __file__, "--worker", str(n), str(steps)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
 def parallel(n, steps) -> dict:
     """(c) 1 → 2 rank parallel efficiency (strong scaling) with mpiexec."""
-    res = {}
-    mpiexec = Path(sys.executable).parent / "mpiexec"
-    for ranks in (1, 2):
-        cmd = [
-            str(mpiexec),
-            "-n",
-            str(ranks),
-            sys.executable,
-            __file__,
-            "--worker",
-            str(n),
-            str(steps),
-        ]
-        p = subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "OMP_NUM_THREADS": "1"},
-            check=True,
-        )
-        res[ranks] = json.loads(p.stdout.strip().splitlines()[-1])
+    res = {ranks: mpi_rate(n, steps, ranks) for ranks in (1, 2)}
     eff = res[2]["atom_steps_per_s"] / (2 * res[1]["atom_steps_per_s"])
     return {
         "n_atoms": n,
@@ -187,6 +181,26 @@ def parallel(n, steps) -> dict:
         "two_ranks": res[2],
         "efficiency": eff,
         "cores": os.cpu_count(),
+    }
+
+
+def ase_whole_machine(n, steps, cores) -> dict:
+    """(b') ASE with torch on all ``cores`` threads vs the mlmd engine on ``cores`` ranks: what
+    a user gets from the same machine (teacher potential)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(cores)
+    try:
+        ase_step = ase_step_time(n, steps, load_potential("teacher"))
+    finally:
+        torch.set_num_threads(threads)
+    mlmd = mpi_rate(n, steps, cores)
+    return {
+        "n_atoms": n,
+        "cores": cores,
+        "ase_step_s": ase_step,
+        "mlmd_step_s": mlmd["step_s"],
+        "speedup": ase_step / mlmd["step_s"],
+        "steps": steps,
     }
 
 
@@ -271,7 +285,7 @@ def drift(temperature_K, nve_ps, equil_ps, potential) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--parts", default="overhead,ase,parallel,lammps,drift")
+    ap.add_argument("--parts", default="overhead,ase,ase_machine,parallel,lammps,drift")
     ap.add_argument("--sizes", type=int, nargs="+", default=[5184, 21600])
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--nve-ps", type=float, default=20.0)
@@ -300,6 +314,8 @@ def main() -> None:
         result["overhead"] = overhead(args.sizes, args.steps, potential)
     if "ase" in parts:
         result["ase"] = ase_compare(args.sizes[0], args.steps, potential)
+    if "ase_machine" in parts:
+        result["ase_machine"] = ase_whole_machine(args.sizes[0], args.steps, os.cpu_count())
     if "parallel" in parts:
         result["parallel"] = parallel(args.sizes[-1], args.steps)
     if "lammps" in parts:
