@@ -31,7 +31,7 @@ if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
   apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
 fi
 
-cpus=$(nproc)
+cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)  # GNU nproc obeys OMP_NUM_THREADS
 mem=$(awk '/MemTotal/ {print int($2/1024) - 1024}' /proc/meminfo)
 mkdir -p "$conf_dir" "$state/ctld" "$state/d" /var/log/slurm /run/munge
 chown -R slurm:slurm "$state/ctld" /var/log/slurm 2>/dev/null || true
