@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
+from vesin import NeighborList
 
 from mlmd.md.domain import Grid, Plan, fractional, plane_spacings
-from mlmd.potential.neighbours import neighbour_list
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,42 @@ def centre_mask(grid: Grid, plan: Plan, cutoff_A: float, receptive_field_A: floa
 
 
 def build(plan: Plan, centres: np.ndarray, cutoff_A: float, skin_A: float) -> SkinList:
-    """All pairs among the plan's local atoms within cutoff + skin with a centre in ``centres``."""
-    i, j, _ = neighbour_list(plan.positions, np.zeros((3, 3)), False, cutoff_A + skin_A)
-    keep = centres[i]
-    order = np.lexsort((j[keep], i[keep]))
-    edges = np.stack([i[keep][order], j[keep][order]])
-    return SkinList(edges, cutoff_A, skin_A)
+    """All pairs among the plan's local atoms within cutoff + skin with a centre in ``centres``,
+    sorted by centre, then neighbour. Ghosts are explicit images, so no periodicity here."""
+    i, j = NeighborList(cutoff=cutoff_A + skin_A, full_list=False).compute(
+        plan.positions, np.zeros((3, 3)), [False] * 3, quantities="ij"
+    )
+    return SkinList(_directed_by_centre(i, j, centres), cutoff_A, skin_A)
+
+
+@numba.njit(cache=True)
+def _directed_by_centre(i, j, centres):
+    """[2, E] directed pairs, centre-sorted, from the unordered pairs (i, j): a counting sort
+    by centre, then each centre's few neighbours in order (O(E), where a lexsort of the full
+    list cost 3× the whole list build)."""
+    n = centres.shape[0]
+    starts = np.zeros(n + 1, np.int64)
+    for k in range(i.shape[0]):
+        if centres[i[k]]:
+            starts[i[k] + 1] += 1
+        if centres[j[k]]:
+            starts[j[k] + 1] += 1
+    for c in range(n):
+        starts[c + 1] += starts[c]
+    fill = starts[:-1].copy()
+    edges = np.empty((2, starts[n]), np.int64)
+    for k in range(i.shape[0]):
+        a, b = i[k], j[k]
+        if centres[a]:
+            edges[1, fill[a]] = b
+            fill[a] += 1
+        if centres[b]:
+            edges[1, fill[b]] = a
+            fill[b] += 1
+    for c in range(n):
+        edges[0, starts[c] : starts[c + 1]] = c
+        edges[1, starts[c] : starts[c + 1]].sort()
+    return edges
 
 
 def max_displacement(positions: np.ndarray, reference: np.ndarray) -> float:
