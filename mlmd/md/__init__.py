@@ -7,7 +7,6 @@ the state (:class:`MDState`), the decomposition (:mod:`mlmd.md.domain`: ``exchan
 """
 
 from mlmd.md.config import MDConfig, config_from_mapping, load_config
-from mlmd.md.domain import DomainError
 from mlmd.md.engine import Engine, MDSafetyError
 from mlmd.md.h5md import H5MDWriter
 from mlmd.md.integrators import INTEGRATORS, make_integrator
@@ -16,7 +15,6 @@ from mlmd.md.state import MDState
 
 __all__ = [
     "INTEGRATORS",
-    "DomainError",
     "Engine",
     "H5MDWriter",
     "MDConfig",

@@ -12,7 +12,8 @@ ghosts of the earlier ones, so edges and corners come for free), as in LAMMPS
 - :func:`reverse` sends ghost forces back and sums them onto their owners.
 
 One rank runs the same code: its neighbours are itself and its ghosts are its own periodic
-images. A brick thinner than the ghost depth is refused with :class:`DomainError`.
+images. A brick thinner than the ghost depth gets its ghosts over several hops per direction
+(LAMMPS's multiple swaps), so any cell runs on any rank count.
 """
 
 from __future__ import annotations
@@ -22,14 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 from mpi4py import MPI
 
-from mlmd.errors import InputError, MlmdError
+from mlmd.errors import InputError
 from mlmd.md.state import PER_ATOM, concat, take
 
 AXES = "xyz"
-
-
-class DomainError(MlmdError):
-    """The decomposition cannot hold this system (a brick thinner than the ghost depth)."""
 
 
 @dataclass(frozen=True)
@@ -100,19 +97,6 @@ def fractional(positions: np.ndarray, cell: np.ndarray) -> np.ndarray:
 def plane_spacings(cell: np.ndarray) -> np.ndarray:
     """[3] Å distance between opposite faces of the cell along each lattice direction."""
     return 1.0 / np.linalg.norm(np.linalg.inv(cell), axis=0)
-
-
-def check_bricks(grid: Grid, cell: np.ndarray, depth_A: float) -> None:
-    """Raise :class:`DomainError` if a brick is thinner than the ghost depth."""
-    thickness = plane_spacings(cell) / np.asarray(grid.dims)
-    for d in range(3):
-        if thickness[d] < depth_A:
-            raise DomainError(
-                f"bricks along {AXES[d]} are {thickness[d]:.3f} Å thick ({grid.dims[d]} ranks "
-                f"over a {plane_spacings(cell)[d]:.3f} Å cell) but ghosts must reach "
-                f"{depth_A:.3f} Å (receptive field + skin); run on fewer ranks, a larger "
-                "system or a smaller skin"
-            )
 
 
 def exchange(grid: Grid, atoms: dict[str, np.ndarray], cell: np.ndarray) -> dict:
@@ -198,53 +182,56 @@ def borders(grid: Grid, atoms: dict[str, np.ndarray], cell: np.ndarray, depth_A:
     """Build ghosts ``depth_A`` deep around this rank's brick and save the plan.
 
     ``atoms`` are this rank's owned atoms as left by :func:`exchange` (inside the brick).
+    Where the depth exceeds a brick's thickness (small cells, many ranks), each direction
+    takes several hops: a hop forwards the ghosts the previous one brought that are still
+    within the depth, so the ghosts of a cell thinner than the depth are its next images.
     """
-    check_bricks(grid, cell, depth_A)
     lo, hi = grid.brick()
     depth = depth_A / plane_spacings(cell)  # fractional depth per axis
-    pos = [atoms["positions"]]
-    num = [atoms["numbers"]]
-    ids = [atoms["ids"]]
-    frac = [fractional(atoms["positions"], cell)]
+    hops = np.maximum(np.ceil(depth * np.asarray(grid.dims) - 1e-12), 1).astype(int)
+    local = [
+        (atoms["positions"], fractional(atoms["positions"], cell), atoms["numbers"], atoms["ids"])
+    ]
     n_local = len(atoms["ids"])
     swaps = []
     for d in range(3):
         n_before = n_local
-        all_pos, all_frac = np.concatenate(pos), np.concatenate(frac)
-        all_num, all_ids = np.concatenate(num), np.concatenate(ids)
+        first = tuple(np.concatenate(column) for column in zip(*local, strict=True))
         for direction in (-1, 1):
-            s = all_frac[:n_before, d]
-            if direction < 0:
-                send = np.nonzero(s < lo[d] + depth[d])[0]
-                dest, source = grid.lower[d], grid.upper[d]
-                wraps = grid.coords[d] == 0
-            else:
-                send = np.nonzero(s >= hi[d] - depth[d])[0]
-                dest, source = grid.upper[d], grid.lower[d]
-                wraps = grid.coords[d] == grid.dims[d] - 1
+            rows, pool = np.arange(n_before), first
+            dest, source = (
+                (grid.lower[d], grid.upper[d]) if direction < 0 else (grid.upper[d], grid.lower[d])
+            )
             shift = np.zeros(3, np.int64)
-            if wraps:
+            if grid.coords[d] == (0 if direction < 0 else grid.dims[d] - 1):  # across the cell edge
                 shift[d] = -direction
-            out = (
-                all_pos[send] + shift @ cell,
-                all_frac[send] + shift,
-                all_num[send],
-                all_ids[send],
-            )
-            got = (
-                out if dest == grid.rank == source else grid.comm.sendrecv(out, dest, source=source)
-            )
-            for lst, arr in zip((pos, frac, num, ids), got, strict=True):
-                lst.append(arr)
-            swaps.append(Swap(send, shift, dest, source, n_local, len(got[0])))
-            n_local += len(got[0])
+            for _ in range(hops[d]):
+                s = pool[1][:, d]
+                near = s < lo[d] + depth[d] if direction < 0 else s >= hi[d] - depth[d]
+                send = np.nonzero(near)[0]
+                out = (
+                    pool[0][send] + shift @ cell,
+                    pool[1][send] + shift,
+                    pool[2][send],
+                    pool[3][send],
+                )
+                got = (
+                    out
+                    if dest == grid.rank == source
+                    else grid.comm.sendrecv(out, dest, source=source)
+                )
+                local.append(got)
+                swaps.append(Swap(rows[send], shift, dest, source, n_local, len(got[0])))
+                rows, pool = np.arange(n_local, n_local + len(got[0])), got
+                n_local += len(got[0])
+    pos, _, num, ids = (np.concatenate(column) for column in zip(*local, strict=True))
     return Plan(
         swaps=tuple(swaps),
         n_owned=len(atoms["ids"]),
         n_local=n_local,
-        numbers=np.concatenate(num),
-        ids=np.concatenate(ids),
-        positions=np.concatenate(pos),
+        numbers=num,
+        ids=ids,
+        positions=pos,
         cell=cell.copy(),
         depth_A=depth_A,
     )

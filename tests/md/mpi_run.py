@@ -3,8 +3,8 @@
 KINDS is a comma-separated list of ensembles, run one after another into OUTDIR/<kind>.
 
 The system is a hot, rattled 256-atom 'Morse argon' fcc crystal in a 15.6 Å box (bricks of
-7.8 Å on 4 ranks against a 5.5 Å ghost depth), so atoms cross rank boundaries within
-200 steps.
+7.8 Å on 4 ranks against a 5.5 Å ghost depth; ``skin=3`` makes it 8 Å, deeper than a brick),
+so atoms cross rank boundaries within 200 steps.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def run(out: str, kind: str, steps: int, options: dict[str, str]) -> None:
         "steps": steps,
         "timestep_fs": 2.0,
         "seed": 7,
-        "skin_A": 0.5,
+        "skin_A": float(options.pop("skin", 0.5)),
         "torch_threads": 1,
         "initial_temperature_K": float(options.pop("T", 1500.0)),
         "structure": {"builder": "random_sio2", "n_atoms": 1},  # replaced below

@@ -73,3 +73,16 @@ def test_same_trajectory_on_1_2_4_ranks(runs, kind):
         ref_unwrapped = ref["position"] + ref["image"] @ cell
         assert np.abs(unwrapped - ref_unwrapped).max() <= 1e-8
         assert np.abs(frames[n]["velocity"] - ref["velocity"]).max() <= 1e-8
+
+
+def test_bricks_thinner_than_the_ghost_depth_give_the_same_trajectory(tmp_path):
+    """Ghosts 8 Å deep (5 Å cutoff + 3 Å skin) from 7.8 Å bricks on 2 and 4 ranks: two hops."""
+    for n in (1, 2, 4):
+        run_ranks(n, tmp_path / f"r{n}", "nve", 100, "skin=3.0")
+    frames = {n: last_frame(tmp_path / f"r{n}" / "nve") for n in (1, 2, 4)}
+    ref, cell = frames[1], frames[1]["cell"]
+    assert ref["step"] == 100
+    for n in (2, 4):
+        unwrapped = frames[n]["position"] + frames[n]["image"] @ cell
+        assert np.abs(unwrapped - (ref["position"] + ref["image"] @ cell)).max() <= 1e-8
+        assert np.abs(frames[n]["velocity"] - ref["velocity"]).max() <= 1e-8
