@@ -31,7 +31,7 @@ import torch
 
 from mlmd.potential.graph import Graph
 from mlmd.potential.radial import (
-    angular_jacobian,
+    angular_gradient,
     angular_tensors,
     bessel_basis,
     polynomial_envelope,
@@ -234,8 +234,7 @@ class BodyOrderPotential(torch.nn.Module):
             radial, d_radial = radial_basis(r, self.cutoff_A, cfg.n_basis, cfg.envelope_p)
             ang = angular_tensors(unit)
             a = self.density(graph, ang[:, :, None] * radial[:, None, :])
-            jac = angular_jacobian(unit, r)
-        return EdgeTerms(a, r, unit, radial, d_radial, ang, jac, self.density_slots(graph))
+        return EdgeTerms(a, r, unit, radial, d_radial, ang, self.density_slots(graph))
 
     def energies_and_edge_gradients(
         self,
@@ -280,7 +279,7 @@ class BodyOrderPotential(torch.nn.Module):
         cot = g_a.permute(1, 3, 0, 2, 4).reshape(-1, k_out, 13, nb)  # [n·S, K', 13, B]
         c_ang, c_drad = _edge_cotangents(cot, slots, terms.radial, terms.d_radial)
         radial_part = (c_drad * terms.ang[:, None, :]).sum(-1, keepdim=True)  # [E, K', 1]
-        g = torch.bmm(c_ang, terms.ang_jacobian) + radial_part * terms.unit[:, None, :]
+        g = angular_gradient(c_ang, terms.unit, terms.r) + radial_part * terms.unit[:, None, :]
         g = g.transpose(0, 1).to(torch.float64)  # [K', E, 3]
         if self.config.core_repulsion:  # fixed pair term: the same for every member
             pair, dv = self._repulsion(graph, terms.r)
@@ -300,7 +299,7 @@ class BodyOrderPotential(torch.nn.Module):
         through every member's head. Instead: (1) one ordinary backward from Σ_k E_k to a
         per-member copy of the density gives ∂E_k/∂A for all k at once (members are
         independent), (2) the analytic Jacobian of the member-independent edge basis
-        (:func:`radial_basis`, :func:`angular_jacobian`) turns those into g_k = ∂E_k/∂r_ij.
+        (:func:`radial_basis`, :func:`angular_gradient`) turns those into g_k = ∂E_k/∂r_ij.
 
         Returns:
             per-atom energies [K, n] float64 (eV) and g [K, E, 3] float64 (eV/Å) of the
@@ -349,8 +348,7 @@ class EdgeTerms:
 
     Attributes:
         density: [n, 13, S·B] atomic density A. r: [E] Å. unit: [E, 3]. radial, d_radial:
-        [E, B] R_n(r) and dR_n/dr. ang: [E, 13] angular tensors. ang_jacobian: [E, 13, 3]
-        their gradients (1/Å). slots: [E] density slot.
+        [E, B] R_n(r) and dR_n/dr. ang: [E, 13] angular tensors. slots: [E] density slot.
     """
 
     density: torch.Tensor
@@ -359,7 +357,6 @@ class EdgeTerms:
     radial: torch.Tensor
     d_radial: torch.Tensor
     ang: torch.Tensor
-    ang_jacobian: torch.Tensor
     slots: torch.Tensor
 
     def to(self, device: torch.device | str) -> EdgeTerms:
@@ -378,6 +375,5 @@ def cat_edge_terms(parts: list[EdgeTerms], n_atoms: list[int], n_species: int) -
         radial=torch.cat([p.radial for p in parts]),
         d_radial=torch.cat([p.d_radial for p in parts]),
         ang=torch.cat([p.ang for p in parts]),
-        ang_jacobian=torch.cat([p.ang_jacobian for p in parts]),
         slots=torch.cat([p.slots + o * n_species for p, o in zip(parts, offsets, strict=True)]),
     )

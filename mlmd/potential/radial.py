@@ -64,15 +64,16 @@ def radial_basis(
     return j * u[:, None], dj * u[:, None] + j * du[:, None]
 
 
-def angular_jacobian(unit: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-    """[E, 13, 3] ∂Y_m/∂r_vec of :func:`angular_tensors` for unit vectors [E, 3] and r [E] Å.
+def angular_gradient(cotangents: torch.Tensor, unit: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """[E, K, 3] Σ_m c_m ∂Y_m/∂r_vec (1/Å × c) for cotangents c [E, K, 13] of the
+    :func:`angular_tensors` Y of unit vectors [E, 3] at lengths r [E] Å.
 
-    With P = (I − u uᵀ)/r = ∂u/∂r_vec: l = 0 gives 0, l = 1 gives P, l = 2 gives
-    ∂(u_a u_b)/∂r_x = P_ax u_b + u_a P_bx. Contracting cotangents [E, K, 13] with it (one
-    batched matmul) is the angular part of the edge gradient.
+    With P = ∂u/∂r_vec = (I − u uᵀ)/r: l = 0 contributes nothing, l = 1 gives cᵀP and l = 2
+    (u_a u_b) gives Σ_ab c_ab (P_a· u_b + u_a P_b·). Both collapse to one vector
+    v = c₁ + (C₂ + C₂ᵀ) u projected perpendicular to u: (v − u (u·v)) / r, with no
+    [E, 13, 3] Jacobian built.
     """
-    eye = torch.eye(3, dtype=unit.dtype, device=unit.device)
-    proj = (eye - unit[:, :, None] * unit[:, None, :]) / r[:, None, None]  # [E, a, x]
-    l2 = proj[:, :, None, :] * unit[:, None, :, None] + unit[:, :, None, None] * proj[:, None]
-    zero = torch.zeros_like(proj[:, :1])
-    return torch.cat([zero, proj, l2.reshape(-1, 9, 3)], dim=1)
+    u = unit[:, None, :]
+    c2 = cotangents[..., 4:].unflatten(-1, (3, 3))
+    v = cotangents[..., 1:4] + ((c2 + c2.transpose(-1, -2)) * u[..., None, :]).sum(-1)
+    return (v - u * (u * v).sum(-1, keepdim=True)) / r[:, None, None]
