@@ -7,6 +7,8 @@ vashishta``, and NVE energy drift.
 
 Structures are beta-cristobalite SiO2 supercells (24 atoms per cell) with the teacher
 (NKV 1994 Vashishta), float64, one torch thread per rank unless --threads says otherwise.
+On a GPU machine, ``--parts overhead,ase --device cuda`` puts the potential (engine, raw
+evaluation and ASE calculator alike) on the GPU.
 """
 
 from __future__ import annotations
@@ -55,13 +57,24 @@ class _Cfg:
     seed = 1
 
 
+def device_of(potential: torch.nn.Module) -> torch.device:
+    """The device the potential's tensors live on."""
+    return next(iter([*potential.parameters(), *potential.buffers()])).device
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work (timings of asynchronous devices)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def engine_state(frame, potential, temperature_K=300.0, kind="nve", skin=1.0, comm=None):
     """An Engine and its first state for ``frame`` on ``comm`` (default COMM_WORLD)."""
     grid = domain.make_grid(comm or MPI.COMM_WORLD)
     integ = make_integrator(kind) if kind != "langevin" else make_integrator(kind, damping_fs=100.0)
     eng = Engine(
         grid,
-        ForceField(potential, "cpu"),
+        ForceField(potential, device_of(potential)),
         integ,
         skin_A=skin,
         seed=1,
@@ -92,11 +105,14 @@ def overhead(sizes, steps, potential) -> list[dict]:
     out = []
     for n in sizes:
         frame = crystal(n)
-        graph = graph_from_frames([frame], potential.cutoff_A)
+        device = device_of(potential)
+        graph = graph_from_frames([frame], potential.cutoff_A, device=device)
         evaluate(potential, graph)
+        synchronize(device)
         t = time.perf_counter()
         for _ in range(steps):
             evaluate(potential, graph)
+        synchronize(device)
         raw = (time.perf_counter() - t) / steps
         eng, state = engine_state(frame, potential)
         eng.step(state)
@@ -125,7 +141,7 @@ def ase_step_time(n, steps, potential) -> float:
     from mlmd.potential.calculator import MlmdCalculator
 
     atoms = frame_to_atoms(crystal(n))
-    atoms.calc = MlmdCalculator(potential)
+    atoms.calc = MlmdCalculator(potential, device=device_of(potential))
     MaxwellBoltzmannDistribution(atoms, temperature_K=300, rng=np.random.default_rng(1))
     dyn = VelocityVerlet(atoms, timestep=1.0 * ase_units.fs)
     dyn.run(1)
@@ -298,6 +314,11 @@ def main() -> None:
         help="for overhead/ase: 'teacher' or a model directory (an ensemble: the engine "
         "computes the spread every 10 steps, the ASE calculator every step)",
     )
+    ap.add_argument(
+        "--device",
+        default="cpu",
+        help="for overhead/ase: where the potential runs ('cuda' on a GPU machine)",
+    )
     ap.add_argument("--worker", type=int, nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -305,7 +326,7 @@ def main() -> None:
     if args.worker:
         parallel_worker(*args.worker)
         return
-    potential = load_potential(args.potential)
+    potential = load_potential(args.potential, device=args.device)
     parts = args.parts.split(",")
     result = {
         "machine": {"cores": os.cpu_count(), "torch": torch.__version__, "threads": args.threads}
