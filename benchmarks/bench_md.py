@@ -44,7 +44,13 @@ from mlmd.potential import evaluate, graph_from_frames, load_potential  # noqa: 
 from mlmd.runtime import reuse_freed_memory  # noqa: E402
 
 #: cristobalite repeats for the sizes used here (24 atoms per cell)
-REPEATS = {648: (3, 3, 3), 5184: (6, 6, 6), 21600: (10, 10, 9), 20736: (12, 12, 6)}
+REPEATS = {
+    648: (3, 3, 3),
+    5184: (6, 6, 6),
+    10800: (5, 10, 9),  # one rank's brick of 21600 on two ranks
+    21600: (10, 10, 9),
+    20736: (12, 12, 6),
+}
 
 
 def crystal(n_atoms: int):
@@ -187,15 +193,37 @@ def mpi_rate(n: int, steps: int, ranks: int) -> dict:
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-def parallel(n, steps) -> dict:
-    """(c) 1 → 2 rank parallel efficiency (strong scaling) with mpiexec."""
-    res = {ranks: mpi_rate(n, steps, ranks) for ranks in (1, 2)}
-    eff = res[2]["atom_steps_per_s"] / (2 * res[1]["atom_steps_per_s"])
+def concurrent_rate(n: int, steps: int, copies: int) -> float:
+    """Atom-steps/s of ``copies`` independent one-rank runs of ``n`` atoms at once: what the
+    machine gives with no communication at all (shared caches and memory bandwidth)."""
+    cmd = [sys.executable, __file__, "--worker", str(n), str(steps)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env) for _ in range(copies)
+    ]
+    outs = [p.communicate()[0] for p in procs]
+    return sum(json.loads(o.strip().splitlines()[-1])["atom_steps_per_s"] for o in outs)
+
+
+def parallel(n, steps, repeats=3) -> dict:
+    """(c) 1 → 2 rank parallel efficiency (strong scaling) with mpiexec, from the fastest of
+    ``repeats`` alternating runs of each (machine noise only ever adds time). The ceiling is
+    the same ratio for two independent runs of one brick's atoms at once (no communication)."""
+    runs = {1: [], 2: []}
+    ceiling = []
+    for _ in range(repeats):
+        for ranks in runs:
+            runs[ranks].append(mpi_rate(n, steps, ranks))
+        ceiling.append(concurrent_rate(n // 2, steps, 2))
+    best = {ranks: min(r, key=lambda x: x["step_s"]) for ranks, r in runs.items()}
+    one = 2 * best[1]["atom_steps_per_s"]
     return {
         "n_atoms": n,
-        "one_rank": res[1],
-        "two_ranks": res[2],
-        "efficiency": eff,
+        "one_rank": best[1],
+        "two_ranks": best[2],
+        "efficiency": best[2]["atom_steps_per_s"] / one,
+        "machine_ceiling": max(ceiling) / one,
+        "step_s_all_runs": {ranks: [x["step_s"] for x in r] for ranks, r in runs.items()},
         "cores": os.cpu_count(),
     }
 
