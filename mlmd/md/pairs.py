@@ -35,7 +35,7 @@ def _within_compiled(positions: torch.Tensor, edges: torch.Tensor, reach_A: floa
     e = edges.numpy()
     n = _compact_within(positions.numpy(), e[0], e[1], reach_A**2, kept, vectors, r2)
     return (
-        torch.from_numpy(kept[:, :n]),
+        torch.from_numpy(np.ascontiguousarray(kept[:, :n])),  # as every Graph's edge_index
         torch.from_numpy(vectors[:n]),
         torch.from_numpy(r2[:n]),
     )

@@ -28,6 +28,7 @@ def test_both_paths_equal_a_direct_filter_in_list_order():
     for within in (_within_compiled, _within_columns):
         kept, vec, r2 = within(positions, edges, reach)
         assert torch.equal(kept, edges[:, keep])
+        assert kept.is_contiguous() and vec.is_contiguous()
         torch.testing.assert_close(vec, vectors[keep], rtol=0, atol=1e-14)
         torch.testing.assert_close(r2, (vectors[keep] ** 2).sum(1), rtol=1e-14, atol=0)
 
