@@ -109,9 +109,9 @@ def time_steps(eng, state, steps: int) -> tuple[float, object]:
 def overhead(sizes, steps, potential) -> list[dict]:
     """(a) MD step time / raw potential evaluation (forward + backward) on one rank."""
     out = []
+    device = device_of(potential)
     for n in sizes:
         frame = crystal(n)
-        device = device_of(potential)
         graph = graph_from_frames([frame], potential.cutoff_A, device=device)
         evaluate(potential, graph)
         synchronize(device)
@@ -184,31 +184,44 @@ def parallel_worker(n: int, steps: int) -> None:
         )
 
 
+def worker_command(n: int, steps: int) -> list[str]:
+    """This script as a one-rank (or, under mpiexec, one-per-rank) timing worker."""
+    return [sys.executable, __file__, "--worker", str(n), str(steps)]
+
+
+def worker_result(stdout: str) -> dict:
+    """The JSON line a worker prints last."""
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+WORKER_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
 def mpi_rate(n: int, steps: int, ranks: int) -> dict:
     """The teacher engine on ``ranks`` MPI ranks (one thread each), run with mpiexec."""
     mpiexec = Path(sys.executable).parent / "mpiexec"
-    cmd = [str(mpiexec), "-n", str(ranks), sys.executable, __file__, "--worker", str(n), str(steps)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    cmd = [str(mpiexec), "-n", str(ranks), *worker_command(n, steps)]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=WORKER_ENV, check=True)
+    return worker_result(p.stdout)
 
 
 def concurrent_rate(n: int, steps: int, copies: int) -> float:
     """Atom-steps/s of ``copies`` independent one-rank runs of ``n`` atoms at once: what the
     machine gives with no communication at all (shared caches and memory bandwidth)."""
-    cmd = [sys.executable, __file__, "--worker", str(n), str(steps)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = worker_command(n, steps)
     procs = [
-        subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env) for _ in range(copies)
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=WORKER_ENV)
+        for _ in range(copies)
     ]
-    outs = [p.communicate()[0] for p in procs]
-    return sum(json.loads(o.strip().splitlines()[-1])["atom_steps_per_s"] for o in outs)
+    return sum(worker_result(p.communicate()[0])["atom_steps_per_s"] for p in procs)
 
 
 def parallel(n, steps, repeats=3) -> dict:
     """(c) 1 → 2 rank parallel efficiency (strong scaling) with mpiexec, from the fastest of
     ``repeats`` alternating runs of each (machine noise only ever adds time). The ceiling is
     the same ratio for two independent runs of one brick's atoms at once (no communication)."""
+    if n // 2 not in REPEATS:
+        raise SystemExit(f"parallel: size {n} has no half-size crystal in {sorted(REPEATS)}")
     runs = {1: [], 2: []}
     ceiling = []
     for _ in range(repeats):
