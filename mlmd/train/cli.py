@@ -74,7 +74,7 @@ def run_train(args: argparse.Namespace) -> int:
     if any(m < 0 for m in members):
         raise InputError("must be ≥ 0", field="--member")
     for m in members:
-        metrics = train_member(args.data, args.output, cfg, m)
+        metrics = train_member(args.data, args.output, cfg, m, progress=True)
         test = metrics.get("test", {})
         print(
             f"member {m}: {metrics['epochs']} epochs ({metrics['stopped_by']}), test force "
@@ -102,7 +102,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             )
         cfg = from_mapping(TrainConfig, json.loads(cfg_file.read_text()), source=str(cfg_file))
         indices = held_out_indices(args.data, cfg)
-    result, _ = errors_on(potential, args.data, indices, device=args.device)
+    result, _ = errors_on(potential, args.data, indices, device=args.device, progress=True)
     result["n_members"] = int(getattr(potential, "n_members", 1))
     if args.json:
         print(json.dumps(result, indent=2))

@@ -27,6 +27,7 @@ from mlmd.data import Dataset
 from mlmd.errors import InputError
 from mlmd.potential.export import atomic_save, atomic_write_text, save_member
 from mlmd.potential.model import BodyOrderPotential
+from mlmd.progress import Progress
 from mlmd.runtime import reuse_freed_memory
 from mlmd.train.batch import Sample, batches, collate, load_samples, with_edge_terms
 from mlmd.train.config import TrainConfig
@@ -130,12 +131,14 @@ def train_member(
     member: int = 0,
     *,
     on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Train member ``member`` on the ``ok`` frames of dataset ``data`` into
     ``model_dir/member_<member>`` and return its metrics (also in ``metrics.json``).
 
     Resumes from ``checkpoint.pt`` there when present. ``on_epoch_end(epoch, record)`` is
-    called after every checkpoint (tests use it to simulate a kill).
+    called after every checkpoint (tests use it to simulate a kill). ``progress`` draws a
+    bar with ETA on a terminal's stderr (:mod:`mlmd.progress`).
     """
     from mlmd.train.plots import learning_curve_png, parity_png
 
@@ -190,6 +193,13 @@ def train_member(
     atomic_write_text(json.dumps(to_mapping(cfg), indent=2), out / "train_config.json")
 
     stopped = "epochs"
+    n_batches = len(batches(train, cfg.batch_size))
+    bar = Progress(
+        max(cfg.epochs - state["epoch"], 0) * n_batches,
+        label=f"train[member {member}]",
+        unit="batch",
+        enabled=progress,
+    )
     while state["epoch"] < cfg.epochs:
         if state["bad_epochs"] >= cfg.early_stopping_patience:
             stopped = "early_stopping"
@@ -216,6 +226,7 @@ def train_member(
             else:
                 ema.load_state_dict(model.state_dict())
             train_loss += float(value.detach()) * len(group)
+            bar.advance()
         val_loss, acc = evaluate_samples(ema, val_set, cfg, device)
         sched.step(val_loss)
         if val_loss < state["best_val"]:
@@ -250,8 +261,10 @@ def train_member(
             "member %d epoch %d: train %.4g val %.4g F_rmse %.4f eV/Å lr %.2g",
             member, epoch, record["train_loss"], val_loss, summ["forces_rmse"], record["lr"],
         )  # fmt: skip
+        bar.note = f"epoch {epoch + 1}/{cfg.epochs} val F_rmse {summ['forces_rmse']:.4f} eV/Å"
         if on_epoch_end is not None:
             on_epoch_end(epoch, record)
+    bar.close()
 
     ema.load_state_dict(best_state)
     ema.eval()

@@ -11,6 +11,7 @@ import torch
 from scipy.stats import spearmanr
 
 from mlmd.data import Dataset
+from mlmd.progress import Progress
 from mlmd.train.batch import batches, collate, load_samples
 from mlmd.train.config import TrainConfig
 from mlmd.train.loss import ErrorAccumulator, predict
@@ -23,18 +24,21 @@ def errors_on(
     *,
     batch_size: int = 4,
     device: str | torch.device = "cpu",
+    progress: bool = False,
 ) -> tuple[dict[str, Any], ErrorAccumulator]:
     """MAE/RMSE of energy/atom (eV), forces (eV/Å), stress (GPa) on the ``ok`` frames
     ``indices`` (default: all ok frames) of ``data``; for ensembles also the spread:
     mean/max per-frame max force std (eV/Å) and the Spearman correlation between per-frame
-    max force std and max force error."""
+    max force std and max force error. ``progress`` draws a bar on a terminal's stderr."""
     dataset = Dataset(data)
     ok = dataset.select(status="ok")
     chosen = ok if indices is None else [i for i in indices if i in set(ok)]
     samples = load_samples(dataset, chosen, float(potential.cutoff_A))
     acc = ErrorAccumulator()
-    for group in batches(samples, batch_size):
-        acc.add(predict(potential, collate(group, device), training=False), collate(group))
+    with Progress(len(samples), label="evaluate", unit="frame", enabled=progress) as bar:
+        for group in batches(samples, batch_size):
+            acc.add(predict(potential, collate(group, device), training=False), collate(group))
+            bar.advance(len(group))
     out: dict[str, Any] = acc.summary()
     if acc.max_f_std:
         std, err = np.array(acc.max_f_std), np.array(acc.max_f_err)

@@ -11,6 +11,7 @@ from mlmd.data.build import sio2_crystal
 from mlmd.data.convert import frame_to_atoms
 from mlmd.potential import evaluate, graph_from_atoms
 from mlmd.potential.registry import load_potential
+from tests.cli_helpers import run_mlmd, run_on_terminal
 
 
 def test_train_evaluate_export_round_trip(small_dataset, tmp_path, capsys):
@@ -60,3 +61,23 @@ def test_unknown_config_key_exits_with_code_2(small_dataset, tmp_path, capsys):
 def test_export_of_an_empty_directory_exits_with_code_2(tmp_path, capsys):
     assert main(["export", str(tmp_path), "-o", str(tmp_path / "x.pt")]) == 2
     assert "mlmd train" in capsys.readouterr().err
+
+
+def test_train_and_evaluate_show_a_bar_on_a_terminal_only(small_dataset, tmp_path):
+    toml = tmp_path / "train.toml"
+    toml.write_text(
+        "[train]\nbatch_size = 3\nsplit = [0.6, 0.2, 0.2]\n"
+        "[train.model]\nspecies = [8, 14]\ncutoff_A = 3.5\nn_basis = 3\nchannels = 2\n"
+        "hidden = [4]\n"
+    )
+    model = tmp_path / "model"
+    train = ["train", small_dataset, "-o", model, "--config", toml, "--epochs", "2"]
+    rc, err = run_on_terminal(*train)
+    assert rc == 0, err
+    assert "train[member 0]" in err and "ETA" in err and "6/6 100%" in err  # 2 epochs × 3
+    rc, err = run_on_terminal("evaluate", model, small_dataset)
+    assert rc == 0 and "evaluate [" in err and "12/12 100%" in err, err
+    rc, err = run_on_terminal("evaluate", model, small_dataset, "--json")
+    assert rc == 0 and "evaluate [" not in err and "ETA" not in err, err
+    piped = run_mlmd(*train[:3], tmp_path / "m2", *train[4:])
+    assert piped.returncode == 0 and "ETA" not in piped.stderr, piped.stderr
