@@ -4,13 +4,14 @@ Every config in mlmd (reference settings, training, MD, sites) is a frozen datac
 parsed by :func:`from_mapping`, which rejects unknown keys (naming the valid ones), missing
 required keys and values of the wrong type, always naming the file and the dotted key.
 Nested dataclasses, ``list``/``tuple`` of a type, ``dict``, ``X | None`` and ``Literal``
-choices are understood.
+choices are understood. Floats must be finite (TOML's ``nan``/``inf`` are refused).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import sys
 import types
 import typing
@@ -28,14 +29,21 @@ T = TypeVar("T")
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML file, turning syntax errors into a :class:`ConfigError` naming the file."""
+    """Read a TOML file; a missing, unreadable or non-TOML file (or a directory) is a
+    :class:`ConfigError` naming the file."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(
+            "is a directory, not a TOML file", file=str(path), fix="give the config file's path"
+        )
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError("file not found", file=str(path), fix="check the path") from None
-    except tomllib.TOMLDecodeError as exc:
+    except PermissionError:
+        raise ConfigError("not readable (permission denied)", file=str(path)) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"not valid TOML ({exc})", file=str(path), fix="fix the syntax") from None
 
 
@@ -108,74 +116,106 @@ def _join(prefix: str, key: str) -> str:
 
 
 def _coerce(tp: Any, value: Any, source: str, key: str) -> Any:
+    """``value`` checked (and converted) against annotation ``tp``; ConfigError if it fails."""
     origin = get_origin(tp)
     if tp is Any:
         return value
     if origin in (typing.Union, types.UnionType):
-        args = get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(arg, value, source, key)
-            except ConfigError as exc:
-                errors.append(exc)
-        raise errors[0]
+        return _coerce_union(get_args(tp), value, source, key)
     if origin is Literal:
-        choices = get_args(tp)
-        if value not in choices:
-            raise ConfigError(
-                f"invalid value {value!r}",
-                file=source,
-                field=key,
-                fix=f"choose one of {', '.join(map(repr, choices))}",
-            )
-        return value
+        return _coerce_literal(get_args(tp), value, source, key)
     if dataclasses.is_dataclass(tp):
         return from_mapping(tp, value, source=source, prefix=key)
     if origin in (list, tuple):
-        if not isinstance(value, (list, tuple)):
-            raise _type_error(source, key, "a list", value)
-        args = get_args(tp)
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            if len(value) != len(args):
-                raise ConfigError(f"expected {len(args)} values", file=source, field=key)
-            return tuple(
-                _coerce(a, v, source, f"{key}[{i}]")
-                for i, (a, v) in enumerate(zip(args, value, strict=True))
-            )
-        item = args[0] if args else Any
-        items = [_coerce(item, v, source, f"{key}[{i}]") for i, v in enumerate(value)]
-        return tuple(items) if origin is tuple else items
+        return _coerce_sequence(origin, get_args(tp), value, source, key)
     if origin is dict:
         if not isinstance(value, dict):
             raise _type_error(source, key, "a table", value)
         _, vt = get_args(tp) or (str, Any)
         return {k: _coerce(vt, v, source, f"{key}.{k}") for k, v in value.items()}
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _type_error(source, key, "a number", value)
-        return float(value)
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _type_error(source, key, "an integer", value)
-        return value
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise _type_error(source, key, "true or false", value)
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise _type_error(source, key, "a string", value)
-        return value
-    if tp is Path:
-        if not isinstance(value, (str, Path)):
-            raise _type_error(source, key, "a path string", value)
-        return Path(value)
+    check = _SCALARS.get(tp)
+    return value if check is None else check(value, source, key)
+
+
+def _coerce_union(args: tuple, value: Any, source: str, key: str) -> Any:
+    """The first member type of ``X | Y | None`` that accepts ``value`` (else its error)."""
+    if value is None and type(None) in args:
+        return None
+    errors = []
+    for arg in args:
+        if arg is type(None):
+            continue
+        try:
+            return _coerce(arg, value, source, key)
+        except ConfigError as exc:
+            errors.append(exc)
+    raise errors[0]
+
+
+def _coerce_literal(choices: tuple, value: Any, source: str, key: str) -> Any:
+    if value not in choices:
+        raise ConfigError(
+            f"invalid value {value!r}",
+            file=source,
+            field=key,
+            fix=f"choose one of {', '.join(map(repr, choices))}",
+        )
     return value
+
+
+def _coerce_sequence(origin: type, args: tuple, value: Any, source: str, key: str) -> Any:
+    """``list[X]``, ``tuple[X, ...]`` or a fixed ``tuple[X, Y]``."""
+    if not isinstance(value, (list, tuple)):
+        raise _type_error(source, key, "a list", value)
+    if origin is tuple and args and args[-1] is not Ellipsis:
+        if len(value) != len(args):
+            raise ConfigError(f"expected {len(args)} values", file=source, field=key)
+        return tuple(
+            _coerce(a, v, source, f"{key}[{i}]")
+            for i, (a, v) in enumerate(zip(args, value, strict=True))
+        )
+    item = args[0] if args else Any
+    items = [_coerce(item, v, source, f"{key}[{i}]") for i, v in enumerate(value)]
+    return tuple(items) if origin is tuple else items
+
+
+def _float(value: Any, source: str, key: str) -> float:
+    """A finite number: TOML's ``nan``/``inf`` are refused (they make runs silently wrong)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _type_error(source, key, "a number", value)
+    if not math.isfinite(value):
+        raise ConfigError(
+            f"{value!r} is not a finite number", file=source, field=key, fix="give a finite value"
+        )
+    return float(value)
+
+
+def _int(value: Any, source: str, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _type_error(source, key, "an integer", value)
+    return value
+
+
+def _bool(value: Any, source: str, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise _type_error(source, key, "true or false", value)
+    return value
+
+
+def _str(value: Any, source: str, key: str) -> str:
+    if not isinstance(value, str):
+        raise _type_error(source, key, "a string", value)
+    return value
+
+
+def _path(value: Any, source: str, key: str) -> Path:
+    if not isinstance(value, (str, Path)):
+        raise _type_error(source, key, "a path string", value)
+    return Path(value)
+
+
+#: Checks of the scalar annotations, by type.
+_SCALARS: dict[Any, Any] = {float: _float, int: _int, bool: _bool, str: _str, Path: _path}
 
 
 def _type_error(source: str, key: str, expected: str, value: Any) -> ConfigError:
