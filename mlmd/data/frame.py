@@ -21,6 +21,7 @@ STATUSES = (
     "timeout",
     "crashed",
     "missing_output",
+    "unphysical",  # a label outside physical bounds (mlmd.reference.bounds): never trained on
 )
 
 

@@ -2,10 +2,13 @@
 
     mlmd label IN.h5 -o OUT.h5 --reference cp2k|teacher [--config ref.toml]
                [--preset fast|production] [--ranks N] [--workers W] [--retry-failed]
+               [--max-force-eV-A F] [--max-energy-eV-atom E] [--max-stress-GPa S]
 
 Prints a JSON summary (counts per status, wall time, failed frames with their logs) on
 stdout; progress and ETA go to stderr. Failed calculations are statuses in ``OUT``, not
-errors: the exit code is 0 unless the input or set-up is bad (2).
+errors: the exit code is 0 unless the input or set-up is bad (2). Labels outside physical
+bounds get status ``unphysical`` (defaults in :mod:`mlmd.reference.bounds`). Several runs on
+the same OUT share its frames (each frame is labelled once).
 """
 
 from __future__ import annotations
@@ -14,8 +17,12 @@ import argparse
 import json
 import sys
 
+from mlmd.reference.bounds import LabelBounds
 from mlmd.reference.label import label_dataset
 from mlmd.reference.registry import available
+
+LABEL_BOUND_KEYS = ("max_force_eV_A", "max_energy_eV_per_atom", "max_stress_GPa")
+BOUND_FLAGS = ("--max-force-eV-A", "--max-energy-eV-atom", "--max-stress-GPa")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,6 +45,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--workdir", help="run directories (default: OUT with suffix .label)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    defaults = LabelBounds()
+    for flag, key in zip(BOUND_FLAGS, LABEL_BOUND_KEYS, strict=True):
+        p.add_argument(
+            flag,
+            dest=key,
+            type=float,
+            default=getattr(defaults, key),
+            help=f"beyond it a label is 'unphysical' (default {getattr(defaults, key):g})",
+        )
     p.set_defaults(func=run)
 
 
@@ -54,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         preset=args.preset,
         workdir=args.workdir,
         progress=not args.no_progress,
+        bounds={k: getattr(args, k) for k in LABEL_BOUND_KEYS},
     )
     json.dump(summary.to_dict(), sys.stdout, indent=1)
     sys.stdout.write("\n")

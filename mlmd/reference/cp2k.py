@@ -7,7 +7,6 @@ kept. A converged run's wavefunction files are deleted unless ``run.keep_wavefun
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -15,7 +14,14 @@ from typing import Any
 
 from mlmd.config import to_mapping
 from mlmd.data import Frame
-from mlmd.reference.cp2k_input import INPUT_NAME, OUTPUT_NAME, PROJECT, ladder, write_input
+from mlmd.reference.cp2k_input import (
+    INPUT_NAME,
+    OUTPUT_NAME,
+    PROJECT,
+    Rung,
+    ladder,
+    write_input,
+)
 from mlmd.reference.cp2k_parser import read_energy, read_forces, read_status, read_stress
 from mlmd.reference.cp2k_runner import find_data_dir, find_executable, launcher_prefix, run_cp2k
 from mlmd.reference.cp2k_settings import CP2KRunSettings, CP2KSettings, load_cp2k_config
@@ -27,6 +33,7 @@ from mlmd.reference.protocol import (
     SCFError,
 )
 from mlmd.reference.registry import register
+from mlmd.reference.workdirs import check_key, fresh_frame_workdir
 
 
 class CP2K:
@@ -56,81 +63,96 @@ class CP2K:
 
     def label(self, frames: Sequence[Frame], workdir: Path) -> list[Result]:
         """Label each frame in ``workdir/<key>/`` (sequentially; the driver runs several
-        calls concurrently). Failures become results with their status."""
+        calls concurrently). Failures become results with their status.
+
+        Raises:
+            InputError: a frame key that is not a content hash (see
+                :mod:`mlmd.reference.workdirs`); nothing is written or removed then.
+        """
+        for frame in frames:
+            check_key(frame.key)
         results = []
         for frame in frames:
             start = time.perf_counter()
             attempts = [0]
             try:
-                results.append(self.calculate(frame, Path(workdir) / frame.key, attempts))
+                results.append(self.calculate(frame, Path(workdir), attempts))
             except CalculationFailed as exc:
                 wall = time.perf_counter() - start
                 results.append(Result.failure(frame.key, exc, wall, max(attempts[0], 1)))
         return results
 
-    def calculate(self, frame: Frame, workdir: Path, attempts: list[int] | None = None) -> Result:
-        """Label one frame, climbing the SCF ladder.
+    def calculate(self, frame: Frame, root: Path, attempts: list[int] | None = None) -> Result:
+        """Label one frame in ``root/<key>/``, climbing the SCF ladder.
 
         Args:
+            root: the label directory; the frame's run directory is made (fresh) inside it.
             attempts: if given, ``attempts[0]`` is set to the number of runs made so far.
 
         Raises:
             CalculationFailed: :class:`SCFError` after the last rung, :class:`CalculationTimeout`,
                 :class:`CalculationCrashed`, or :class:`ReadError` for missing output.
+            InputError: the frame's key is not a content hash.
         """
         start = time.perf_counter()
         if not frame.pbc.all():
             raise CalculationFailed("the CP2K backend labels fully periodic cells only")
-        workdir = Path(workdir).absolute()
-        if workdir.exists():  # a rerun: never parse a stale output
-            shutil.rmtree(workdir)
-        workdir.mkdir(parents=True)
+        workdir = fresh_frame_workdir(root, frame.key)
         previous_wfn: Path | None = None
         output = workdir / OUTPUT_NAME
-        for i, rung in enumerate(ladder(self.settings)):
+        rungs = ladder(self.settings)
+        for i, rung in enumerate(rungs):
             if attempts is not None:
                 attempts[0] = i + 1
             rundir = workdir / f"{i}-{rung.name}"
-            rundir.mkdir()
             restart = previous_wfn if rung.restart and previous_wfn is not None else None
-            (rundir / INPUT_NAME).write_text(write_input(frame, self.settings, rung, restart))
-            outcome = run_cp2k(
-                self.command, rundir, INPUT_NAME, OUTPUT_NAME, self.run, self.data_dir
-            )
             output = rundir / OUTPUT_NAME
-            if outcome.timed_out:
-                raise CalculationTimeout(
-                    f"CP2K ran past {self.run.timeout_s} s ({rung.name})", log_path=output
-                )
-            status = read_status(output)
-            if outcome.returncode != 0 or status.aborted:
-                raise CalculationCrashed(
-                    f"CP2K exited with code {outcome.returncode} ({rung.name}): "
-                    f"{status.message or 'see ' + str(rundir / 'stdout.txt')}",
-                    log_path=output,
-                )
-            if not status.scf_converged:
+            if not self._attempt(frame, rundir, rung, restart):
                 wfn = rundir / f"{PROJECT}-RESTART.wfn"
                 previous_wfn = wfn if wfn.is_file() else previous_wfn
                 continue
-            energy = read_energy(output)
-            forces = read_forces(rundir, PROJECT, frame.n_atoms, output)
-            stress = read_stress(rundir, PROJECT, output)
+            result = self._read(frame, rundir, output, attempts=i + 1, start=start)
             if not self.run.keep_wavefunction:
                 for wfn in workdir.glob("*/*.wfn*"):
                     wfn.unlink()
-            return Result(
-                key=frame.key,
-                status="ok",
-                energy=energy,
-                forces=forces,
-                stress=stress,
-                wall_s=time.perf_counter() - start,
-                log_path=output,
-                attempts=i + 1,
+            return result
+        raise SCFError(f"SCF not converged after {len(rungs)} attempt(s)", log_path=output)
+
+    def _attempt(self, frame: Frame, rundir: Path, rung: Rung, restart: Path | None) -> bool:
+        """One CP2K run of ``rung`` in ``rundir``; True if its SCF converged.
+
+        Raises:
+            CalculationTimeout, CalculationCrashed: the run timed out, exited non-zero or
+                aborted.
+        """
+        rundir.mkdir()
+        (rundir / INPUT_NAME).write_text(write_input(frame, self.settings, rung, restart))
+        outcome = run_cp2k(self.command, rundir, INPUT_NAME, OUTPUT_NAME, self.run, self.data_dir)
+        output = rundir / OUTPUT_NAME
+        if outcome.timed_out:
+            raise CalculationTimeout(
+                f"CP2K ran past {self.run.timeout_s} s ({rung.name})", log_path=output
             )
-        raise SCFError(
-            f"SCF not converged after {len(ladder(self.settings))} attempt(s)", log_path=output
+        status = read_status(output)
+        if outcome.returncode != 0 or status.aborted:
+            raise CalculationCrashed(
+                f"CP2K exited with code {outcome.returncode} ({rung.name}): "
+                f"{status.message or 'see ' + str(rundir / 'stdout.txt')}",
+                log_path=output,
+            )
+        return status.scf_converged
+
+    def _read(self, frame: Frame, rundir: Path, output: Path, *, attempts: int, start: float):
+        """The ``ok`` result of a converged run (raises :class:`ReadError` on missing output)."""
+        return Result(
+            key=frame.key,
+            status="ok",
+            energy=read_energy(output),
+            forces=read_forces(rundir, PROJECT, frame.n_atoms, output),
+            stress=read_stress(rundir, PROJECT, output),
+            wall_s=time.perf_counter() - start,
+            log_path=output,
+            attempts=attempts,
         )
 
 

@@ -10,8 +10,15 @@ the reference's settings (else :class:`~mlmd.errors.InputError`).
 
 External references (CP2K) run ``workers`` structures at a time in threads, each launching
 its own program with the reference's ranks. Calculation failures become statuses, never
-exceptions. One line per result (key, status, wall time, log) is appended to
-``<workdir>/results.jsonl``; the default ``workdir`` is ``OUT`` with suffix ``.label``.
+exceptions; labels outside physical bounds become ``unphysical``
+(:mod:`mlmd.reference.bounds`). One line per result (key, status, wall time, log) is appended
+to ``<workdir>/results.jsonl``; the default ``workdir`` is ``OUT`` with suffix ``.label``.
+
+Concurrent runs on the same ``OUT`` share the work: each frame is claimed before it is
+labelled (:mod:`mlmd.reference.claims`), so every frame is labelled once, whichever run gets
+it; a run returns when every frame it planned is in ``OUT`` (labelled by it or by another).
+Frame keys are checked as content hashes before anything is written
+(:mod:`mlmd.reference.workdirs`): a hostile key in ``IN`` is an :class:`InputError`.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,10 +35,13 @@ from typing import Any
 
 from mlmd.data import Dataset, Frame
 from mlmd.errors import InputError
+from mlmd.reference.bounds import LabelBounds, check_result, load_bounds
+from mlmd.reference.claims import Claims
 from mlmd.reference.cp2k_runner import kill_running
 from mlmd.reference.progress import Progress
 from mlmd.reference.protocol import Reference, Result
 from mlmd.reference.registry import get_reference
+from mlmd.reference.workdirs import check_key
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +53,8 @@ class LabelSummary:
     Attributes:
         counts: results of this run per status.
         skipped: frames not labelled because ``OUT`` already has them (``ok``, or failed
-            without ``retry_failed``), per their status in ``OUT``.
+            without ``retry_failed``, or labelled meanwhile by a concurrent run), per their
+            status in ``OUT``.
         out_counts: frames in ``OUT`` per status after the run.
         wall_s: wall time of the run, s.
         failures: ``(key, status, log path or None, message)`` of this run's failed frames.
@@ -71,10 +82,13 @@ class LabelSummary:
 
 
 class _Writer:
-    """Buffers results and upserts them into ``OUT`` every ``flush_s`` s / ``flush_frames``."""
+    """Buffers results and upserts them into ``OUT`` every ``flush_s`` s / ``flush_frames``;
+    the claims of written frames are released after each write."""
 
-    def __init__(self, out: Dataset, journal: Path, flush_s: float, flush_frames: int):
-        self.out, self.journal = out, journal
+    def __init__(
+        self, out: Dataset, journal: Path, claims: Claims, flush_s: float, flush_frames: int
+    ):
+        self.out, self.journal, self.claims = out, journal, claims
         self.flush_s, self.flush_frames = flush_s, flush_frames
         self.frames: list[Frame] = []
         self.results: list[Result] = []
@@ -94,35 +108,51 @@ class _Writer:
             self.out.upsert(self.frames)
             with self.journal.open("a") as fh:
                 for r in self.results:
-                    row = {
-                        "key": r.key,
-                        "status": r.status,
-                        "wall_s": round(r.wall_s, 4),
-                        "attempts": r.attempts,
-                        "log": None if r.log_path is None else str(r.log_path),
-                        "message": r.message,
-                    }
-                    fh.write(json.dumps(row) + "\n")
+                    fh.write(json.dumps(_journal_row(r)) + "\n")
+            self.claims.release([r.key for r in self.results])
         self.frames, self.results = [], []
         self.last = time.perf_counter()
 
 
-def _plan(src: Dataset, out: Dataset, retry_failed: bool) -> tuple[list[int], dict[str, int]]:
-    """Indices of ``src`` to label, and the skipped ones counted by their status in OUT."""
-    have = dict(zip(out.keys(), out.statuses().tolist(), strict=True)) if len(out) else {}
+def _journal_row(r: Result) -> dict[str, Any]:
+    return {
+        "key": r.key,
+        "status": r.status,
+        "wall_s": round(r.wall_s, 4),
+        "attempts": r.attempts,
+        "log": None if r.log_path is None else str(r.log_path),
+        "message": r.message,
+    }
+
+
+def _out_statuses(out_path: Path) -> dict[str, str]:
+    """Key → status of every frame now in ``OUT`` (a fresh read: other runs may write)."""
+    out = Dataset(out_path)
+    try:
+        return dict(zip(out.keys(), out.statuses().tolist(), strict=True)) if len(out) else {}
+    finally:
+        out.close()
+
+
+def _plan(
+    src: Dataset, out_path: Path, retry_failed: bool
+) -> tuple[list[int], dict[str, str | None], dict[str, int]]:
+    """What to label: indices of ``src``, the ``OUT`` status each had when planned (None:
+    absent), and the skipped frames counted by their status in ``OUT``."""
+    have = _out_statuses(out_path)
     keys = src.keys()
-    todo, seen, skipped = [], set(), Counter()
+    todo, planned, skipped = [], {}, Counter()
     for i in src.select(status="unlabelled"):
         key = keys[i]
-        if key in seen:
+        if key in planned or key in skipped:
             continue
-        seen.add(key)
         status = have.get(key)
         if status == "ok" or (status not in (None, "unlabelled") and not retry_failed):
             skipped[status] += 1
             continue
         todo.append(i)
-    return todo, dict(skipped)
+        planned[key] = status
+    return todo, planned, dict(skipped)
 
 
 def _frames(src: Dataset, indices: list[int]) -> Iterator[Frame]:
@@ -149,6 +179,56 @@ def _safe_label(reference: Reference, frame: Frame, workdir: Path) -> Result:
         return Result(frame.key, "failed", wall_s=wall, message=f"{type(exc).__name__}: {exc}")
 
 
+@dataclass
+class _Run:
+    """One labelling run: where it writes, what it planned and what it has done."""
+
+    reference: Reference
+    out_path: Path
+    workdir: Path
+    writer: _Writer
+    claims: Claims
+    bar: Progress
+    summary: LabelSummary
+    planned: dict[str, str | None]
+    bounds: LabelBounds
+    deferred: list[Frame] = field(default_factory=list)
+
+    def take(self, frames: list[Frame]) -> list[Frame]:
+        """The frames of ``frames`` to label now: claimed by this run and unchanged in OUT
+        since planned. Frames another run holds are deferred; those it finished are
+        counted as skipped."""
+        mine = []
+        for frame in frames:
+            (mine if self.claims.try_claim(frame.key) else self.deferred).append(frame)
+        if not mine:
+            return []
+        now = _out_statuses(self.out_path)
+        todo = []
+        for frame in mine:
+            status = now.get(frame.key)
+            if status == self.planned[frame.key]:
+                todo.append(frame)
+                continue
+            self.claims.release([frame.key])
+            self.summary.skipped[status] = self.summary.skipped.get(status, 0) + 1
+            self.bar.update(["elsewhere"])
+        return todo
+
+    def finish(self, frames: list[Frame], results: list[Result]) -> None:
+        """Bound-check ``results``, write them (releasing the claims) and count them."""
+        checked = [
+            check_result(r, f.n_atoms, self.bounds) for f, r in zip(frames, results, strict=True)
+        ]
+        self.writer.add(frames, checked)
+        for r in checked:
+            self.summary.counts[r.status] = self.summary.counts.get(r.status, 0) + 1
+            if r.status != "ok":
+                log_path = None if r.log_path is None else str(r.log_path)
+                self.summary.failures.append((r.key, r.status, log_path, r.message))
+        self.bar.update([r.status for r in checked])
+
+
 def label_dataset(
     in_path: str | Path,
     out_path: str | Path,
@@ -163,6 +243,8 @@ def label_dataset(
     progress: bool = True,
     flush_s: float = 0.5,
     flush_frames: int = 64,
+    bounds: LabelBounds | Mapping[str, Any] | None = None,
+    poll_s: float = 0.2,
 ) -> LabelSummary:
     """Label the ``unlabelled`` frames of ``in_path`` into ``out_path`` (see module docstring).
 
@@ -175,109 +257,113 @@ def label_dataset(
         workdir: run directories and ``results.jsonl``; default ``OUT`` with suffix ``.label``.
         progress: draw a progress bar with ETA on stderr.
         flush_s, flush_frames: batching of writes for in-process references.
+        bounds: physical bounds (:class:`~mlmd.reference.bounds.LabelBounds` or its mapping).
+        poll_s: how often to look again at frames a concurrent run holds, s.
 
     Raises:
-        InputError: unreadable ``IN``, ``OUT`` labelled by another reference, IN == OUT, bad
-            ``workers``; ReferenceSetupError (an InputError) from the reference's set-up.
+        InputError: unreadable ``IN``, a frame key that is not a content hash, ``OUT``
+            labelled by another reference, IN == OUT, bad ``workers`` or ``bounds``;
+            ReferenceSetupError (an InputError) from the reference's set-up.
     """
     start = time.perf_counter()
     in_path, out_path = Path(in_path), Path(out_path)
+    _check_args(in_path, out_path, workers)
+    bounds = load_bounds(bounds)
+    if isinstance(reference, str):
+        reference = get_reference(reference, config=config, preset=preset, ranks=ranks)
+    src = Dataset(in_path)
+    for key in src.keys():  # validate IN (and every key) before creating OUT
+        check_key(key, file=str(in_path))
+    out = Dataset.open_or_create(out_path, reference.reference)
+    todo, planned, skipped = _plan(src, out_path, retry_failed)
+    workdir = Path(workdir) if workdir is not None else out_path.with_suffix(".label")
+    workdir.mkdir(parents=True, exist_ok=True)
+    claims = Claims(out_path)
+    batch = reference.in_process
+    writer = _Writer(
+        out,
+        workdir / "results.jsonl",
+        claims,
+        flush_s=flush_s if batch else 0.0,
+        flush_frames=flush_frames if batch else 1,
+    )
+    bar = Progress(len(todo), label=f"label[{reference.name}]", enabled=progress)
+    run = _Run(
+        reference,
+        out_path,
+        workdir,
+        writer,
+        claims,
+        bar,
+        LabelSummary(skipped=skipped),
+        planned,
+        bounds,
+    )
+    try:
+        _label_all(run, _frames(src, todo), workers, flush_frames, poll_s)
+    finally:
+        claims.release_all()
+        bar.close()
+    run.summary.out_counts = dict(Counter(Dataset(out_path).statuses().tolist()))
+    run.summary.wall_s = time.perf_counter() - start
+    return run.summary
+
+
+def _check_args(in_path: Path, out_path: Path, workers: int) -> None:
     if workers < 1:
         raise InputError("workers must be >= 1", field="workers", fix="pass --workers 1 or more")
     if in_path.resolve() == out_path.resolve():
         raise InputError(
             "input and output are the same file", file=str(out_path), fix="write to a new file"
         )
-    if isinstance(reference, str):
-        reference = get_reference(reference, config=config, preset=preset, ranks=ranks)
-    src = Dataset(in_path)
-    len(src)  # open and validate IN before creating OUT
-    out = Dataset.open_or_create(out_path, reference.reference)
-    todo, skipped = _plan(src, out, retry_failed)
-    workdir = Path(workdir) if workdir is not None else out_path.with_suffix(".label")
-    workdir.mkdir(parents=True, exist_ok=True)
-    in_process = reference.in_process
-    writer = _Writer(
-        out,
-        workdir / "results.jsonl",
-        flush_s=flush_s if in_process else 0.0,
-        flush_frames=flush_frames if in_process else 1,
-    )
-    bar = Progress(len(todo), label=f"label[{reference.name}]", enabled=progress)
-    summary = LabelSummary(skipped=skipped)
-    frames = _frames(src, todo)
-    try:
-        if in_process:
-            _run_in_process(reference, frames, workdir, writer, bar, summary, flush_frames)
+
+
+def _label_all(run: _Run, frames: Iterable[Frame], workers: int, chunk: int, poll_s: float) -> None:
+    """Label ``frames``, then the frames concurrent runs held, until none is left."""
+
+    def one_pass(batch: Iterable[Frame]) -> None:
+        if run.reference.in_process:
+            _run_in_process(run, batch, chunk)
         else:
-            _run_concurrent(reference, frames, workdir, writer, bar, summary, workers)
-        writer.flush()
-    finally:
-        bar.close()
-    summary.out_counts = dict(Counter(Dataset(out_path).statuses().tolist()))
-    summary.wall_s = time.perf_counter() - start
-    return summary
+            _run_concurrent(run, batch, workers)
+        run.writer.flush()
+
+    one_pass(frames)
+    while run.deferred:
+        pending, run.deferred = run.deferred, []
+        one_pass(pending)
+        if len(run.deferred) == len(pending):  # all still held elsewhere: wait a little
+            time.sleep(poll_s)
 
 
-def _record(summary: LabelSummary, bar: Progress, results: list[Result]) -> None:
-    for r in results:
-        summary.counts[r.status] = summary.counts.get(r.status, 0) + 1
-        if r.status != "ok":
-            log_path = None if r.log_path is None else str(r.log_path)
-            summary.failures.append((r.key, r.status, log_path, r.message))
-    bar.update([r.status for r in results])
-
-
-def _run_in_process(
-    reference: Reference,
-    frames: Iterator[Frame],
-    workdir: Path,
-    writer: _Writer,
-    bar: Progress,
-    summary: LabelSummary,
-    chunk: int,
-) -> None:
+def _run_in_process(run: _Run, frames: Iterable[Frame], chunk: int) -> None:
     batch: list[Frame] = []
     for frame in frames:
         batch.append(frame)
         if len(batch) >= chunk:
-            _label_chunk(reference, batch, workdir, writer, bar, summary)
+            _label_chunk(run, batch)
             batch = []
     if batch:
-        _label_chunk(reference, batch, workdir, writer, bar, summary)
+        _label_chunk(run, batch)
 
 
-def _label_chunk(
-    reference: Reference,
-    batch: list[Frame],
-    workdir: Path,
-    writer: _Writer,
-    bar: Progress,
-    summary: LabelSummary,
-) -> None:
-    results = reference.label(batch, workdir)
-    writer.add(batch, results)
-    _record(summary, bar, results)
+def _label_chunk(run: _Run, batch: list[Frame]) -> None:
+    todo = run.take(batch)
+    if todo:
+        run.finish(todo, run.reference.label(todo, run.workdir))
 
 
-def _run_concurrent(
-    reference: Reference,
-    frames: Iterator[Frame],
-    workdir: Path,
-    writer: _Writer,
-    bar: Progress,
-    summary: LabelSummary,
-    workers: int,
-) -> None:
+def _run_concurrent(run: _Run, frames: Iterable[Frame], workers: int) -> None:
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="label")
     running: dict[Future[Result], Frame] = {}
     try:
         for frame in frames:
             if len(running) >= workers:
-                _collect(running, writer, bar, summary, block=True)
-            running[pool.submit(_safe_label, reference, frame, workdir)] = frame
+                _collect(run, running)
+            for todo in run.take([frame]):
+                running[pool.submit(_safe_label, run.reference, todo, run.workdir)] = todo
         while running:
-            _collect(running, writer, bar, summary, block=True)
+            _collect(run, running)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         kill_running()  # CP2K runs in their own sessions: stop them explicitly
@@ -285,16 +371,8 @@ def _run_concurrent(
     pool.shutdown(wait=True)
 
 
-def _collect(
-    running: dict[Future[Result], Frame],
-    writer: _Writer,
-    bar: Progress,
-    summary: LabelSummary,
-    block: bool,
-) -> None:
-    done, _ = wait(list(running), timeout=None if block else 0, return_when=FIRST_COMPLETED)
+def _collect(run: _Run, running: dict[Future[Result], Frame]) -> None:
+    done, _ = wait(list(running), return_when=FIRST_COMPLETED)
     for future in done:
         frame = running.pop(future)
-        result = future.result()
-        writer.add([frame], [result])
-        _record(summary, bar, [result])
+        run.finish([frame], [future.result()])
