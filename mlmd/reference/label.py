@@ -38,7 +38,7 @@ from mlmd.errors import InputError
 from mlmd.reference.bounds import LabelBounds, check_result, load_bounds
 from mlmd.reference.claims import Claims
 from mlmd.reference.cp2k_runner import kill_running
-from mlmd.reference.progress import Progress
+from mlmd.progress import Progress
 from mlmd.reference.protocol import Reference, Result
 from mlmd.reference.registry import get_reference
 from mlmd.reference.workdirs import check_key
@@ -287,7 +287,7 @@ def label_dataset(
         flush_s=flush_s if batch else 0.0,
         flush_frames=flush_frames if batch else 1,
     )
-    bar = Progress(len(todo), label=f"label[{reference.name}]", enabled=progress)
+    bar = Progress(len(todo), f"label[{reference.name}]", unit="frame", enabled=progress)
     run = _Run(
         reference,
         out_path,

@@ -158,6 +158,7 @@ def test_cli_labels_reports_and_rejects_bad_config(tmp_path):
         capture_output=True,
         text=True,
         cwd=REPO,
+        env={**os.environ, "MLMD_PROGRESS": "1"},  # draw although stderr is a pipe
     )
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["counts"] == {"ok": 5}
