@@ -35,10 +35,10 @@ from typing import Any
 
 from mlmd.data import Dataset, Frame
 from mlmd.errors import InputError
+from mlmd.progress import Progress
 from mlmd.reference.bounds import LabelBounds, check_result, load_bounds
 from mlmd.reference.claims import Claims
 from mlmd.reference.cp2k_runner import kill_running
-from mlmd.progress import Progress
 from mlmd.reference.protocol import Reference, Result
 from mlmd.reference.registry import get_reference
 from mlmd.reference.workdirs import check_key
