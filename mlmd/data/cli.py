@@ -1,4 +1,4 @@
-"""``mlmd data import|export|info|merge`` and ``mlmd build sio2``.
+"""``mlmd data import|export|info|merge`` and ``mlmd build`` (``--material FILE`` or ``sio2``).
 
 Bad input raises :class:`mlmd.errors.InputError` (exit code 2 through the dispatcher) before
 anything is written; inputs are never modified and outputs appear atomically.
@@ -102,6 +102,15 @@ def _merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _output(args: argparse.Namespace) -> Path:
+    if args.output is None:
+        raise InputError("no output file", field="-o", fix="add -o OUT.h5")
+    out = Path(args.output)
+    if out.exists() and not args.overwrite:
+        raise InputError("file exists", file=str(out), fix="choose a new name or --overwrite")
+    return out
+
+
 def _build_sio2(args: argparse.Namespace) -> int:
     if args.crystal is not None:
         if args.atoms is not None or args.density is not None:
@@ -117,8 +126,57 @@ def _build_sio2(args: argparse.Namespace) -> int:
                 fix="e.g. mlmd build sio2 --atoms 3000 --density 2.2 -o start.h5",
             )
         frame = random_sio2(args.atoms, args.density, seed=args.seed)
-    write_frames(args.output, BUILD_REFERENCE, [frame], overwrite=args.overwrite)
+    write_frames(_output(args), BUILD_REFERENCE, [frame], overwrite=args.overwrite)
     print(f"wrote {frame.n_atoms} atoms ({frame.source}) to {args.output}")
+    return 0
+
+
+def _build_material(args: argparse.Namespace) -> int:
+    """``mlmd build --material FILE``: a random cell, a seed crystal or a start recipe."""
+    from mlmd.materials import (
+        crystal_structure,
+        load_material,
+        random_structure,
+        write_start_frames,
+    )
+    from mlmd.materials.structures import formula_counts
+
+    if args.material is None:
+        raise InputError(
+            "nothing to build",
+            field="--material",
+            fix="give --material campaigns/materials/NAME.toml (or use mlmd build sio2)",
+        )
+    material = load_material(args.material)
+    modes = [k for k in ("atoms", "crystal", "start") if getattr(args, k) is not None]
+    if len(modes) != 1:
+        raise InputError(
+            f"give exactly one of --atoms, --crystal, --start (got {', '.join(modes) or 'none'})",
+            field="--atoms/--crystal/--start",
+            fix="e.g. --atoms 192, --crystal quartz --repeat 2 2 2, or --start small",
+        )
+    extra = {"density": "--density", "repeat": "--repeat", "frames": "--frames"}
+    allowed = {"atoms": ("density",), "crystal": ("repeat",), "start": ("frames",)}[modes[0]]
+    for key, flag in extra.items():
+        if getattr(args, key) is not None and key not in allowed:
+            raise InputError(f"{flag} does not go with --{modes[0]}", field=flag, fix="drop it")
+    out = _output(args)
+    if args.start is not None:
+        done = write_start_frames(material, args.start, out, args.frames, args.seed)
+        print(f"wrote {done['frames']} start frames ({done['atoms']} atoms) to {out}")
+        return 0
+    if args.crystal is not None:
+        frame = crystal_structure(material, args.crystal, args.repeat)
+    else:
+        formula_counts(material, args.atoms, field="--atoms")
+        try:
+            frame = random_structure(material, args.atoms, args.density, seed=args.seed)
+        except InputError as exc:
+            if exc.field != "density_g_cm3":
+                raise
+            raise InputError(exc.message, field="--density", fix=exc.fix) from None
+    write_frames(out, BUILD_REFERENCE, [frame], overwrite=args.overwrite)
+    print(f"wrote {frame.n_atoms} atoms ({frame.source}) to {out}")
     return 0
 
 
@@ -160,8 +218,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.set_defaults(func=_merge)
 
-    build = subparsers.add_parser("build", help="build starting structures")
-    bsub = build.add_subparsers(dest="build_command", metavar="SYSTEM", required=True)
+    build = subparsers.add_parser(
+        "build",
+        help="starting structures of a material file (random cell, crystal, start recipe)",
+        description="mlmd build --material FILE (--atoms N [--density G] | --crystal NAME "
+        "[--repeat A B C] | --start RECIPE [--frames N]) -o OUT.h5; or mlmd build sio2 ...",
+    )
+    build.add_argument("--material", help="material file, e.g. campaigns/materials/si.toml")
+    build.add_argument("--atoms", type=int, help="atoms of a random cell (whole formula units)")
+    build.add_argument("--density", type=float, help="g/cm³ (default: the material's nominal)")
+    build.add_argument("--crystal", help="a seed crystal of the material")
+    build.add_argument("--repeat", type=int, nargs=3, metavar=("A", "B", "C"))
+    build.add_argument("--start", metavar="RECIPE", help="the frames of a [start.RECIPE]")
+    build.add_argument("--frames", type=int, help="frames of --start (default: the recipe's)")
+    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("-o", "--output", help="dataset .h5 to write")
+    build.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    build.set_defaults(func=_build_material)
+    bsub = build.add_subparsers(dest="build_command", metavar="SYSTEM")
     p = bsub.add_parser(
         "sio2",
         help="random SiO2 box or a crystal → unlabelled dataset (reference {'name': 'none'})",
