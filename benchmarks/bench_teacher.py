@@ -40,8 +40,8 @@ import torch  # noqa: E402
 from ase import Atoms  # noqa: E402
 from ase.spacegroup import crystal  # noqa: E402
 
-from mlmd import lammps  # noqa: E402
 from mlmd.potential import Vashishta, evaluate, graph_from_atoms  # noqa: E402
+from mlmd.reference import lammps_direct as lammps  # noqa: E402
 
 LAMMPS_FILE = Path("/usr/share/lammps/potentials/SiO.1994.vashishta")
 

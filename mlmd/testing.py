@@ -7,7 +7,7 @@ when the physics is wrong. Tolerances are named and chosen per dtype (:data:`TOL
 pass ``tol=`` to override. Errors are relative to the size of the quantity compared
 (``max|a − b| / max(max|b|, floor)``), so the same tolerance serves small and large systems.
 
-:mod:`mlmd.lammps` runs LAMMPS on the same structure for reference-code checks.
+:mod:`mlmd.reference.lammps_direct` runs LAMMPS on the same structure for reference-code checks.
 """
 
 from __future__ import annotations

@@ -18,7 +18,11 @@ from mlmd.reference.protocol import Reference, ReferenceSetupError
 Factory = Callable[..., Reference]
 _FACTORIES: dict[str, Factory] = {}
 #: Built-in backends, imported on first use so that listing them costs nothing.
-_BUILTIN = {"cp2k": "mlmd.reference.cp2k", "teacher": "mlmd.reference.teacher"}
+_BUILTIN = {
+    "cp2k": "mlmd.reference.cp2k",
+    "lammps": "mlmd.reference.lammps",
+    "teacher": "mlmd.reference.teacher",
+}
 
 
 def register(name: str) -> Callable[[Factory], Factory]:

@@ -10,11 +10,12 @@ from ase import Atoms
 from ase.geometry import get_distances
 from ase.spacegroup import crystal
 
-from mlmd import lammps, testing
+from mlmd import testing
 from mlmd.errors import InputError
 from mlmd.potential import Vashishta, evaluate, graph_from_atoms, load_potential
 from mlmd.potential.vashishta import triplet_pairs
 from mlmd.potential.vashishta_file import NKV1994, PARAMETER_NAMES
+from mlmd.reference import lammps_direct as lammps
 
 LAMMPS_FILE = Path("/usr/share/lammps/potentials/SiO.1994.vashishta")
 needs_lammps = pytest.mark.skipif(

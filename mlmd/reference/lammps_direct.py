@@ -1,5 +1,11 @@
-"""LAMMPS as a reference code: write a structure, run ``lmp`` once, read energy, forces and
-virial back in mlmd's frame and units (used by the teacher's tests and benchmarks)."""
+"""LAMMPS as an independent check: write a structure, run the ``lmp`` program once, read
+energy, forces and virial back in mlmd's frame and units.
+
+This is the file-based way (one process per structure) that the tests and benchmarks compare
+against: the ``lammps`` reference backend (:mod:`mlmd.reference.lammps`) drives the LAMMPS
+library instead, and the teacher's tests check the torch Vashishta potential with it. The
+cell conversion (:func:`lammps_cell`) is shared by both.
+"""
 
 from __future__ import annotations
 
@@ -81,7 +87,7 @@ def write_lammps_data(atoms: Atoms, path: str | Path, elements: list[str]) -> np
 def run_lammps(
     atoms: Atoms,
     pair_style: str,
-    pair_coeff: str,
+    pair_coeff: str | list[str],
     elements: list[str],
     *,
     workdir: str | Path | None = None,
@@ -92,7 +98,8 @@ def run_lammps(
         atoms: a fully periodic structure (any cell shape; it is rotated into LAMMPS's frame
             and results are rotated back).
         pair_style: e.g. ``"vashishta"``.
-        pair_coeff: the ``pair_coeff`` arguments, e.g. ``"* * SiO.1994.vashishta O Si"``.
+        pair_coeff: the ``pair_coeff`` arguments, e.g. ``"* * SiO.1994.vashishta O Si"``
+            (a list for several ``pair_coeff`` lines).
         elements: element of each LAMMPS atom type, in type order (``["O", "Si"]``).
         workdir: where to write the input, data, log and dump (default: a temporary folder).
 
@@ -113,28 +120,8 @@ def run_lammps(
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
     rot = write_lammps_data(atoms, work / "data.lmp", elements)
-    (work / "in.lmp").write_text(
-        "\n".join(
-            [
-                "units metal",
-                "atom_style atomic",
-                "atom_modify map array",
-                "boundary p p p",
-                "read_data data.lmp",
-                f"pair_style {pair_style}",
-                f"pair_coeff {pair_coeff}",
-                "neighbor 1.0 bin",
-                "compute vir all pressure NULL virial",
-                "thermo_style custom step pe vol c_vir[1] c_vir[2] c_vir[3] c_vir[4] c_vir[5] "
-                "c_vir[6]",
-                "thermo_modify format float %20.15g",
-                "dump forces all custom 1 forces.dump id fx fy fz",
-                "dump_modify forces format float %20.15g sort id",
-                "run 0",
-                "",
-            ]
-        )
-    )
+    coeffs = [pair_coeff] if isinstance(pair_coeff, str) else list(pair_coeff)
+    (work / "in.lmp").write_text(_input_script(pair_style, coeffs))
     proc = subprocess.run(
         [binary, "-in", "in.lmp", "-log", "log.lammps", "-screen", "none", "-nocite"],
         cwd=work,
@@ -145,6 +132,41 @@ def run_lammps(
     log = (work / "log.lammps").read_text() if (work / "log.lammps").exists() else ""
     if proc.returncode != 0:
         raise RuntimeError(f"LAMMPS failed ({proc.returncode}): {proc.stderr}\n{log[-3000:]}")
+    energy, volume, virial_lmp = _read_thermo(log)
+    forces_lmp = _read_forces(work / "forces.dump")
+    return {
+        "energy": energy,
+        "forces": forces_lmp @ rot,
+        "virial": rot.T @ virial_lmp @ rot,
+        "volume": volume,
+    }
+
+
+def _input_script(pair_style: str, pair_coeffs: list[str]) -> str:
+    """``run 0`` input printing pe, volume and the virial (15 digits) and dumping forces."""
+    return "\n".join(
+        [
+            "units metal",
+            "atom_style atomic",
+            "atom_modify map array",
+            "boundary p p p",
+            "read_data data.lmp",
+            f"pair_style {pair_style}",
+            *(f"pair_coeff {c}" for c in pair_coeffs),
+            "neighbor 1.0 bin",
+            "compute vir all pressure NULL virial",
+            "thermo_style custom step pe vol c_vir[1] c_vir[2] c_vir[3] c_vir[4] c_vir[5] c_vir[6]",
+            "thermo_modify format float %20.15g",
+            "dump forces all custom 1 forces.dump id fx fy fz",
+            "dump_modify forces format float %20.15g sort id",
+            "run 0",
+            "",
+        ]
+    )
+
+
+def _read_thermo(log: str) -> tuple[float, float, np.ndarray]:
+    """(energy eV, volume Å³, virial [3, 3] eV in LAMMPS's frame) from the thermo line."""
     match = re.search(r"^\s*Step\s+PotEng.*\n(.*)\n", log, flags=re.MULTILINE)
     if match is None:
         raise RuntimeError(f"no thermo output in LAMMPS log:\n{log[-3000:]}")
@@ -152,14 +174,12 @@ def run_lammps(
     energy, volume = values[1], values[2]
     pxx, pyy, pzz, pxy, pxz, pyz = values[3:9]
     p = np.array([[pxx, pxy, pxz], [pxy, pyy, pyz], [pxz, pyz, pzz]])
-    virial_lmp = p * volume / LAMMPS_NKTV2P_METAL
-    dump = (work / "forces.dump").read_text().splitlines()
+    return energy, volume, p * volume / LAMMPS_NKTV2P_METAL
+
+
+def _read_forces(path: Path) -> np.ndarray:
+    """[n, 3] forces (eV/Å, LAMMPS's frame) from a dump sorted by atom id."""
+    dump = path.read_text().splitlines()
     start = dump.index("ITEM: ATOMS id fx fy fz") + 1
     table = np.array([[float(x) for x in line.split()] for line in dump[start:]])
-    forces_lmp = table[np.argsort(table[:, 0]), 1:4]
-    return {
-        "energy": energy,
-        "forces": forces_lmp @ rot,
-        "virial": rot.T @ virial_lmp @ rot,
-        "volume": volume,
-    }
+    return table[np.argsort(table[:, 0]), 1:4]
