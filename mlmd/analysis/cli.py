@@ -11,6 +11,7 @@ import argparse
 import logging
 
 from mlmd.analysis.config import ANALYSES, AnalysisConfig
+from mlmd.analysis.window import Window
 from mlmd.config import from_mapping, load_toml
 from mlmd.errors import InputError
 
@@ -86,11 +87,22 @@ def config_from_args(args: argparse.Namespace) -> AnalysisConfig:
     return from_mapping(AnalysisConfig, data, source=source)
 
 
+def window_from_args(args: argparse.Namespace) -> Window:
+    """The analysis window of ``--time-ps A:B``, ``--steps A:B`` or ``--segment K``."""
+    if args.time_ps is not None:
+        return Window.parse(f"time_ps:{args.time_ps}")
+    if args.steps is not None:
+        return Window.parse(f"steps:{args.steps}")
+    if args.segment is not None:
+        return Window.parse(f"segment:{args.segment}")
+    return Window()
+
+
 def run(args: argparse.Namespace) -> int:
     from mlmd.analysis.report import analyze
 
     config = config_from_args(args)
-    summary = analyze(args.trajectory, args.output, config)
+    summary = analyze(args.trajectory, args.output, config, window=window_from_args(args))
     log.info(
         "wrote %s/summary.json and %d plots in %.1f s",
         args.output,
@@ -117,7 +129,20 @@ def register(subparsers) -> None:
         metavar="NAME",
         help=f"analyses to run: all (default) or some of {', '.join(ANALYSES)}",
     )
-    p.add_argument("--frames", help="frame selection START:STOP:STEP (Python slice)")
+    chosen = p.add_mutually_exclusive_group()
+    chosen.add_argument(
+        "--time-ps", metavar="A:B", help="analyse frames with A ≤ t ≤ B ps (a bound may be empty)"
+    )
+    chosen.add_argument("--steps", metavar="A:B", help="analyse frames with A ≤ MD step ≤ B")
+    chosen.add_argument(
+        "--segment",
+        metavar="K",
+        help="analyse schedule segment K of the MD run (from its stored config; −1 = last, "
+        "e.g. the anneal of a melt–quench; a run without a schedule is one segment)",
+    )
+    p.add_argument(
+        "--frames", help="frame selection START:STOP:STEP (Python slice) inside the window"
+    )
     p.add_argument("--config", help="TOML file with an [analysis] table of settings")
     p.add_argument(
         "--rmax",

@@ -19,9 +19,9 @@ from mlmd.analysis.angles import AngleAccumulator
 from mlmd.analysis.coordination import CoordinationAccumulator, bonds
 from mlmd.analysis.dynamics import FrameStore, Unwrapper
 from mlmd.analysis.rdf import RdfAccumulator
-from mlmd.analysis.reader import TrajectoryReader
 from mlmd.analysis.rings import RingAccumulator
 from mlmd.analysis.structure_factor import DirectSq
+from mlmd.analysis.trajectory import TrajectoryReader
 from mlmd.errors import InputError
 from mlmd.units import AMU_PER_A3_TO_G_PER_CM3
 

@@ -25,7 +25,7 @@ import dataclasses
 import numpy as np
 from vesin import NeighborList
 
-from mlmd.analysis.reader import species_labels
+from mlmd.analysis.trajectory import species_labels
 from mlmd.errors import InputError
 
 

@@ -1,4 +1,8 @@
-"""Trajectories that ASE reads (extxyz, LAMMPS dumps, ...), streamed frame by frame."""
+"""Trajectories that ASE reads (extxyz, LAMMPS dumps, ...), streamed frame by frame.
+
+Every ASE read passes ``parallel=False``: under mpi4py ASE's default makes a read a collective
+(rank 0 reads and broadcasts, ``ase/parallel.py``), which hangs when one rank reads alone.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlmd.analysis.reader import Snapshot, TrajectoryReader, _map_species, _masses_for
+from mlmd.analysis.trajectory import Snapshot, TrajectoryReader, map_species, masses_for
 from mlmd.errors import InputError
 
 
@@ -34,7 +38,7 @@ class AseReader(TrajectoryReader):
         self.path = Path(path)
         try:
             self._ase_format = format or filetype(str(self.path), guess=True)
-            first = ase.io.read(self.path, index=0, format=self._ase_format)
+            first = ase.io.read(self.path, index=0, format=self._ase_format, parallel=False)
         except Exception as exc:  # ASE raises many types for unreadable files
             raise InputError(
                 f"ASE cannot read it ({type(exc).__name__}: {exc})",
@@ -48,7 +52,7 @@ class AseReader(TrajectoryReader):
         self.n_atoms = len(first)
         self._types = self._ase_format.startswith("lammps") and not _dump_has_elements(self.path)
         self.numbers = self._numbers(first)
-        self.masses = _masses_for(self.numbers)
+        self.masses = masses_for(self.numbers)
         self.has_images = False
         self.has_velocities = "momenta" in first.arrays
         self.time_known = "time_fs" in first.info or (
@@ -58,7 +62,7 @@ class AseReader(TrajectoryReader):
     def _numbers(self, atoms) -> np.ndarray:
         numbers = np.asarray(atoms.numbers, dtype=np.int64)
         if self._species_map:
-            return _map_species(numbers, self._species_map, str(self.path))
+            return map_species(numbers, self._species_map, str(self.path))
         return -numbers if self._types else numbers
 
     def frames(self, selection: slice = slice(None)) -> Iterator[Snapshot]:
@@ -68,7 +72,7 @@ class AseReader(TrajectoryReader):
         start, stop, step = selection.start, selection.stop, selection.step
         index = f"{'' if start is None else start}:{'' if stop is None else stop}"
         index += f":{'' if step is None else step}"
-        frames = ase.io.iread(self.path, index=index, format=self._ase_format)
+        frames = ase.io.iread(self.path, index=index, format=self._ase_format, parallel=False)
         dt = 1.0 if self._timestep_fs is None else self._timestep_fs
         for k, atoms in enumerate(frames):
             if len(atoms) != self.n_atoms:

@@ -26,6 +26,8 @@ from mlmd.analysis.rdf import RdfAccumulator, max_r_max, species_order
 from mlmd.analysis.reader import open_trajectory, parse_frames, species_labels
 from mlmd.analysis.report_dynamics import dynamics_report
 from mlmd.analysis.report_structure import structure_report
+from mlmd.analysis.window import Window
+from mlmd.analysis.window import select as select_window
 from mlmd.config import to_mapping
 from mlmd.errors import InputError
 
@@ -96,11 +98,22 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 def analyze(
-    trajectory: str | Path, out_dir: str | Path, config: AnalysisConfig | None = None
+    trajectory: str | Path,
+    out_dir: str | Path,
+    config: AnalysisConfig | None = None,
+    *,
+    window: Window | str | None = None,
 ) -> dict:
     """Analyse ``trajectory`` and write ``summary.json``, ``curves/`` and PNGs to ``out_dir``.
 
-    Returns the summary (as written). See :class:`AnalysisConfig` for the settings.
+    Args:
+        config: the settings (:class:`AnalysisConfig`; default settings when None).
+        window: the frames to analyse (:class:`~mlmd.analysis.window.Window` or its string
+            ``"time_ps:A:B"``, ``"steps:A:B"``, ``"segment:K"``; None = all frames);
+            ``config.frames`` thins the frames inside it.
+
+    Returns the summary (as written); its ``window`` entry names the frames every number
+    comes from.
     """
     config = config or AnalysisConfig()
     t_start = time.perf_counter()
@@ -114,13 +127,14 @@ def analyze(
         timestep_fs=config.timestep_fs,
     )
     try:
-        return _analyze(reader, out, config, t_start)
+        return _analyze(reader, out, config, Window.parse(window), t_start)
     finally:
         reader.close()
 
 
-def _analyze(reader, out: Path, config: AnalysisConfig, t_start: float) -> dict:
-    selection = parse_frames(config.frames)
+def _analyze(reader, out: Path, config: AnalysisConfig, window: Window, t_start: float) -> dict:
+    chosen = select_window(reader, window, parse_frames(config.frames))
+    selection = chosen.selection
     order = species_order(reader.numbers)
     labels = species_labels(order)
     lookup = {int(z): k for k, z in enumerate(order)}
@@ -167,6 +181,7 @@ def _analyze(reader, out: Path, config: AnalysisConfig, t_start: float) -> dict:
         tmp_dir=config.tmp_dir,
     )
     summary["timings_s"]["pass1"] = p1.seconds
+    summary["window"] = chosen.record(p1.steps, p1.times_fs)
     summary["frames"] = {
         "selection": config.frames,
         "n": len(p1.steps),

@@ -19,9 +19,9 @@ from mlmd.analysis.dynamics import (
 )
 from mlmd.analysis.experiment import SILICA
 from mlmd.analysis.passes import Pass1
-from mlmd.analysis.reader import TrajectoryReader
 from mlmd.analysis.report_structure import write_curve
 from mlmd.analysis.thermo import THERMO_NAMES, select_steps, thermo_summary
+from mlmd.analysis.trajectory import TrajectoryReader
 from mlmd.errors import InputError
 
 #: Default MSD fit window as fractions of one block's duration.

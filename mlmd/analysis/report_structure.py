@@ -13,9 +13,9 @@ from mlmd.analysis.coordination import CoordinationAccumulator
 from mlmd.analysis.experiment import SILICA
 from mlmd.analysis.passes import bond_pass, direct_frame_positions
 from mlmd.analysis.rdf import Rdf, RdfAccumulator, first_minimum, first_peak
-from mlmd.analysis.reader import TrajectoryReader
 from mlmd.analysis.rings import RingAccumulator
 from mlmd.analysis.structure_factor import DirectSq, first_sharp_peak, sq_from_rdf
+from mlmd.analysis.trajectory import TrajectoryReader
 
 R_MAX_RULE = (
     "r_max ≤ half the smallest perpendicular width of the cell (V/|a_j × a_k|) in every "

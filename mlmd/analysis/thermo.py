@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlmd.analysis.reader import Series
+from mlmd.analysis.trajectory import Series
 
 #: Observables the report plots, in this order, with their axis labels.
 THERMO_NAMES = {

@@ -6,8 +6,8 @@ import pytest
 from mlmd.analysis import open_trajectory
 from mlmd.analysis.dynamics import fit_diffusion, msd_by_species, uniform_dt, vacf_by_species, vdos
 from mlmd.analysis.passes import structure_pass
-from mlmd.analysis.reader import Series
 from mlmd.analysis.thermo import thermo_summary
+from mlmd.analysis.trajectory import Series
 from mlmd.errors import InputError
 from tests.analysis.trajectories import wrap, write_h5md
 

@@ -161,3 +161,55 @@ def test_reads_the_md_engines_writer(tmp_path):
     np.testing.assert_allclose(snaps[3].velocities, 0.1)
     np.testing.assert_allclose(obs["temperature"].value, [300, 310, 320, 330, 340])
     assert obs["temperature"].unit == "K"
+
+
+@pytest.mark.parametrize("keep", [0.6, 0.98])
+def test_a_truncated_trajectory_is_a_clear_error(tmp_path, keep, capsys):
+    """A trajectory cut short (a killed copy, a full disk): exit 2 naming the file, not
+    HDF5's traceback (issue 15)."""
+    from mlmd.cli import main
+    from tests.analysis.trajectories import synthetic_sio2_trajectory
+
+    whole = synthetic_sio2_trajectory(tmp_path / "whole.h5", n_formula=20, n_frames=10).read_bytes()
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(whole[: int(len(whole) * keep)])
+    with pytest.raises(InputError, match="truncated or damaged"):
+        open_trajectory(cut)
+    assert main(["analyze", str(cut), "-o", str(tmp_path / "o"), "--no-plots"]) == 2
+    err = capsys.readouterr().err
+    assert "cut.h5" in err and "Traceback" not in err
+
+
+RANK0_READS = """
+import sys
+from mpi4py import MPI
+from mlmd.analysis.reader import open_trajectory
+if MPI.COMM_WORLD.rank == 0:
+    with open_trajectory(sys.argv[1]) as r:
+        n = sum(1 for _ in r.frames())
+    print("frames", n, flush=True)
+MPI.COMM_WORLD.Barrier()
+"""
+
+
+@pytest.mark.mpi
+def test_one_rank_reads_extxyz_under_mpi(tmp_path):
+    """Under mpiexec, rank 0 alone reads an extxyz file: ASE's default read is a collective
+    broadcast that the other rank never joins (a hang); parallel=False reads locally."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    frames = [Atoms("SiO2", positions=np.eye(3) * k, cell=[6, 6, 6], pbc=True) for k in (1, 2)]
+    write(tmp_path / "t.extxyz", frames)
+    script = tmp_path / "rank0.py"
+    script.write_text(RANK0_READS)
+    mpiexec = Path(sys.executable).parent / "mpiexec"
+    out = subprocess.run(
+        [str(mpiexec), "-n", "2", sys.executable, str(script), str(tmp_path / "t.extxyz")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "frames 2" in out.stdout

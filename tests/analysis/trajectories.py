@@ -26,11 +26,13 @@ def write_h5md(
     mlmd: bool = True,
     group: str = "all",
     species: np.ndarray | None = None,
+    config: dict | None = None,
 ) -> Path:
     """Write frames as H5MD. ``positions`` [T,N,3] Å (written as given), ``cells`` [T,3,3]
     or [3,3] Å, ``numbers`` [N]. With ``mlmd=False`` the file has no mlmd creator, mass, id,
     image, observables or parameters: a plain H5MD file as another program would write it
-    (species are then ``species`` if given, else the atomic numbers)."""
+    (species are then ``species`` if given, else the atomic numbers). ``config`` is the MD
+    run config stored in ``/parameters`` (default: a timestep only)."""
     path = Path(path)
     positions = np.asarray(positions, dtype=np.float64)
     t, n = positions.shape[:2]
@@ -67,7 +69,9 @@ def write_h5md(
         if mlmd:
             g.create_dataset("mass", data=atomic_masses[np.asarray(numbers)])
             g.create_dataset("id", data=np.arange(n, dtype=np.int64))
-            f.create_group("parameters").attrs["config"] = json.dumps({"timestep_fs": 1.0})
+            f.create_group("parameters").attrs["config"] = json.dumps(
+                config or {"timestep_fs": 1.0}
+            )
             for name, (value, unit) in (observables or {}).items():
                 o = f.create_group(f"observables/{name}")
                 o.create_dataset("value", data=np.asarray(value, dtype=np.float64)).attrs[
