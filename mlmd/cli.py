@@ -31,6 +31,7 @@ COMMANDS = {
     "export": "mlmd.train.cli",
     "md": "mlmd.md.cli",
     "analyze": "mlmd.analysis.cli",
+    "material": "mlmd.materials.cli",
     "site": "apps.cli",
 }
 

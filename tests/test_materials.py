@@ -321,3 +321,29 @@ def test_build_command_writes_random_crystal_and_start_frames(tmp_path, capsys):
         rc, _, err = call_mlmd(capsys, "build", "--material", sio2, *args, "-o", tmp_path / "n.h5")
         assert rc == 2 and what in err and "fix:" in err, (args, err)
         assert not (tmp_path / "n.h5").exists()
+
+
+def test_material_command_checks_a_file_and_its_references(tmp_path, capsys):
+    import json
+
+    sio2 = MATERIALS / "sio2.toml"
+    rc, out, err = call_mlmd(capsys, "material", sio2, "--all-references", "--json")
+    assert rc == 0, err
+    info = json.loads(out)
+    assert info["formula"] == {"Si": 1, "O": 2} and info["species"] == [8, 14]
+    assert info["crystals"]["quartz"] == {
+        "atoms": 9,
+        "density_g_cm3": pytest.approx(2.646, abs=1e-3),
+    }
+    assert set(info["references"]) == {"cp2k", "cp2k_fast", "teacher"}
+    assert info["references"]["teacher"]["name"] == "teacher"
+    assert info["experiment"]["angle_SiOSi_deg"]["uncertainty"] == 1.5
+    rc, out, err = call_mlmd(capsys, "material", sio2)
+    assert rc == 0 and "is valid" in out and "quartz: 9 atoms" in out, err
+    bad = _write(
+        tmp_path, references='[references.teacher]\nname = "teacher"\nsettings = { threads = -1 }\n'
+    )
+    rc, _, err = call_mlmd(capsys, "material", bad)  # parses: settings are the backend's
+    assert rc == 0, err
+    rc, _, err = call_mlmd(capsys, "material", bad, "--reference", "teacher")
+    assert rc == 2 and str(bad) in err and "references.teacher.settings.threads" in err, err
