@@ -347,3 +347,19 @@ def test_material_command_checks_a_file_and_its_references(tmp_path, capsys):
     assert rc == 0, err
     rc, _, err = call_mlmd(capsys, "material", bad, "--reference", "teacher")
     assert rc == 2 and str(bad) in err and "references.teacher.settings.threads" in err, err
+
+
+def test_make_reference_refuses_a_backend_missing_elements(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from mlmd.reference import registry
+
+    def only_si(**_):  # a backend that labels Si only (as an SW LAMMPS reference would)
+        return SimpleNamespace(name="only_si", species=[14], reference={"name": "only_si"})
+
+    monkeypatch.setitem(registry._FACTORIES, "only_si", only_si)
+    refs = '[references.teacher]\nname = "teacher"\n[references.si]\nname = "only_si"\n'
+    m = load_material(_write(tmp_path, references=refs))
+    with pytest.raises(ConfigError, match=r"knows only atomic numbers \[14\], not \[8\]") as err:
+        make_reference(m, "si")
+    assert err.value.file == m.path and err.value.field == "references.si"

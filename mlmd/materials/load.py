@@ -234,7 +234,8 @@ def make_reference(
 ) -> Reference:
     """The reference ``label`` of ``material`` (default: its ``reference``), built through
     ``get_reference(name, config=settings, ranks=ranks)``; its errors come back naming the
-    material file and ``references.LABEL.settings``."""
+    material file and ``references.LABEL.settings``. A backend that tells its ``species``
+    (atomic numbers) must cover the material's elements."""
     from mlmd.reference.registry import get_reference
 
     label = material.reference if label is None else label
@@ -248,8 +249,18 @@ def make_reference(
     spec = material.references[label]
     with in_file(material.path, f"references.{label}.settings"):
         try:
-            return get_reference(spec.name, config=dict(spec.settings), ranks=ranks)
+            reference = get_reference(spec.name, config=dict(spec.settings), ranks=ranks)
         except InputError as exc:
             if exc.file and exc.file.startswith("<"):  # "<cp2k config>": the mapping we gave
                 raise InputError(exc.message, field=exc.field, fix=exc.fix) from None
             raise
+    species = getattr(reference, "species", None)  # backends that know their elements
+    missing = sorted(set(material.species) - {int(z) for z in species or material.species})
+    if missing:
+        raise ConfigError(
+            f"the {spec.name} reference knows only atomic numbers {sorted(species)}, not {missing}",
+            file=material.path,
+            field=f"references.{label}",
+            fix="give it settings for every element of the composition",
+        )
+    return reference
