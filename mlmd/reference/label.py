@@ -33,6 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import h5py
+import numpy as np
+
 from mlmd.data import Dataset, Frame
 from mlmd.errors import InputError
 from mlmd.progress import Progress
@@ -274,6 +277,7 @@ def label_dataset(
     src = Dataset(in_path)
     for key in src.keys():  # validate IN (and every key) before creating OUT
         check_key(key, file=str(in_path))
+    _check_elements(reference, in_path)
     out = Dataset.open_or_create(out_path, reference.reference)
     todo, planned, skipped = _plan(src, out_path, retry_failed)
     workdir = Path(workdir) if workdir is not None else out_path.with_suffix(".label")
@@ -307,6 +311,19 @@ def label_dataset(
     run.summary.out_counts = dict(Counter(Dataset(out_path).statuses().tolist()))
     run.summary.wall_s = time.perf_counter() - start
     return run.summary
+
+
+def _check_elements(reference: Reference, in_path: Path) -> None:
+    """Let a reference that knows its elements (``check_elements``) refuse IN's up front."""
+    check = getattr(reference, "check_elements", None)
+    if check is None:
+        return
+    with h5py.File(in_path, "r") as f:
+        numbers = np.unique(f["atoms/numbers"][:])
+    try:
+        check(numbers.tolist())
+    except InputError as exc:
+        raise InputError(exc.message, file=str(in_path), field=exc.field, fix=exc.fix) from None
 
 
 def _check_args(in_path: Path, out_path: Path, workers: int) -> None:

@@ -22,14 +22,14 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from ase import Atoms
-from ase.data import atomic_masses, atomic_numbers
+from ase.data import atomic_masses, atomic_numbers, chemical_symbols
 
 from mlmd.config import from_mapping, load_toml, to_mapping
 from mlmd.data import Frame
@@ -147,6 +147,17 @@ class Lammps:
         ref = {"name": self.name, **to_mapping(self.settings), "potential_files": self.files}
         ref.pop("potential_dir")
         return ref
+
+    def check_elements(self, numbers: Iterable[int]) -> None:
+        """Raise :class:`ReferenceSetupError` for elements outside ``elements``."""
+        unknown = sorted({int(z) for z in numbers} - set(self.types))
+        if unknown:
+            raise ReferenceSetupError(
+                f"elements {[chemical_symbols[z] for z in unknown]} are not among the "
+                f"potential's {self.settings.elements}",
+                field="elements",
+                fix="use a potential (pair_coeff, elements) that covers every element",
+            )
 
     def label(self, frames: Sequence[Frame], workdir: Path | None = None) -> list[Result]:
         """Label ``frames`` one after another in the live instance (``workdir`` unused).

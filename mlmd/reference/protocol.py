@@ -143,6 +143,10 @@ class Reference(Protocol):
         """The method and every setting that changes the labels: the dataset's reference."""
         ...
 
+    # Optional: ``check_elements(numbers: Iterable[int]) -> None`` raising
+    # ReferenceSetupError for elements the method cannot label; the driver calls it on IN's
+    # elements before anything is written (xtb, lammps, qe, cp2k).
+
     def label(self, frames: Sequence[Frame], workdir: Path) -> list[Result]:
         """Label ``frames``; one :class:`Result` per frame, in order. Never raises
         :class:`CalculationFailed`: failures come back as results with their status.

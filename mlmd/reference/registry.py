@@ -22,6 +22,7 @@ _BUILTIN = {
     "cp2k": "mlmd.reference.cp2k",
     "lammps": "mlmd.reference.lammps",
     "teacher": "mlmd.reference.teacher",
+    "xtb": "mlmd.reference.xtb",
 }
 
 

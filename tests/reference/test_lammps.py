@@ -15,7 +15,7 @@ from ase.build import bulk
 from conftest import write_unlabelled
 
 from mlmd.data import Dataset, Frame
-from mlmd.errors import ConfigError
+from mlmd.errors import ConfigError, InputError
 from mlmd.reference import ReferenceSetupError, get_reference, label_dataset
 from mlmd.reference.lammps_direct import lammps_binary, run_lammps
 
@@ -103,16 +103,22 @@ def test_stress_is_the_strain_derivative_of_the_energy():
         assert derivative == pytest.approx(r.stress[i, j], abs=1e-6)
 
 
-def test_labels_a_dataset_and_fails_unknown_elements(tmp_path):
+def test_labels_a_dataset_and_refuses_unknown_elements(tmp_path):
     frames = [frame_of(distorted("sw", s)) for s in range(3)]
-    carbon = Frame([6, 6], [[0, 0, 0], [1.5, 0, 0]], np.eye(3) * 8, True)
-    write_unlabelled(tmp_path / "in.h5", [*frames, carbon])
+    write_unlabelled(tmp_path / "in.h5", frames)
     summary = label_dataset(
         tmp_path / "in.h5", tmp_path / "out.h5", "lammps", config=config("sw"), progress=False
     )
-    assert summary.counts == {"ok": 3, "failed": 1}
-    assert "[6]" in summary.failures[0][3]
+    assert summary.counts == {"ok": 3}
     assert Dataset(tmp_path / "out.h5").reference["pair_style"] == "sw"
+    carbon = Frame([6, 6], [[0, 0, 0], [1.5, 0, 0]], np.eye(3) * 8, True)
+    write_unlabelled(tmp_path / "c.h5", [*frames, carbon])
+    with pytest.raises(InputError, match="'C'") as err:
+        label_dataset(tmp_path / "c.h5", tmp_path / "c-out.h5", "lammps", config=config("sw"))
+    assert err.value.file == str(tmp_path / "c.h5") and not (tmp_path / "c-out.h5").exists()
+    ref = get_reference("lammps", config=config("sw"))
+    (alone,) = ref.label([carbon])  # the backend alone: a status, not a crash
+    assert alone.status == "failed" and "[6]" in alone.message
 
 
 @pytest.mark.parametrize(
