@@ -35,6 +35,12 @@ def _not_built(**_):  # pragma: no cover - only its name is looked up
     raise AssertionError("stand-in backend")
 
 
+def _real_backend(name: str) -> bool:
+    from mlmd.reference import registry
+
+    return registry._FACTORIES.get(name) is not _not_built
+
+
 @pytest.fixture(autouse=True)
 def backends(monkeypatch):
     """Backend names the shipped files use but the refs stream has not registered yet become
@@ -363,3 +369,34 @@ def test_make_reference_refuses_a_backend_missing_elements(tmp_path, monkeypatch
     with pytest.raises(ConfigError, match=r"knows only atomic numbers \[14\], not \[8\]") as err:
         make_reference(m, "si")
     assert err.value.file == m.path and err.value.field == "references.si"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_references_build_through_their_backends(name):
+    """Every reference of a shipped file whose backend is registered accepts its settings and
+    covers the material's elements (stand-ins for unlanded backends are skipped)."""
+    m = load_material(MATERIALS / f"{name}.toml")
+    labels = [k for k, spec in m.references.items() if _real_backend(spec.name)]
+    for label in labels:
+        ref = make_reference(m, label)
+        assert ref.name == m.references[label].name and ref.reference["name"] == ref.name
+    if not labels:
+        pytest.skip(f"no backend of {sorted(m.references)} registered yet")
+
+
+@pytest.mark.parametrize("name", ["si", "cuzr"])
+def test_lammps_materials_label_their_start_frames(tmp_path, name):
+    """Material → start frames → its LAMMPS reference: every frame labelled, no force that
+    would swamp a force loss; SW diamond Si at a = 5.431 Å sits at SW's −2ε = −4.3366 eV/atom."""
+    m = load_material(MATERIALS / f"{name}.toml")
+    if not _real_backend("lammps"):
+        pytest.skip("the lammps backend is not registered")
+    reference = make_reference(m)
+    frames = start_frames(m, "small", 6, seed=1)
+    results = reference.label(frames, tmp_path)
+    assert [r.status for r in results] == ["ok"] * 6
+    assert max(float(np.abs(r.forces).max()) for r in results) < 30.0
+    if name == "si":
+        (ideal,) = reference.label([crystal_structure(m, "diamond")], tmp_path)
+        assert ideal.energy / 8 == pytest.approx(-4.3366, abs=2e-4)
+        assert np.abs(ideal.forces).max() < 1e-8
