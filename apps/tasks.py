@@ -7,6 +7,8 @@ worker on another node imports it there. ``apps/__init__.py`` binds them to exec
 
 from __future__ import annotations
 
+import shlex
+
 
 def build_start_frames(out: str, kind: str, n_frames: int, seed: int) -> dict:
     """Write ``n_frames`` unlabelled SiO2 starting frames to the dataset ``out``.
@@ -169,11 +171,15 @@ def md_command(
     stderr: str = "",
 ) -> str:
     """The shell command of an MD run on ``$PARSL_MPI_PREFIX`` ranks; it continues from
-    ``checkpoint`` when an earlier (killed or walltime-stopped) attempt left one."""
-    return (
-        f'if [ -f "{checkpoint}" ]; then restart="--restart {checkpoint}"; else restart=; fi; '
-        f"$PARSL_MPI_PREFIX mlmd md run {config} $restart"
-    )
+    ``checkpoint`` when an earlier (killed or walltime-stopped) attempt left one.
+
+    Both paths are shell-quoted: a run directory named ``a;touch X`` or ``$(touch X)`` is a
+    name, never a command. ``$PARSL_MPI_PREFIX`` is Parsl's own (launcher, ranks, hosts)
+    and is split by the shell on purpose.
+    """
+    config_q, checkpoint_q = shlex.quote(config), shlex.quote(checkpoint)
+    run = f"$PARSL_MPI_PREFIX mlmd md run {config_q}"
+    return f"if [ -f {checkpoint_q} ]; then {run} --restart {checkpoint_q}; else {run}; fi"
 
 
 def analyze(trajectory: str, out_dir: str) -> dict:

@@ -13,12 +13,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import time
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from campaigns.production import melt_quench_config, to_toml
+from mlmd.atomic import write_text
+from mlmd.errors import MlmdError
 from mlmd.workflow import CampaignStatus, StepStore, step_key
+from mlmd.workflow.meters import journal_meter, thermo_meter, wait_all
 
 log = logging.getLogger("mlmd.campaign")
 
@@ -93,6 +99,17 @@ def sizes_from_args(args: argparse.Namespace, defaults: Sizes) -> Sizes:
     return Sizes(**{**asdict(defaults), **values})
 
 
+class Job(NamedTuple):
+    """One step of a stage: its key, its name in the status, how to submit it
+    (``submit(out_dir) -> future``) and, for long steps, how to meter it
+    (``meter(out_dir) -> Meter``)."""
+
+    key: str
+    task: str
+    submit: object
+    meter: object = None
+
+
 class Campaign:
     """Runs the DAG for one run directory; every stage goes through :meth:`_step`."""
 
@@ -104,39 +121,44 @@ class Campaign:
         self.record: dict = {"campaign": name, "sizes": asdict(sizes), "iterations": []}
 
     # -- plumbing -------------------------------------------------------------------------
-    def _step(self, stage: str, key: str, submit, label: str = "") -> dict:
+    def _step(self, stage: str, key: str, submit, label: str = "", meter=None) -> dict:
         """Reuse step ``stage``/``key`` if done, else run ``submit(out_dir)`` → future."""
-        return self._many(stage, [(key, label or key, submit)])[0]
+        return self._many(stage, [Job(key, label or key, submit, meter)])[0]
 
-    def _many(
-        self, stage: str, jobs: list[tuple[str, str, object]], tolerate: bool = False
-    ) -> list[dict]:
+    def _many(self, stage: str, jobs: list[Job], tolerate: bool = False) -> list[dict]:
         """Submit several independent steps at once; wait for all (reusing finished ones).
 
         With ``tolerate`` a failed step is reported and left out of the results (a replica
         that blew up must not stop its siblings); the campaign fails only if all fail.
         """
-        futures = {}
-        for key, task, submit in jobs:
-            if self.store.is_done(stage, key):
-                self.status.set(stage, task, "reused")
-            else:
-                self.status.set(stage, task, "running")
-                futures[key] = submit(self.store.directory(stage, key))
+        futures, meters = {}, {}
+        for job in jobs:
+            if self.store.is_done(stage, job.key):
+                self.status.set(stage, job.task, "reused")
+                continue
+            out = self.store.directory(stage, job.key)
+            self.status.set(stage, job.task, "running")
+            futures[job.task] = job.submit(out)
+            if job.meter is not None:
+                meters[job.task] = job.meter(out)
+        wait_all(
+            {f"{stage} {task}": f for task, f in futures.items()},
+            {f"{stage} {task}": m for task, m in meters.items()},
+        )
         results = []
-        for key, task, _ in jobs:
-            if key in futures:
+        for job in jobs:
+            if job.task in futures:
                 try:
-                    result = futures[key].result()
+                    result = futures[job.task].result()
                 except Exception as exc:
-                    self.status.set(stage, task, "failed")
+                    self.status.set(stage, job.task, "failed")
                     if not tolerate:
                         raise
-                    self.status.note(f"excluded {stage} {task}: {type(exc).__name__}: {exc}")
+                    self.status.note(f"excluded {stage} {job.task}: {type(exc).__name__}: {exc}")
                     continue
-                self.store.mark_done(stage, key, result)
-                self.status.set(stage, task, "done")
-            results.append(self.store.outputs(stage, key))
+                self.store.mark_done(stage, job.key, result)
+                self.status.set(stage, job.task, "done")
+            results.append(self.store.outputs(stage, job.key))
         if jobs and not results:
             raise RuntimeError(f"every {stage} task failed; see {self.status.path}")
         return results
@@ -166,7 +188,16 @@ class Campaign:
                 **kwargs,
             )
 
-        result = self._step("label", key, submit, tag)
+        from mlmd.data import Dataset
+
+        total = len(Dataset(unlabelled))
+        result = self._step(
+            "label",
+            key,
+            submit,
+            tag,
+            meter=lambda out: journal_meter(out / "labelled.label" / "results.jsonl", total),
+        )
         skipped = sum(result.get("skipped", {}).values())
         if skipped:
             self.status.note(f"{tag}: reused {skipped} finished reference calculations")
@@ -181,7 +212,7 @@ class Campaign:
         key = step_key("train", params=[data_key, s.train, s.members, s.seed])
         model_dir = str(self.store.directory("train", key) / "model")
         jobs = [
-            (
+            Job(
                 f"{key}-m{m}",
                 f"{tag}-m{m}",
                 lambda out, m=m: bindings.train_member(
@@ -229,10 +260,10 @@ class Campaign:
                 }
                 return bindings.explore(model_dir, start, r, md, str(out / "candidates.h5"))
 
-            jobs.append((key, f"it{it}-run{r}", submit))
+            jobs.append(Job(key, f"it{it}-run{r}", submit))
         explored = self._many("explore", jobs, tolerate=True)
         window = [s.sigma_lo_eV_A, s.sigma_hi_eV_A, s.select_cap]
-        key = step_key("select", params=[[k for k, _, _ in jobs], window])
+        key = step_key("select", params=[[job.key for job in jobs], window])
         result = self._step(
             "select",
             key,
@@ -269,10 +300,11 @@ class Campaign:
                 config = melt_quench_config(s, rate, rep, model_dir)
                 key = step_key("production", params=[model_key, config])
                 jobs.append(
-                    (
+                    Job(
                         key,
                         f"{rate:g}K/ps-r{rep}",
                         lambda out, c=config: _run_md(bindings, out, c, spec),
+                        lambda out, n=config["steps"]: thermo_meter(out / "md/thermo.log", n),
                     )
                 )
         return self._many("production", jobs, tolerate=True)
@@ -284,7 +316,7 @@ class Campaign:
         for run in runs:
             key = step_key("analyze", params=[run["trajectory"]])
             jobs.append(
-                (
+                Job(
                     key,
                     Path(run["trajectory"]).parent.parent.name,
                     lambda out, r=run: bindings.analyze(r["trajectory"], str(out)),
@@ -306,7 +338,7 @@ def _run_md(bindings, out: Path, config: dict, spec: dict):
         stdout=str(out / "md.out"),
         stderr=str(out / "md.err"),
     )
-    return _Then(
+    return _then(
         future,
         {
             "trajectory": str(md_dir / "trajectory.h5"),
@@ -316,66 +348,83 @@ def _run_md(bindings, out: Path, config: dict, spec: dict):
     )
 
 
-class _Then:
-    """A future whose result is a fixed dict once the wrapped bash app succeeded."""
+def _then(future, value: dict) -> Future:
+    """A future that resolves to ``value`` once ``future`` (a bash app) has succeeded."""
+    out: Future = Future()
 
-    def __init__(self, future, value: dict):
-        self.future, self.value = future, value
+    def done(f) -> None:
+        exc = f.exception()
+        if exc is not None:
+            out.set_exception(exc)
+        else:
+            out.set_result(value)
 
-    def result(self):
-        self.future.result()
-        return self.value
+    future.add_done_callback(done)
+    return out
 
 
 def run(name: str, sizes: Sizes, run_dir: Path, site_files: list[Path]) -> dict:
-    """Run (or resume) the whole campaign; returns its record (also in ``record.json``)."""
+    """Run (or resume) the whole campaign; returns its record (also in ``record.json``).
+
+    Raises:
+        InputError: another campaign holds ``run_dir`` (see :mod:`mlmd.workflow.lock`).
+    """
     import parsl
 
-    from apps import bindings
     from apps.parsl_config import parsl_config
     from mlmd.sites import load_site, merge_sites
+    from mlmd.workflow.lock import run_dir_lock
     from mlmd.workflow.report import write_report
 
     sites = [load_site(p) for p in site_files]
-    run_dir.mkdir(parents=True, exist_ok=True)
-    campaign = Campaign(name, sizes, run_dir, merge_sites(sites))
-    s, t0 = sizes, time.time()
-    with parsl.load(parsl_config(sites, run_dir)):
-        key = step_key("start", params=[s.start_frames, s.start_kind, s.seed])
-        start = campaign._step(
-            "start",
-            key,
-            lambda out: bindings.build_start_frames(
-                str(out / "start.h5"), s.start_kind, s.start_frames, s.seed
-            ),
-            "start",
+    t0 = time.time()
+    with run_dir_lock(run_dir, name):
+        campaign = Campaign(name, sizes, run_dir, merge_sites(sites))
+        with parsl.load(parsl_config(sites, run_dir)):
+            data, model, runs, analyses = _dag(campaign)
+        campaign.record.update(
+            final_data=data,
+            final_model=model,
+            production=runs,
+            analyses=analyses,
+            wall_s=round(time.time() - t0, 1),
+            sites=[str(p) for p in site_files],
         )
-        data, data_key = campaign.label(start["path"], key, "start")
-        for it in range(s.iterations):
-            model, model_key = campaign.train(data, data_key, f"it{it}")
-            selected, sel_key, counts = campaign.explore_and_select(
-                model, model_key, start["path"], data, it
-            )
-            labelled, lab_key = campaign.label(selected, sel_key, f"it{it}")
-            data, data_key = campaign.merge([data, labelled], [data_key, lab_key], f"it{it}")
-            campaign.record["iterations"].append(
-                {"iteration": it, "selection": counts, "data": data, "model": model}
-            )
-        model, model_key = campaign.train(data, data_key, "final")
-        runs = campaign.production(model, model_key)
-        analyses = campaign.analyze(runs)
-    campaign.record.update(
-        final_data=data,
-        final_model=model,
-        production=runs,
-        analyses=analyses,
-        wall_s=round(time.time() - t0, 1),
-        sites=[str(p) for p in site_files],
-    )
-    (run_dir / "record.json").write_text(json.dumps(campaign.record, indent=2, default=str))
-    write_report(run_dir, campaign.record, campaign.status.summary())
+        write_text(run_dir / "record.json", json.dumps(campaign.record, indent=2, default=str))
+        write_report(run_dir, campaign.record, campaign.status.summary())
     log.info("campaign %s finished in %.0f s: %s", name, time.time() - t0, run_dir / "report.md")
     return campaign.record
+
+
+def _dag(campaign: Campaign) -> tuple[str, str, list[dict], list[dict]]:
+    """The stages in order: start frames, labels, active-learning rounds, final training,
+    production and its analysis. Returns (data, model, production runs, analyses)."""
+    from apps import bindings
+
+    s = campaign.sizes
+    key = step_key("start", params=[s.start_frames, s.start_kind, s.seed])
+    start = campaign._step(
+        "start",
+        key,
+        lambda out: bindings.build_start_frames(
+            str(out / "start.h5"), s.start_kind, s.start_frames, s.seed
+        ),
+        "start",
+    )
+    data, data_key = campaign.label(start["path"], key, "start")
+    for it in range(s.iterations):
+        model, model_key = campaign.train(data, data_key, f"it{it}")
+        selected, sel_key, counts = campaign.explore_and_select(
+            model, model_key, start["path"], data, it
+        )
+        labelled, lab_key = campaign.label(selected, sel_key, f"it{it}")
+        data, data_key = campaign.merge([data, labelled], [data_key, lab_key], f"it{it}")
+        campaign.record["iterations"].append(
+            {"iteration": it, "selection": counts, "data": data, "model": model}
+        )
+    model, model_key = campaign.train(data, data_key, "final")
+    runs = campaign.production(model, model_key)
+    return data, model, runs, campaign.analyze(runs)
 
 
 def main(name: str, doc: str, defaults: Sizes, argv: list[str] | None, default_site: Path | None):
@@ -391,5 +440,9 @@ def main(name: str, doc: str, defaults: Sizes, argv: list[str] | None, default_s
     )
     if not args.site and default_site is None:
         parser.error("--site is required for this campaign (see sites/slurm.toml)")
-    run(name, sizes_from_args(args, defaults), args.run_dir, args.site or [default_site])
+    try:
+        run(name, sizes_from_args(args, defaults), args.run_dir, args.site or [default_site])
+    except MlmdError as exc:  # bad input: one line naming the file and field, no traceback
+        print(f"{name}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     return 0

@@ -37,7 +37,7 @@ class CampaignStatus:
         with self._lock:
             self._tasks.setdefault(stage, {})[task] = state
             self._save()
-        if state in ("done", "reused", "failed"):
+        if state != "pending":  # a line when a step starts, too: some run for many minutes
             log.info("%s %s: %s  [%s]", stage, task, state, self.line(stage))
 
     def note(self, text: str) -> None:

@@ -1,8 +1,10 @@
-"""The quickstart campaign end to end (teacher reference, tiny sizes) on a real Parsl site:
-killed mid-way with SIGKILL and rerun, it reuses every finished step and reference label."""
+"""The quickstart campaign end to end (teacher reference, tiny sizes) on a real Parsl site, in
+a run directory whose name holds a space and shell syntax: killed mid-way with SIGKILL and
+rerun, it reuses every finished step and reference label, and nothing in the name ever runs."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,13 +23,21 @@ TINY = (
 ).split()
 
 
+#: Would create files named X, Y or Z in the campaign's working directory if run.
+HOSTILE_NAME = "run dir;touch X $(touch Y) `touch Z`"
+
+
 def campaign(run_dir: Path, site: str = "local", args: list[str] = TINY) -> subprocess.Popen:
-    """Start the quickstart driver in its own process group (so a test can kill it whole)."""
+    """Start the quickstart driver in its own process group (so a test can kill it whole),
+    working in ``run_dir``'s parent."""
     script = ROOT / "campaigns/quickstart.py"
     site_file = ROOT / f"sites/{site}.toml"
     cmd = [sys.executable, str(script), "--run-dir", str(run_dir), "--site", str(site_file)]
+    env = {**os.environ, "MLMD_PARSL_LINKS": str(run_dir.parent / "parsl-links")}
     return subprocess.Popen(
         [*cmd, *args],
+        cwd=run_dir.parent,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -53,7 +63,7 @@ def stage_counts(run_dir: Path, stage: str) -> dict:
 
 @pytest.mark.slow
 def test_killed_campaign_resumes_reusing_finished_steps(tmp_path):
-    run_dir = tmp_path / "run"
+    run_dir = tmp_path / HOSTILE_NAME
     proc = campaign(run_dir)
     deadline = time.time() + 300
     while stage_counts(run_dir, "train_member").get("running", 0) == 0:
@@ -68,6 +78,8 @@ def test_killed_campaign_resumes_reusing_finished_steps(tmp_path):
 
     out = finish(campaign(run_dir))
     assert "start start: reused" in out and "label start: reused" in out
+    assert "production 70000K/ps-r0: running" in out  # a line when a long step starts
+    assert re.search(r"production 70000K/ps-r0 \[#+\] (\d+)/\1 100%", out)  # its meter
     # the finished reference labels were not computed again
     assert next(label_dirs[0].rglob("results.jsonl")).read_text().splitlines() == results
     report = (run_dir / "report.md").read_text()
@@ -81,3 +93,4 @@ def test_killed_campaign_resumes_reusing_finished_steps(tmp_path):
     # a third run finds everything finished and recomputes nothing
     out = finish(campaign(run_dir))
     assert ": done" not in out and "production" in out and "reused" in out
+    assert not [p for p in tmp_path.rglob("*") if p.name in {"X", "Y", "Z"}]

@@ -1,0 +1,96 @@
+"""How far a running campaign step has got, read from the files it writes, and a wait loop
+that shows it (a bar with ETA on a terminal, a plain line every minute in a log).
+
+A step runs on a Parsl worker, possibly on another node; the campaign process only sees its
+files. A *meter* reads them: the labelling journal (one line per finished reference
+calculation), or the MD thermo log (one row per output step). Plain futures only
+(:mod:`concurrent.futures`): Parsl's ``AppFuture`` is one.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from mlmd.reference.progress import Progress
+
+#: A meter returns ``(done, total)`` in the step's own units (frames, MD steps).
+Meter = Callable[[], tuple[int, int]]
+
+
+def journal_meter(journal: str | os.PathLike, total: int) -> Meter:
+    """Frames labelled so far: lines of the labelling journal ``results.jsonl``."""
+    path = Path(journal)
+
+    def meter() -> tuple[int, int]:
+        try:
+            with path.open("rb") as fh:
+                return min(sum(1 for _ in fh), total), total
+        except FileNotFoundError:
+            return 0, total
+
+    return meter
+
+
+def thermo_meter(thermo: str | os.PathLike, steps: int) -> Meter:
+    """MD steps done so far: the step column of the last row of ``thermo.log``."""
+    path = Path(thermo)
+
+    def meter() -> tuple[int, int]:
+        try:
+            with path.open("rb") as fh:
+                fh.seek(max(path.stat().st_size - 4096, 0))
+                rows = [r for r in fh.read().decode(errors="replace").splitlines() if r.strip()]
+        except FileNotFoundError:
+            return 0, steps
+        for row in reversed(rows):
+            first = row.split()[0]
+            if first.isdigit():
+                return min(int(first), steps), steps
+        return 0, steps
+
+    return meter
+
+
+def wait_all(
+    futures: dict[str, cf.Future],
+    meters: dict[str, Meter],
+    *,
+    poll_s: float = 5.0,
+    line_every_s: float = 60.0,
+    stream=None,
+) -> None:
+    """Block until every future is done, drawing one progress bar per metered task.
+
+    ``futures`` and ``meters`` are keyed by task name (shown in the bar). Never raises for a
+    failed future: the caller asks each one for its result.
+    """
+    bars = {task: _Bar(task, meter(), stream, line_every_s) for task, meter in meters.items()}
+    pending = set(futures.values())
+    while pending:
+        _, pending = cf.wait(pending, timeout=poll_s, return_when=cf.FIRST_COMPLETED)
+        for task, bar in bars.items():
+            if not bar.closed:
+                bar.show(meters[task]()[0], final=futures[task].done())
+
+
+class _Bar:
+    """One task's bar; units already done when the wait began (a resumed step) are shown as
+    done but do not count towards the rate."""
+
+    def __init__(self, task: str, start: tuple[int, int], stream, line_every_s: float):
+        self.first = start[0]
+        self.progress = Progress(
+            max(start[1] - start[0], 0), label=task, stream=stream, interval_s=line_every_s
+        )
+        self.closed = False
+
+    def show(self, done: int, final: bool) -> None:
+        new = done - self.first - self.progress.done
+        if new > 0:
+            self.progress.update(["done"] * new)
+        if final:
+            self.progress.close()
+            self.closed = True
