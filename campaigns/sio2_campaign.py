@@ -196,7 +196,10 @@ class Campaign:
             key,
             submit,
             tag,
-            meter=lambda out: journal_meter(out / "labelled.label" / "results.jsonl", total),
+            meter=lambda out: (
+                journal_meter(out / "labelled.label" / "results.jsonl", total),
+                "frame",
+            ),
         )
         skipped = sum(result.get("skipped", {}).values())
         if skipped:
@@ -304,7 +307,10 @@ class Campaign:
                         key,
                         f"{rate:g}K/ps-r{rep}",
                         lambda out, c=config: _run_md(bindings, out, c, spec),
-                        lambda out, n=config["steps"]: thermo_meter(out / "md/thermo.log", n),
+                        lambda out, n=config["steps"]: (
+                            thermo_meter(out / "md/thermo.log", n),
+                            "step",
+                        ),
                     )
                 )
         return self._many("production", jobs, tolerate=True)

@@ -1,5 +1,6 @@
 """How far a running campaign step has got, read from the files it writes, and a wait loop
-that shows it (a bar with ETA on a terminal, a plain line every minute in a log).
+that shows it (:mod:`mlmd.progress`'s bar with ETA on a terminal; in a log file, where no
+bar draws, the same text as a log line every few minutes).
 
 A step runs on a Parsl worker, possibly on another node; the campaign process only sees its
 files. A *meter* reads them: the labelling journal (one line per finished reference
@@ -10,11 +11,15 @@ calculation), or the MD thermo log (one row per output step). Plain futures only
 from __future__ import annotations
 
 import concurrent.futures as cf
+import logging
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mlmd.reference.progress import Progress
+from mlmd.progress import Progress
+
+log = logging.getLogger("mlmd.campaign")
 
 #: A meter returns ``(done, total)`` in the step's own units (frames, MD steps).
 Meter = Callable[[], tuple[int, int]]
@@ -56,41 +61,46 @@ def thermo_meter(thermo: str | os.PathLike, steps: int) -> Meter:
 
 def wait_all(
     futures: dict[str, cf.Future],
-    meters: dict[str, Meter],
+    meters: dict[str, tuple[Meter, str]],
     *,
     poll_s: float = 5.0,
-    line_every_s: float = 60.0,
+    log_every_s: float = 300.0,
     stream=None,
 ) -> None:
-    """Block until every future is done, drawing one progress bar per metered task.
+    """Block until every future is done, showing one progress bar per metered task.
 
-    ``futures`` and ``meters`` are keyed by task name (shown in the bar). Never raises for a
-    failed future: the caller asks each one for its result.
+    ``futures`` are keyed by task name (shown in the bar), ``meters`` map some of them to
+    (meter, unit). Never raises for a failed future: the caller asks each for its result.
     """
-    bars = {task: _Bar(task, meter(), stream, line_every_s) for task, meter in meters.items()}
+    bars = {task: _Bar(task, meter(), unit, stream) for task, (meter, unit) in meters.items()}
     pending = set(futures.values())
+    last_log = time.perf_counter()
     while pending:
         _, pending = cf.wait(pending, timeout=poll_s, return_when=cf.FIRST_COMPLETED)
         for task, bar in bars.items():
             if not bar.closed:
-                bar.show(meters[task]()[0], final=futures[task].done())
+                bar.show(meters[task][0]()[0], final=futures[task].done())
+        if time.perf_counter() - last_log >= log_every_s:
+            last_log = time.perf_counter()
+            for bar in bars.values():
+                if not bar.closed and not bar.progress.tty:
+                    log.info("%s", bar.progress.line())
 
 
 class _Bar:
-    """One task's bar; units already done when the wait began (a resumed step) are shown as
-    done but do not count towards the rate."""
+    """One task's bar; units already done when the wait began (a resumed step) are not
+    counted towards the rate or the total."""
 
-    def __init__(self, task: str, start: tuple[int, int], stream, line_every_s: float):
+    def __init__(self, task: str, start: tuple[int, int], unit: str, stream):
         self.first = start[0]
-        self.progress = Progress(
-            max(start[1] - start[0], 0), label=task, stream=stream, interval_s=line_every_s
-        )
+        total = max(start[1] - start[0], 0)
+        self.progress = Progress(total, label=task, unit=unit, stream=stream)
         self.closed = False
 
     def show(self, done: int, final: bool) -> None:
         new = done - self.first - self.progress.done
         if new > 0:
-            self.progress.update(["done"] * new)
+            self.progress.advance(new)
         if final:
             self.progress.close()
             self.closed = True

@@ -34,6 +34,7 @@ def campaign(run_dir: Path, site: str = "local", args: list[str] = TINY) -> subp
     site_file = ROOT / f"sites/{site}.toml"
     cmd = [sys.executable, str(script), "--run-dir", str(run_dir), "--site", str(site_file)]
     env = {**os.environ, "MLMD_PARSL_LINKS": str(run_dir.parent / "parsl-links")}
+    env["MLMD_PROGRESS"] = "1"  # bars draw plain lines into the pipe
     return subprocess.Popen(
         [*cmd, *args],
         cwd=run_dir.parent,

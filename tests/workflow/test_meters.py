@@ -29,7 +29,8 @@ def test_thermo_meter_reads_the_last_step_of_a_real_thermo_log(tmp_path):
     log.close()
 
 
-def test_wait_all_draws_progress_lines_with_eta_and_returns_when_done(tmp_path):
+def test_wait_all_draws_progress_lines_with_eta_and_returns_when_done(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLMD_PROGRESS", "1")  # draw plain lines into the StringIO
     journal = tmp_path / "results.jsonl"
     journal.write_text("{}\n")  # one frame done by an earlier, killed attempt
     release = threading.Event()
@@ -48,12 +49,12 @@ def test_wait_all_draws_progress_lines_with_eta_and_returns_when_done(tmp_path):
         threading.Timer(0.8, release.set).start()
         wait_all(
             {"label start": future},
-            {"label start": journal_meter(journal, 4)},
+            {"label start": (journal_meter(journal, 4), "frame")},
             poll_s=0.05,
-            line_every_s=0.0,
             stream=stream,
         )
     assert future.result() == "ok"
     lines = stream.getvalue().splitlines()
     assert lines[-1].startswith("label start") and " 3/3 100%" in lines[-1]
-    assert any("ETA 0:00:0" in line for line in lines[:-1])
+    assert "frame/s" in lines[-1]
+    assert " 0/3 " in lines[0] and "ETA 0:00:00" in lines[-1]  # drawn at once, and at the end
