@@ -32,6 +32,7 @@ COMMANDS = {
     "md": "mlmd.md.cli",
     "analyze": "mlmd.analysis.cli",
     "material": "mlmd.materials.cli",
+    "validate": "mlmd.validate.cli",
     "site": "apps.cli",
 }
 

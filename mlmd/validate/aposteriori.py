@@ -1,0 +1,175 @@
+"""A-posteriori errors: reference single points on frames production MD visits, per phase.
+
+:func:`aposteriori_errors` draws ``frames_per_phase`` frames from each phase window
+(:mod:`mlmd.validate.phases`) of each trajectory, labels them with the reference through
+:func:`mlmd.reference.label_dataset` (resumable; failed frames become statuses and are left
+out), and evaluates the model on the labelled frames (:func:`mlmd.train.metrics.errors_on`):
+per phase the force and energy RMSE, the ensemble spread on the same frames, how well it
+ranks the bad frames (Spearman ρ between per-frame max force spread and max force error) and
+its scale (calibration = mean max spread / mean max error; 1 is calibrated, < 1
+over-confident), and pass/fail against the target errors. The campaign's active learning
+calls it each round as its stopping rule: ``summary["pass"]``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from mlmd.analysis.reader import open_trajectory
+from mlmd.data import Dataset, Frame, write_frames
+from mlmd.errors import InputError
+from mlmd.validate import plots
+from mlmd.validate.config import PHASES, APosterioriSpec
+from mlmd.validate.observe import frame_times_ps
+from mlmd.validate.phases import frames_in, phase_windows, stored_config
+from mlmd.validate.verdict import Row
+
+
+def sample_frames(trajectories: list[Path], spec: APosterioriSpec) -> dict[str, list[Frame]]:
+    """Frames per phase, evenly spaced in each trajectory's phase windows.
+
+    Raises:
+        InputError: a phase window of a trajectory holds no frame; no phase at all.
+    """
+    out: dict[str, list[Frame]] = {}
+    for path in trajectories:
+        windows = phase_windows(stored_config(path), spec.glass_transition_K)
+        times = frame_times_ps(path)
+        picks: dict[int, list[str]] = {}
+        for phase, window in windows.items():
+            picked = frames_in(times, window, spec.frames_per_phase)
+            if len(picked) == 0:
+                raise InputError(
+                    f"the {phase} window {window[0]:g}–{window[1]:g} ps holds no frame",
+                    file=str(path),
+                    field=f"{phase} window",
+                    fix="write trajectory frames more often (output.trajectory_every)",
+                )
+            for k in picked:
+                picks.setdefault(int(k), []).append(phase)
+        if not picks:
+            continue
+        with open_trajectory(path) as reader:
+            for snap in reader.frames(slice(0, max(picks) + 1)):
+                for phase in picks.get(snap.index, []):
+                    source = f"{path}:{phase}:step {snap.step}"
+                    frame = Frame(
+                        reader.numbers, snap.positions, snap.cell, snap.pbc, source=source
+                    )
+                    out.setdefault(phase, []).append(frame)
+    if not out:
+        raise InputError("no phase found", field="trajectories", fix="give production runs")
+    return {p: out[p] for p in PHASES if p in out}
+
+
+def test_set_errors(model: str | Path) -> dict | None:
+    """Member-mean test-set errors of a model directory (``metrics.json``), else None."""
+    files = sorted(Path(model).glob("member_*/metrics.json")) if Path(model).is_dir() else []
+    tests = [json.loads(f.read_text()).get("test", {}) for f in files]
+    if not tests:
+        return None
+    keys = ("forces_rmse", "energy_per_atom_rmse")
+    return {k: float(np.nanmean([t.get(k, np.nan) for t in tests])) for k in keys}
+
+
+def aposteriori_errors(
+    model: str | Path,
+    reference,
+    trajectories: list[Path],
+    out_dir: Path,
+    spec: APosterioriSpec,
+    *,
+    device: str = "cpu",
+    progress: bool = False,
+    plot_parity: bool = True,
+) -> dict:
+    """Per-phase errors of ``model`` against ``reference`` on frames of ``trajectories``.
+
+    Args:
+        model: a potential spec (model directory, export, registered name).
+        reference: a :class:`mlmd.reference.Reference` (its labels are the truth).
+        out_dir: ``frames.h5`` (unlabelled), ``labelled.h5`` and the workdir go here.
+
+    Returns:
+        ``{"pass", "phases": {phase: {...errors, spread, targets, pass}}, "test_set",
+        "datasets"}``; per phase ``n_frames``, ``force_rmse_eV_A``,
+        ``energy_rmse_meV_atom``, ``spread_max_mean_eV_A``, ``spearman``, ``calibration``.
+    """
+    from mlmd.potential import load_potential
+    from mlmd.reference import label_dataset
+    from mlmd.train.metrics import errors_on
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    by_phase = sample_frames(trajectories, spec)
+    frames_path, labelled = out_dir / "frames.h5", out_dir / "labelled.h5"
+    write_frames(
+        frames_path, {"name": "none"}, [f for fs in by_phase.values() for f in fs], overwrite=True
+    )
+    label_dataset(frames_path, labelled, reference, progress=progress)
+    potential = load_potential(model, device)
+    data = Dataset(labelled)
+    phases, accumulators = {}, {}
+    for phase, frames in by_phase.items():
+        indices = data.select(status="ok", keys=[f.key for f in frames])
+        if not indices:
+            raise InputError(
+                f"every {phase} frame failed its reference calculation",
+                file=str(labelled),
+                field="status",
+                fix="see the labelling log",
+            )
+        errors, acc = errors_on(potential, labelled, indices, device=device)
+        phases[phase] = _phase_summary(phase, errors, acc, len(frames), spec)
+        accumulators[phase] = acc
+    plot = plots.plot_parity(accumulators, out_dir / "parity.png") if plot_parity else None
+    return {
+        "pass": all(p["pass"] for p in phases.values()),
+        "phases": phases,
+        "test_set": test_set_errors(model),
+        "datasets": {"frames": str(frames_path), "labelled": str(labelled)},
+        "plots": [] if plot is None else [str(plot)],
+    }
+
+
+def _phase_summary(phase: str, errors: dict, acc, n_drawn: int, spec: APosterioriSpec) -> dict:
+    std, err = np.array(acc.max_f_std), np.array(acc.max_f_err)
+    f_target = spec.force_rmse_eV_A.get(phase)
+    e_target = spec.energy_rmse_meV_atom.get(phase)
+    f_rmse = errors["forces_rmse"]
+    e_rmse = 1e3 * errors["energy_per_atom_rmse"]
+    ok = (f_target is None or f_rmse <= f_target) and (e_target is None or e_rmse <= e_target)
+    return {
+        "n_frames": int(errors["n_frames"]),
+        "n_failed_labels": n_drawn - int(errors["n_frames"]),
+        "force_rmse_eV_A": f_rmse,
+        "force_mae_eV_A": errors["forces_mae"],
+        "energy_rmse_meV_atom": e_rmse,
+        "max_force_error_mean_eV_A": float(err.mean()),
+        "spread_max_mean_eV_A": float(std.mean()) if len(std) else None,
+        "spearman": errors.get("spearman_max_std_vs_max_error"),
+        "calibration": float(std.mean() / err.mean()) if len(std) and err.mean() > 0 else None,
+        "target_force_rmse_eV_A": f_target,
+        "target_energy_rmse_meV_atom": e_target,
+        "pass": bool(ok),
+    }
+
+
+def aposteriori_rows(summary: dict) -> list[Row]:
+    """Verdict rows: force and energy RMSE per phase against their targets."""
+    rows = []
+    for phase, p in summary["phases"].items():
+        for name, key, target, unit in (
+            ("force RMSE", "force_rmse_eV_A", "target_force_rmse_eV_A", "eV/Å"),
+            ("energy RMSE", "energy_rmse_meV_atom", "target_energy_rmse_meV_atom", "meV/atom"),
+        ):
+            if p.get(target) is None:
+                continue
+            v, t = p[key], p[target]
+            title = f"{name} ({p['n_frames']} frames)"
+            rows.append(
+                Row(f"a-posteriori {phase}", title, unit, v, t, v <= t, f"≤ {t:g} {unit}", v)
+            )
+    return rows

@@ -1,0 +1,198 @@
+"""What one run measures over its comparison window, through :func:`mlmd.analysis.analyze`.
+
+Every run of a state point is analysed with the same settings: the same r_max (half the
+smallest box width of all its runs), bin widths, bond cutoffs (given, else the first minima
+of the first reference run's g(r)), MSD fit window and blocks. The analysis writes its usual
+``summary.json``, ``curves/*.dat`` and PNGs into ``<run>/analysis``; :class:`Measurement`
+keeps what the comparison needs: scalars with their block errors, and curves (g(r)
+partials, bond-angle densities, MSD) on the analysis's grids.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from mlmd.analysis import AnalysisConfig, analyze
+from mlmd.analysis.rdf import max_r_max
+from mlmd.analysis.reader import open_trajectory
+from mlmd.errors import InputError
+from mlmd.validate.config import AnalysisSpec
+from mlmd.validate.stats import diffusion_window_ps
+
+#: Conversion Å²/ps → 10⁻⁵ cm²/s (the unit diffusion is reported in).
+A2_PS_TO_1E5_CM2_S = 10.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Measurement:
+    """One run's observables over its window.
+
+    Attributes:
+        scalars: name → (value, standard error or NaN); names carry units:
+            ``pressure_GPa``, ``epot_eV_atom``, ``density_g_cm3``, ``temperature_K``,
+            ``D_<X>_1e-5cm2_s``, ``peak_<A-B>_A``, ``angle_<A-B-C>_deg``, ``fsdp_A-1``.
+        curves: ``g <A-B>`` → (r Å, g), ``angle <A-B-C>`` → (θ deg, density 1/deg),
+            ``msd <X>`` → (lag ps, MSD Å²).
+        coordination: ``<centre>-<neighbour>`` → {count: fraction of centres}.
+        n_frames: frames analysed; ``summary``: the analysis summary file.
+    """
+
+    scalars: dict[str, tuple[float, float]]
+    curves: dict[str, tuple[np.ndarray, np.ndarray]]
+    coordination: dict[str, dict[int, float]]
+    n_frames: int
+    summary: Path
+
+
+def frame_times_ps(trajectory: Path) -> np.ndarray:
+    """Times (ps) of the trajectory's frames ([T]; H5MD ``particles/all/position/time``)."""
+    with h5py.File(trajectory, "r") as f:
+        return np.asarray(f["particles/all/position/time"][()], dtype=float) / 1e3
+
+
+def window_frames(trajectory: Path, window_ps: tuple[float, float], what: str) -> str:
+    """The analysis frame selection ``"a:b"`` of the frames with time in ``window_ps``."""
+    t = frame_times_ps(trajectory)
+    inside = np.flatnonzero((t >= window_ps[0] - 1e-6) & (t <= window_ps[1] + 1e-6))
+    if len(inside) < 8:
+        raise InputError(
+            f"{len(inside)} frames between {window_ps[0]:g} and {window_ps[1]:g} ps "
+            f"(need ≥ 8 for {what})",
+            file=str(trajectory),
+            field="md.output_every_fs",
+            fix="write frames more often or lengthen the window",
+        )
+    return f"{inside[0]}:{inside[-1] + 1}"
+
+
+def common_r_max(trajectories: list[Path], dr_A: float) -> float:
+    """Half the smallest perpendicular box width over every frame of every run (Å), floored
+    to whole bins: g(r) 'up to half the box', on one grid for all runs."""
+    limit = math.inf
+    for path in trajectories:
+        with open_trajectory(path) as reader:
+            limit = min(limit, max_r_max(reader.cells()))
+    return math.floor(limit / dr_A + 1e-9) * dr_A
+
+
+def analysis_config(
+    spec: AnalysisSpec,
+    frames: str,
+    n_frames: int,
+    frame_dt_ps: float,
+    r_max_A: float,
+    cutoffs_A: dict[str, float],
+    state: str,
+) -> AnalysisConfig:
+    """The analysis settings of every run of one state point: the liquid adds the MSD (D),
+    the glass the direct S(Q) (its FSDP)."""
+    what = ["rdf", "coordination", "angles", "thermo"]
+    window = None
+    if state == "liquid":
+        try:
+            window = diffusion_window_ps(n_frames, frame_dt_ps, spec.diffusion_blocks)
+        except ValueError as exc:
+            raise InputError(
+                f"the liquid's diffusion error: {exc}",
+                field="analysis.diffusion_blocks",
+                fix="sample longer (liquid.sampling_ps), write frames more often "
+                "(md.output_every_fs) or use fewer blocks",
+            ) from None
+        what.append("msd")
+    else:
+        what.append("sq")
+    return AnalysisConfig(
+        what=tuple(what),
+        frames=frames,
+        r_max_A=r_max_A,
+        dr_A=spec.dr_A,
+        cutoffs_A=dict(cutoffs_A),
+        angle_bin_deg=spec.angle_bin_deg,
+        q_max_A=spec.fsdp_q_max_A,
+        direct_q_max_A=spec.fsdp_q_max_A,
+        n_blocks=spec.diffusion_blocks,
+        fit_window_ps=window,
+        plots=False,
+    )
+
+
+def _columns(path: Path) -> dict[str, np.ndarray]:
+    """A curve file of the analysis as {header name: column}."""
+    with path.open() as fh:
+        header = fh.readline().lstrip("#").split()
+    data = np.loadtxt(path, comments="#", ndmin=2)
+    return dict(zip(header, data.T, strict=True))
+
+
+def measure(trajectory: Path, out_dir: Path, config: AnalysisConfig) -> Measurement:
+    """Analyse ``trajectory`` into ``out_dir`` and collect its :class:`Measurement`."""
+    s = analyze(trajectory, out_dir, config)
+    n_atoms = s["system"]["n_atoms"]
+    series = s.get("thermo", {}).get("series", {})
+    scalars: dict[str, tuple[float, float]] = {}
+    for name, key, scale in (
+        ("pressure", "pressure_GPa", 1.0),
+        ("potential_energy", "epot_eV_atom", 1.0 / n_atoms),
+        ("density", "density_g_cm3", 1.0),
+        ("temperature", "temperature_K", 1.0),
+    ):
+        if name in series:
+            err = series[name]["sem_blocks"]
+            scalars[key] = (series[name]["mean"] * scale, _num(err) * scale)
+    for label, d in s.get("msd", {}).get("species", {}).items():
+        scalars[f"D_{label}_1e-5cm2_s"] = (
+            d["D_A2_per_ps"] * A2_PS_TO_1E5_CM2_S,
+            _num(d["D_err_A2_per_ps"]) * A2_PS_TO_1E5_CM2_S,
+        )
+    for pair, p in s.get("rdf", {}).get("partials", {}).items():
+        if p.get("first_peak_A") is not None:
+            scalars[f"peak_{pair}_A"] = (p["first_peak_A"], math.nan)
+    for kind, a in s.get("angles", {}).items():
+        scalars[f"angle_{kind}_deg"] = (a["mean_deg"], math.nan)
+    direct = s.get("structure_factor", {}).get("direct (reciprocal vectors)", {})
+    if direct.get("fsdp_Q_A-1") is not None:
+        scalars["fsdp_A-1"] = (direct["fsdp_Q_A-1"], math.nan)
+    coordination = {
+        pair: {int(n): f for n, f in c["distribution"].items()}
+        for pair, c in s.get("coordination", {}).items()
+        if isinstance(c, dict)
+    }
+    curves = _curves(out_dir / "curves")
+    return Measurement(scalars, curves, coordination, s["frames"]["n"], out_dir / "summary.json")
+
+
+def _curves(directory: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    curves = {}
+    for file, x_name, prefix, tag, suffix in (
+        ("gr.dat", "r_A", "g_", "g", ""),
+        ("angles.dat", "angle_deg", "p_", "angle", "_per_deg"),
+        ("msd.dat", "lag_ps", "msd_", "msd", "_A2"),
+    ):
+        if not (directory / file).exists():
+            continue
+        cols = _columns(directory / file)
+        x = cols.pop(x_name)
+        for name, y in cols.items():
+            if name.startswith(prefix) and name.endswith(suffix) and name != "g_total":
+                curves[f"{tag} {name[len(prefix) :].removesuffix(suffix)}"] = (x, y)
+    return curves
+
+
+def bond_cutoffs(summary: Path) -> dict[str, float]:
+    """The coordination cutoffs an analysis used ({"Si-O": 2.3, ...}), to reuse for others."""
+    data = json.loads(summary.read_text())
+    return {
+        pair: c["cutoff_A"]
+        for pair, c in data.get("coordination", {}).items()
+        if isinstance(c, dict) and "cutoff_A" in c
+    }
+
+
+def _num(value) -> float:
+    return math.nan if value is None else float(value)

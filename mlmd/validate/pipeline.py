@@ -1,0 +1,269 @@
+"""``validate(model, reference, ...)``: parts (b) reference MD beside ML-MD and (a) a-posteriori
+errors, the verdict, plots and ``summary.json``.
+
+Part (b) runs (:mod:`mlmd.validate.runs`) the model and ``reference_seeds`` reference runs
+at each enabled state point, analyses every run over its window with the same settings
+(:mod:`mlmd.validate.observe`) and compares them (:mod:`mlmd.validate.verdict`). Part (a)
+labels frames of production trajectories — given, or the model's own glass run of (b) — or,
+for a reference that runs out of process (DFT), of small-cell ML-MD replicas of the glass
+schedule (:mod:`mlmd.validate.aposteriori`). Finished MD runs are reused on a rerun.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from mlmd import __version__
+from mlmd.atomic import write_text
+from mlmd.config import to_mapping
+from mlmd.errors import InputError
+from mlmd.reference.progress import Progress
+from mlmd.validate import plots
+from mlmd.validate.aposteriori import aposteriori_errors, aposteriori_rows
+from mlmd.validate.config import ValidateConfig
+from mlmd.validate.observe import (
+    analysis_config,
+    bond_cutoffs,
+    common_r_max,
+    measure,
+    window_frames,
+)
+from mlmd.validate.runs import Run, execute, md_engine, plan_runs, replica_run
+from mlmd.validate.verdict import failed_run, glass_rows, liquid_rows, verdict
+
+log = logging.getLogger(__name__)
+PARTS = ("a", "b")
+
+
+def reference_species(reference) -> list[int] | None:
+    """Atomic numbers a reference knows, when it can say (the teacher's potential's)."""
+    species = getattr(reference, "species", None)
+    if species is None and hasattr(reference, "potential"):
+        species = getattr(reference.potential, "species", None)
+    return None if species is None else sorted(int(z) for z in species)
+
+
+def check_species(model: str, reference, device: str = "cpu") -> list[int]:
+    """The model's species; :class:`InputError` when they differ from the reference's."""
+    from mlmd.potential import load_potential
+
+    mine = sorted(int(z) for z in load_potential(model, device).species)
+    theirs = reference_species(reference)
+    if theirs is not None and mine != theirs:
+        raise InputError(
+            f"the model's species {mine} differ from the reference's {theirs}",
+            file=str(model),
+            field="species",
+            fix="validate against a reference of the model's elements (--reference, "
+            "--reference-config)",
+        )
+    return mine
+
+
+def _window(cfg: ValidateConfig, state: str) -> tuple[float, float]:
+    if state == "liquid":
+        eq = cfg.liquid.equilibration_ps
+        return eq, eq + cfg.liquid.sampling_ps
+    return cfg.glass.anneal_ps
+
+
+def compare_state(
+    cfg: ValidateConfig, state: str, runs: list[Run], records: dict, out: Path, bar=None
+) -> tuple[dict, list]:
+    """Analyse and compare one state point's runs: (state summary, verdict rows)."""
+    model = next(r for r in runs if not r.is_reference)
+    refs = [r for r in runs if r.is_reference]
+    failed = records[model.role].get("status") != "completed"
+    measured = refs if failed else [*refs, model]
+    window = _window(cfg, state)
+    frames = {r.role: window_frames(r.trajectory, window, f"the {state} window") for r in measured}
+    a, b = (int(x) for x in frames[refs[0].role].split(":"))
+    dt_ps = cfg.md.output_every * cfg.md.timestep_fs / 1e3
+    r_max = common_r_max([r.trajectory for r in measured], cfg.analysis.dr_A)
+    cutoffs = dict(cfg.analysis.cutoffs_A)
+    results = {}
+    for run in measured:  # the first reference first: its g(r) minima are everyone's cutoffs
+        acfg = analysis_config(cfg.analysis, frames[run.role], b - a, dt_ps, r_max, cutoffs, state)
+        results[run.role] = measure(run.trajectory, run.directory / "analysis", acfg)
+        if run is refs[0]:
+            cutoffs = {**bond_cutoffs(results[run.role].summary), **cutoffs}
+        if bar is not None:
+            bar.update(["analysis"])
+    ref_results = [results[r.role] for r in refs]
+    if failed:
+        rows = [failed_run(state, records[model.role].get("message", "did not finish"))]
+    else:
+        rows_of = liquid_rows if state == "liquid" else glass_rows
+        rows = rows_of(results[model.role], ref_results, cfg.tolerances)
+    curves = {r.role.replace("_", " "): results[r.role].curves for r in measured}
+    pngs = [
+        plots.plot_overlays(state, curves, kind, out / f"{state}_{kind}.png")
+        for kind in ("g", "angle", "msd")
+    ]
+    summary = {
+        "window_ps": list(window),
+        "n_frames": b - a,
+        "r_max_A": r_max,
+        "cutoffs_A": cutoffs,
+        "runs": {
+            role: {"scalars": m.scalars, "analysis": str(m.summary), "frames": frames[role]}
+            for role, m in results.items()
+        },
+        "records": records,
+        "plots": [str(p) for p in pngs if p is not None],
+    }
+    return summary, rows
+
+
+def _run_all(runs: list[Run], reference, bar) -> dict[str, dict]:
+    records = {}
+    for run in runs:
+        log.info("validate: %s %s (%s)", run.state, run.role, run.engine)
+        records[f"{run.state}/{run.role}"] = execute(run, reference)
+        if bar is not None:
+            bar.update([records[f"{run.state}/{run.role}"]["status"]])
+    return records
+
+
+def validate(
+    model: str | Path,
+    reference: str,
+    out_dir: str | Path,
+    *,
+    config: ValidateConfig | None = None,
+    reference_config=None,
+    parts: tuple[str, ...] = PARTS,
+    trajectories: tuple[str | Path, ...] = (),
+    progress: bool = True,
+) -> dict:
+    """Validate ``model`` against ``reference``; writes ``out_dir/summary.json``.
+
+    Args:
+        model: the model's potential spec (a model directory, an export, a *.vashishta
+            file, a registered name).
+        reference: a reference name (``teacher``, ``lammps``, ``cp2k``...); part (b) needs
+            one that runs MD.
+        config: the :class:`ValidateConfig` (defaults: issue 12's state points).
+        reference_config: the reference's settings (mapping or TOML path).
+        parts: ``"b"`` reference MD beside ML-MD, ``"a"`` a-posteriori errors.
+        trajectories: production trajectories for part (a).
+
+    Returns:
+        the summary: ``{"verdict": {"pass", "rows", "failed"}, "liquid", "glass",
+        "aposteriori", "plots", ...}`` (see :func:`mlmd.validate.report_lines`).
+    """
+    from mlmd.reference import get_reference
+
+    cfg = config or ValidateConfig()
+    out, model = Path(out_dir), str(model)
+    bad = [p for p in parts if p not in PARTS] or ([] if parts else ["(none)"])
+    if bad:
+        raise InputError(f"unknown part {bad[0]!r}", field="--parts", fix="use a, b or a,b")
+    if not cfg.aposteriori.enabled:
+        parts = tuple(p for p in parts if p != "a")
+    if "b" in parts:
+        md_engine(reference)
+    ref = get_reference(reference, config=reference_config)
+    species = check_species(model, ref)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = _header(cfg, model, species, reference, ref, parts)
+    rows: list = []
+    runs = (
+        plan_runs(cfg, model, reference, _md_potential(ref, reference), out) if "b" in parts else []
+    )
+    n_a = 1 if "a" in parts else 0
+    bar = Progress(2 * len(runs) + n_a, label="validate", enabled=progress and sys.stderr.isatty())
+    try:
+        records = _run_all(runs, ref, bar)
+        for state in ("liquid", "glass"):
+            mine = [r for r in runs if r.state == state]
+            if mine:
+                recs = {r.role: records[f"{state}/{r.role}"] for r in mine}
+                summary[state], state_rows = compare_state(cfg, state, mine, recs, out, bar)
+                summary["plots"] += summary[state]["plots"]
+                rows += state_rows
+        if "a" in parts:
+            rows += _part_a(cfg, model, ref, runs, records, trajectories, out, summary)
+            bar.update(["a-posteriori"])
+    finally:
+        bar.close()
+    summary["verdict"] = verdict(rows)
+    write_text(out / "summary.json", json.dumps(_finite(summary), indent=2, allow_nan=False))
+    return json.loads((out / "summary.json").read_text())
+
+
+def _header(cfg, model, species, name, reference, parts) -> dict:
+    return {
+        "format": "mlmd.validate.summary",
+        "version": 1,
+        "mlmd_version": __version__,
+        "model": model,
+        "species": species,
+        "reference": {"name": name, "settings": reference.reference},
+        "parts": list(parts),
+        "config": to_mapping(cfg),
+        "plots": [],
+    }
+
+
+def _md_potential(reference, name: str) -> str:
+    """What mlmd runs as the reference's MD: the teacher's ``potential`` setting."""
+    settings = getattr(reference, "settings", None)
+    return str(getattr(settings, "potential", name))
+
+
+def _part_a(cfg, model, ref, runs, records, trajectories, out, summary) -> list:
+    """Part (a) into ``summary["aposteriori"]``; its verdict rows."""
+    sources, failure = _aposteriori_sources(cfg, model, ref, runs, records, trajectories, out)
+    if failure is not None:
+        return [failed_run("a-posteriori", failure)]
+    a = aposteriori_errors(model, ref, sources, out / "aposteriori", cfg.aposteriori)
+    a["trajectories"] = [str(p) for p in sources]
+    summary["aposteriori"] = a
+    summary["plots"] += a["plots"]
+    return aposteriori_rows(a)
+
+
+def _aposteriori_sources(cfg, model, ref, runs, records, trajectories, out):
+    """(trajectories whose frames part (a) labels, or None and why the model's MD failed)."""
+    mode = cfg.aposteriori.frames_from
+    if mode == "auto":
+        mode = "trajectories" if getattr(ref, "in_process", False) else "replicas"
+    if mode == "replicas":
+        run = replica_run(cfg, model, out)
+        record = execute(run)
+    elif trajectories:
+        return [Path(t) for t in trajectories], None
+    else:
+        run = next((r for r in runs if r.state == "glass" and not r.is_reference), None)
+        if run is None:
+            raise InputError(
+                "part (a) needs production trajectories",
+                field="--trajectory",
+                fix="pass --trajectory TRAJ.h5 (or enable the glass state point)",
+            )
+        record = records[f"glass/{run.role}"]
+    if record["status"] != "completed":
+        return None, f"the model's {run.state} MD: {record.get('message', record['status'])}"
+    return [run.trajectory], None
+
+
+def _finite(obj):
+    """JSON-safe: numpy → Python, NaN/inf → None, tuples → lists, paths → strings."""
+    if isinstance(obj, dict):
+        return {str(k): _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj

@@ -1,0 +1,236 @@
+"""The MD runs of a validation: the model and the reference at the same state points.
+
+:func:`plan_runs` gives one :class:`Run` per (state point, role): ``model`` and
+``reference_1`` … ``reference_K``. Every run of a state point has the same start structure
+(one file, ``starts.h5``; reference 2 onwards start from the builder's next seed when the
+start is random), thermostat kind and time constant, timestep, length and output interval;
+they differ only in potential and seed. Each run is a plain mlmd MD config, so the campaign
+can submit them wherever it likes; :func:`execute` runs one here.
+
+Engines: ``mlmd`` (:func:`mlmd.md.runner.run_md`; the model, and the teacher as reference)
+and ``lammps`` (``mlmd.reference.lammps_md.run_reference_md``, CONTRACTS §5). A reference
+that cannot run MD is refused by :func:`md_engine` before anything runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlmd.atomic import write_text
+from mlmd.config import from_mapping, to_mapping
+from mlmd.errors import InputError
+from mlmd.md.config import StructureConfig
+from mlmd.validate.config import ValidateConfig
+
+#: Which engine runs each reference's MD (references not listed cannot run MD).
+MD_ENGINES = {"teacher": "mlmd", "lammps": "lammps"}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One MD run. ``state`` ``liquid``/``glass``; ``role`` ``model``/``reference_<k>``;
+    ``config`` the mlmd MD config mapping (its output directory included)."""
+
+    state: str
+    role: str
+    engine: str
+    config: dict
+
+    @property
+    def directory(self) -> Path:
+        return Path(self.config["output"]["directory"])
+
+    @property
+    def trajectory(self) -> Path:
+        return self.directory / "trajectory.h5"
+
+    @property
+    def is_reference(self) -> bool:
+        return self.role != "model"
+
+
+def md_engine(reference_name: str) -> str:
+    """The engine of a reference's MD; :class:`InputError` for one that cannot run MD."""
+    if reference_name not in MD_ENGINES:
+        raise InputError(
+            f"reference {reference_name!r} cannot run MD, which the reference-MD comparison needs",
+            field="--reference",
+            fix=f"use --reference {'|'.join(MD_ENGINES)}, or --parts a (single points only)",
+        )
+    return MD_ENGINES[reference_name]
+
+
+def _start_structures(spec, state: str, out: Path) -> Path:
+    """Write the start frames of one state point to ``out/starts-<state>-<hash>.h5`` (the
+    hash of their recipes: a changed recipe never reuses old runs): frame 0 for the model
+    and reference 1, frame 1 for the other references."""
+    from mlmd.data import Frame, write_frames
+    from mlmd.md.structure import load_structure
+
+    recipes = [to_mapping(s) for s in _starts(spec.structure)]
+    digest = hashlib.sha256(json.dumps(recipes, sort_keys=True).encode()).hexdigest()[:12]
+    path = out / f"starts-{state}-{digest}.h5"
+    if not path.exists():
+        frames = []
+        for k, recipe in enumerate(recipes):
+            s = load_structure(from_mapping(StructureConfig, recipe))
+            source = f"validate {state} start {k}"
+            frames.append(Frame(s.numbers, s.positions, s.cell, True, source=source))
+        write_frames(path, {"name": "none"}, frames)
+    return path
+
+
+def _starts(structure: StructureConfig) -> list[StructureConfig]:
+    """The model's (= reference 1's) start and the other references' (random: next seed)."""
+    if structure.builder == "random_sio2":
+        return [structure, dataclasses.replace(structure, seed=structure.seed + 1)]
+    return [structure, structure]
+
+
+def _base(cfg: ValidateConfig, seed: int, potential: str, directory: Path) -> dict:
+    md = cfg.md
+    every = md.output_every
+    return {
+        "potential": potential,
+        "device": md.device,
+        "torch_threads": md.torch_threads,
+        "timestep_fs": md.timestep_fs,
+        "seed": seed,
+        "output": {
+            "directory": str(directory),
+            "trajectory_every": every,
+            "thermo_every": every,
+            "checkpoint_every": 0,
+        },
+    }
+
+
+def _liquid(cfg: ValidateConfig) -> dict:
+    s = cfg.liquid
+    return {
+        "steps": round((s.equilibration_ps + s.sampling_ps) * 1000 / cfg.md.timestep_fs),
+        "initial_temperature_K": s.temperature_K,
+        "ensemble": {
+            "kind": "langevin",
+            "temperature_K": s.temperature_K,
+            "damping_fs": cfg.md.damping_fs,
+        },
+    }
+
+
+def _glass(cfg: ValidateConfig) -> dict:
+    g = cfg.glass
+    return {
+        "steps": round(g.time_ps[-1] * 1000 / cfg.md.timestep_fs),
+        "initial_temperature_K": g.temperature_K[0],
+        "ensemble": {
+            "kind": "npt",
+            "temperature_K": g.temperature_K[0],
+            "pressure_GPa": g.pressure_GPa[0],
+            "damping_fs": cfg.md.damping_fs,
+            "barostat_damping_fs": g.barostat_damping_fs,
+            "compressibility_per_GPa": g.compressibility_per_GPa,
+        },
+        "schedule": {
+            "time_ps": list(g.time_ps),
+            "temperature_K": list(g.temperature_K),
+            "pressure_GPa": list(g.pressure_GPa),
+        },
+    }
+
+
+def plan_runs(
+    cfg: ValidateConfig, model: str, reference_name: str, reference_potential: str, out: Path
+) -> list[Run]:
+    """Every MD run of part (b), model first, for the enabled state points.
+
+    Args:
+        model: the model's potential spec (a model directory, an export, a registered name).
+        reference_name: ``teacher`` or ``lammps`` (:data:`MD_ENGINES`).
+        reference_potential: the potential spec mlmd runs for the reference (the teacher's
+            ``potential`` setting; ignored by other engines).
+        out: the validation's output directory (runs go to ``out/<state>/<role>``).
+    """
+    engine = md_engine(reference_name)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for state, spec, build in (("liquid", cfg.liquid, _liquid), ("glass", cfg.glass, _glass)):
+        if not spec.enabled:
+            continue
+        starts = _start_structures(spec, state, out)
+        roles = ["model"] + [f"reference_{k + 1}" for k in range(cfg.md.reference_seeds)]
+        for k, role in enumerate(roles):
+            potential = model if role == "model" else reference_potential
+            config = _base(cfg, cfg.md.seed + k, potential, out / state / role)
+            config.update(build(cfg))
+            config["structure"] = {"dataset": str(starts), "index": 0 if k <= 1 else 1}
+            runs.append(Run(state, role, "mlmd" if role == "model" else engine, config))
+    return runs
+
+
+def replica_run(cfg: ValidateConfig, model: str, out: Path) -> Run:
+    """The model's small-cell replica of the glass schedule (frames for DFT labels)."""
+    config = _base(cfg, cfg.md.seed, model, out / "replica" / "model")
+    config.update(_glass(cfg))
+    config["structure"] = to_mapping(cfg.aposteriori.replica_structure)
+    return Run("replica", "model", "mlmd", config)
+
+
+def execute(run: Run, reference=None) -> dict:
+    """Run ``run`` unless its directory records the same finished config; returns the run
+    record ``{"status", "config", "message"?, ...}`` (also in ``run.json``). A model whose MD
+    fails its safety checks gives status ``failed`` (the verdict fails it), not an error."""
+    record_path = run.directory / "run.json"
+    if record_path.exists():
+        record = json.loads(record_path.read_text())
+        if record.get("config") == run.config and record.get("status") == "completed":
+            return record
+    run.directory.mkdir(parents=True, exist_ok=True)
+    record = _RUNNERS[run.engine](run, reference)
+    record["config"] = run.config
+    write_text(record_path, json.dumps(record, indent=2, default=str))
+    return record
+
+
+def _run_mlmd(run: Run, reference) -> dict:
+    from mpi4py import MPI
+
+    from mlmd.md.engine import MDSafetyError
+    from mlmd.md.runner import run_md
+
+    try:
+        summary = run_md(run.config, comm=MPI.COMM_SELF, echo=False)
+    except MDSafetyError as exc:
+        if run.is_reference:
+            raise
+        return {"status": "failed", "message": f"MD safety check: {exc}"}
+    return {"status": summary["status"], "wall_s": summary["wall_s"]}
+
+
+def _run_lammps(run: Run, reference) -> dict:
+    try:
+        from mlmd.reference.lammps_md import ReferenceMDSpec, run_reference_md
+    except ImportError:
+        raise InputError(
+            "this mlmd has no LAMMPS reference MD yet (mlmd.reference.lammps_md)",
+            field="--reference",
+            fix="use --reference teacher",
+        ) from None
+    from mlmd.data import Dataset
+    from mlmd.md.config import config_from_mapping
+
+    cfg = config_from_mapping(run.config)
+    frame = Dataset(cfg.structure.dataset)[cfg.structure.index]
+    spec = ReferenceMDSpec.from_md_config(cfg)
+    path = run_reference_md(reference.settings, frame, spec, run.directory)
+    if Path(path) != run.trajectory:
+        run.trajectory.unlink(missing_ok=True)
+        run.trajectory.symlink_to(Path(path).resolve())
+    return {"status": "completed", "settings": to_mapping(reference.settings)}
+
+
+_RUNNERS = {"mlmd": _run_mlmd, "lammps": _run_lammps}

@@ -1,0 +1,44 @@
+"""Phases of a production run from its stored schedule, and the frames in each window."""
+
+import numpy as np
+import pytest
+
+from mlmd.validate.phases import frames_in, phase_windows
+
+MELT_QUENCH = {
+    "steps": 30000,
+    "timestep_fs": 1.0,
+    "ensemble": {"temperature_K": 4000.0},
+    "schedule": {
+        "time_ps": [0.0, 10.0, 20.0, 30.0],
+        "temperature_K": [4000.0, 4000.0, 300.0, 300.0],
+        "pressure_GPa": [4.0, 4.0, 0.0, 0.0],
+    },
+}
+
+
+def test_melt_quench_schedule_gives_liquid_supercooled_and_glass():
+    w = phase_windows(MELT_QUENCH)
+    assert w["liquid"] == (5.0, 10.0)  # the second half of the melt hold
+    assert w["supercooled"] == pytest.approx((10.0, 15.0))  # down to the middle, 2150 K
+    assert w["glass"] == (20.0, 30.0)
+    w = phase_windows(MELT_QUENCH, glass_transition_K=1150.0)
+    assert w["supercooled"] == pytest.approx((10.0, 10.0 + 10.0 * 2850.0 / 3700.0))
+
+
+def test_schedule_without_anneal_has_no_glass_and_constant_runs_are_one_phase():
+    cfg = {**MELT_QUENCH, "schedule": {"time_ps": [0, 10, 20], "temperature_K": [4000, 4000, 300]}}
+    assert set(phase_windows(cfg)) == {"liquid", "supercooled"}
+    const = {"steps": 2000, "timestep_fs": 2.0, "ensemble": {"temperature_K": 300.0}}
+    assert phase_windows(const) == {"liquid": (2.0, 4.0)}
+    assert phase_windows(const, glass_transition_K=1500.0) == {"glass": (2.0, 4.0)}
+
+
+def test_frames_in_picks_only_frames_inside_the_window_evenly():
+    times = np.arange(0, 30.001, 0.5)
+    picked = frames_in(times, (20.0, 30.0), 5)
+    assert len(picked) == 5
+    assert times[picked].min() >= 20.0 and times[picked].max() <= 30.0
+    assert times[picked[0]] == 20.0 and times[picked[-1]] == 30.0
+    assert list(frames_in(times, (20.0, 21.0), 10)) == [40, 41, 42]
+    assert len(frames_in(times, (20.1, 20.4), 10)) == 0

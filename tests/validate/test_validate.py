@@ -1,0 +1,89 @@
+"""End to end on real MD (tiny): the teacher against itself, and a deliberately wrong model."""
+
+import json
+
+import numpy as np
+import pytest
+
+from mlmd.data import Dataset
+from mlmd.potential.export import save_member
+from mlmd.potential.model import BodyOrderPotential, ModelConfig
+from mlmd.reference import get_reference
+from mlmd.validate import aposteriori_errors, report_lines, validate
+from mlmd.validate.config import APosterioriSpec
+from tests.validate.conftest import scaled_teacher, tiny_config
+
+pytestmark = pytest.mark.slow
+
+
+def _rows(summary, part):
+    return [r for r in summary["verdict"]["rows"] if r["part"] == part]
+
+
+def test_teacher_against_itself_is_inside_the_noise_floor(teacher_summary, teacher_dir):
+    liquid = _rows(teacher_summary, "liquid")
+    l1 = [r for r in liquid if r["quantity"].endswith(", L1")]
+    assert {r["quantity"] for r in l1} >= {
+        "g(r) Si-O, L1",
+        "g(r) O-O, L1",
+        "g(r) Si-Si, L1",
+        "angle distribution Si-O-Si, L1",
+    }
+    for row in l1:
+        assert 0 < row["distance"] <= row["tolerance"], row
+    assert all(r["pass"] for r in liquid), [r["quantity"] for r in liquid if not r["pass"]]
+    names = {r["quantity"] for r in liquid}
+    assert {"D Si", "D O", "pressure", "E_pot per atom", "g(r) Si-O first peak"} <= names
+    # the glass: rows of every kind, compared over the anneal only
+    glass = {r["quantity"] for r in _rows(teacher_summary, "glass")}
+    assert {"density", "mean Si-O-Si angle", "FSDP position", "g(r) Si-O, L1"} <= glass
+    assert any(q.startswith("SiO") and q.endswith(" fraction") for q in glass)
+    assert teacher_summary["glass"]["window_ps"] == [0.3, 0.5]
+    assert teacher_summary["glass"]["n_frames"] == 11
+    # part (a) on the model's own melt–quench: the teacher has no error on its own frames
+    phases = teacher_summary["aposteriori"]["phases"]
+    assert set(phases) == {"liquid", "supercooled", "glass"}
+    for p in phases.values():
+        assert p["n_frames"] == 3 and p["force_rmse_eV_A"] < 1e-9 and p["pass"]
+    assert teacher_summary["verdict"]["failed"] == [
+        f for f in teacher_summary["verdict"]["failed"] if f.startswith("glass")
+    ]
+    written = json.loads((teacher_dir / "summary.json").read_text())
+    assert written["verdict"] == teacher_summary["verdict"]
+    for png in teacher_summary["plots"]:
+        assert open(png, "rb").read(4) == b"\x89PNG"
+
+
+def test_a_wrong_model_fails_the_verdict(teacher_summary, teacher_dir, tmp_path):
+    wrong = scaled_teacher(tmp_path / "charges0.85.vashishta", 0.85)
+    cfg = tiny_config(glass={"enabled": False})
+    summary = validate(wrong, "teacher", teacher_dir, config=cfg, parts=("b",), progress=False)
+    assert not summary["verdict"]["pass"]
+    failed = set(summary["verdict"]["failed"])
+    assert {"liquid: E_pot per atom", "liquid: g(r) Si-O, L1"} <= failed
+    # the reference runs were reused, not rerun: same records as the teacher's validation
+    assert (
+        summary["liquid"]["records"]["reference_1"]
+        == (teacher_summary["liquid"]["records"]["reference_1"])
+    )
+    lines = report_lines(summary)
+    assert lines[0].endswith("FAIL") and lines[2].startswith("**FAIL**")
+
+
+def test_aposteriori_of_an_untrained_ensemble_fails_with_spread_statistics(
+    teacher_summary, tmp_path
+):
+    model = tmp_path / "model"
+    cfg = ModelConfig(species=[8, 14], cutoff_A=4.0, n_basis=4, channels=4, hidden=[8])
+    for k in range(2):
+        save_member(BodyOrderPotential(cfg, seed=k), model / f"member_{k}")
+    traj = teacher_summary["aposteriori"]["trajectories"]
+    spec = APosterioriSpec(frames_per_phase=3)
+    out = aposteriori_errors(model, get_reference("teacher"), traj, tmp_path / "a", spec)
+    assert not out["pass"]
+    for p in out["phases"].values():
+        assert p["force_rmse_eV_A"] > p["target_force_rmse_eV_A"] and not p["pass"]
+        assert p["spread_max_mean_eV_A"] > 0 and np.isfinite(p["calibration"])
+        assert -1 <= p["spearman"] <= 1
+    labelled = Dataset(out["datasets"]["labelled"])
+    assert len(labelled.select(status="ok")) == len(labelled) >= 8  # phases may share a frame

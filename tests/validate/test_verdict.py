@@ -1,0 +1,79 @@
+"""Verdict rows and the report on synthetic measurements."""
+
+import math
+
+import numpy as np
+import pytest
+
+from mlmd.validate.config import Tolerances
+from mlmd.validate.observe import Measurement
+from mlmd.validate.report import report_lines
+from mlmd.validate.verdict import compare_values, liquid_rows, verdict
+
+R = np.arange(0.01, 6.0, 0.02)
+
+
+def _liquid(seed: int, shift_A: float = 0.0, pressure: float = 5.5) -> Measurement:
+    rng = np.random.default_rng(seed)
+    g = 1 + 2 * np.exp(-((R - 1.6 - shift_A) ** 2) / 0.01) + rng.normal(scale=0.05, size=len(R))
+    return Measurement(
+        scalars={
+            "pressure_GPa": (pressure + rng.normal(scale=0.02), 0.03),
+            "epot_eV_atom": (-6.88 + rng.normal(scale=0.001), 0.001),
+            "D_Si_1e-5cm2_s": (0.9, 0.02),
+            "peak_Si-O_A": (1.6 + shift_A, math.nan),
+        },
+        curves={"g Si-O": (R, g)},
+        coordination={},
+        n_frames=40,
+        summary=None,
+    )
+
+
+def test_a_model_like_its_reference_passes_and_a_shifted_one_fails():
+    refs = [_liquid(1), _liquid(2)]
+    good = verdict(liquid_rows(_liquid(3), refs, Tolerances()))
+    assert good["pass"], good["failed"]
+    bad = verdict(liquid_rows(_liquid(4, shift_A=0.1, pressure=6.5), refs, Tolerances()))
+    assert not bad["pass"]
+    assert set(bad["failed"]) == {
+        "liquid: g(r) Si-O, L1",
+        "liquid: g(r) Si-O first peak",
+        "liquid: pressure",
+    }
+
+
+def test_tolerance_becomes_the_noise_when_the_runs_cannot_resolve_it():
+    row = compare_values(
+        "liquid", "pressure", "GPa", (6.0, 0.05), [(5.5, 0.05), (5.6, 0.05)], False, 0.3, 1.5
+    )
+    assert not row.passed and row.tolerance == 0.3 and "noise" not in row.rule
+    row = compare_values(
+        "liquid", "pressure", "GPa", (6.0, 0.4), [(5.5, 0.4), (5.6, 0.4)], False, 0.3, 1.5
+    )
+    assert row.passed and row.tolerance > 0.5 and "noise-limited" in row.rule
+    row = compare_values(
+        "glass", "density", "g/cm³", (2.2, math.nan), [(2.0, math.nan)] * 2, True, 0.015, 1.5
+    )
+    assert not row.passed and row.distance == pytest.approx(0.1)
+    missing = compare_values("glass", "x", "", None, [(1.0, 0.1)] * 2, False, 0.1, 1.5)
+    assert not missing.passed
+
+
+def test_report_leads_with_the_verdict_and_says_fail_plainly():
+    refs = [_liquid(1), _liquid(2)]
+    rows = liquid_rows(_liquid(4, shift_A=0.1), refs, Tolerances())
+    summary = {"verdict": verdict(rows), "reference": {"name": "teacher"}}
+    lines = report_lines(summary)
+    assert lines[0].endswith("FAIL")
+    assert lines[2].startswith("**FAIL**") and "g(r) Si-O first peak" in lines[2]
+    assert lines[4].startswith("| part | quantity | model | reference")
+    assert sum("**FAIL**" in line for line in lines[6:]) == 2
+    good = report_lines(
+        {
+            "verdict": verdict(liquid_rows(_liquid(3), refs, Tolerances())),
+            "reference": {"name": "teacher"},
+        }
+    )
+    assert good[0].endswith("PASS") and "**FAIL**" not in "\n".join(good)
+    assert report_lines({"verdict": verdict([])})[0].endswith("FAIL")
