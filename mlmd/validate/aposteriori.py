@@ -14,6 +14,7 @@ calls it each round as its stopping rule: ``summary["pass"]``.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +24,7 @@ from mlmd.data import Dataset, Frame, write_frames
 from mlmd.errors import InputError
 from mlmd.validate import plots
 from mlmd.validate.config import PHASES, APosterioriSpec
-from mlmd.validate.observe import frame_times_ps
-from mlmd.validate.phases import frames_in, phase_windows, stored_config
+from mlmd.validate.phases import frames_in, phase_windows
 from mlmd.validate.verdict import Row
 
 
@@ -36,33 +36,48 @@ def sample_frames(trajectories: list[Path], spec: APosterioriSpec) -> dict[str, 
     """
     out: dict[str, list[Frame]] = {}
     for path in trajectories:
-        windows = phase_windows(stored_config(path), spec.glass_transition_K)
-        times = frame_times_ps(path)
-        picks: dict[int, list[str]] = {}
-        for phase, window in windows.items():
-            picked = frames_in(times, window, spec.frames_per_phase)
-            if len(picked) == 0:
-                raise InputError(
-                    f"the {phase} window {window[0]:g}–{window[1]:g} ps holds no frame",
-                    file=str(path),
-                    field=f"{phase} window",
-                    fix="write trajectory frames more often (output.trajectory_every)",
-                )
-            for k in picked:
-                picks.setdefault(int(k), []).append(phase)
-        if not picks:
-            continue
         with open_trajectory(path) as reader:
+            picks = _picks(reader, spec)
+            if not picks:
+                continue
             for snap in reader.frames(slice(0, max(picks) + 1)):
                 for phase in picks.get(snap.index, []):
+                    frame = Frame(reader.numbers, snap.positions, snap.cell, snap.pbc)
                     source = f"{path}:{phase}:step {snap.step}"
-                    frame = Frame(
-                        reader.numbers, snap.positions, snap.cell, snap.pbc, source=source
-                    )
-                    out.setdefault(phase, []).append(frame)
+                    out.setdefault(phase, []).append(replace(frame, source=source))
     if not out:
-        raise InputError("no phase found", field="trajectories", fix="give production runs")
+        raise InputError(
+            "no liquid, supercooled or glass phase in the trajectories' schedules",
+            field="--trajectory",
+            fix="give production runs (melt hold, quench, anneal)",
+        )
     return {p: out[p] for p in PHASES if p in out}
+
+
+def _picks(reader, spec: APosterioriSpec) -> dict[int, list[str]]:
+    """Frame index → the phases it is drawn for (every phase window must hold a frame)."""
+    config = reader.run_config()
+    if config is None:
+        raise InputError(
+            "the trajectory stores no MD run config, so its phases are unknown",
+            file=str(reader.path),
+            field="parameters/config",
+            fix="give a trajectory written by `mlmd md run`",
+        )
+    times_ps = reader.frame_times()[1] / 1e3
+    picks: dict[int, list[str]] = {}
+    for phase, window in phase_windows(config, spec.glass_transition_K).items():
+        picked = frames_in(times_ps, window, spec.frames_per_phase)
+        if len(picked) == 0:
+            raise InputError(
+                f"the {phase} window {window[0]:g}–{window[1]:g} ps holds no frame",
+                file=str(reader.path),
+                field=f"{phase} window",
+                fix="write trajectory frames more often (output.trajectory_every)",
+            )
+        for k in picked:
+            picks.setdefault(int(k), []).append(phase)
+    return picks
 
 
 def test_set_errors(model: str | Path) -> dict | None:

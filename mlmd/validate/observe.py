@@ -15,12 +15,12 @@ import json
 import math
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from mlmd.analysis import AnalysisConfig, analyze
 from mlmd.analysis.rdf import max_r_max
 from mlmd.analysis.reader import open_trajectory
+from mlmd.analysis.window import select
 from mlmd.errors import InputError
 from mlmd.validate.config import AnalysisSpec
 from mlmd.validate.stats import diffusion_window_ps
@@ -50,25 +50,19 @@ class Measurement:
     summary: Path
 
 
-def frame_times_ps(trajectory: Path) -> np.ndarray:
-    """Times (ps) of the trajectory's frames ([T]; H5MD ``particles/all/position/time``)."""
-    with h5py.File(trajectory, "r") as f:
-        return np.asarray(f["particles/all/position/time"][()], dtype=float) / 1e3
-
-
-def window_frames(trajectory: Path, window_ps: tuple[float, float], what: str) -> str:
-    """The analysis frame selection ``"a:b"`` of the frames with time in ``window_ps``."""
-    t = frame_times_ps(trajectory)
-    inside = np.flatnonzero((t >= window_ps[0] - 1e-6) & (t <= window_ps[1] + 1e-6))
-    if len(inside) < 8:
+def window_frame_count(trajectory: Path, window: tuple[float, float], what: str) -> int:
+    """Frames of ``trajectory`` with time in ``window`` (ps); :class:`InputError` below 8."""
+    with open_trajectory(trajectory) as reader:
+        chosen = select(reader, f"time_ps:{window[0]!r}:{window[1]!r}", slice(None))
+        n = len(range(len(reader.frame_times()[0]))[chosen.selection])
+    if n < 8:
         raise InputError(
-            f"{len(inside)} frames between {window_ps[0]:g} and {window_ps[1]:g} ps "
-            f"(need ≥ 8 for {what})",
+            f"{n} frames between {window[0]:g} and {window[1]:g} ps (need ≥ 8 for {what})",
             file=str(trajectory),
             field="md.output_every_fs",
             fix="write frames more often or lengthen the window",
         )
-    return f"{inside[0]}:{inside[-1] + 1}"
+    return n
 
 
 def common_r_max(trajectories: list[Path], dr_A: float) -> float:
@@ -83,7 +77,6 @@ def common_r_max(trajectories: list[Path], dr_A: float) -> float:
 
 def analysis_config(
     spec: AnalysisSpec,
-    frames: str,
     n_frames: int,
     frame_dt_ps: float,
     r_max_A: float,
@@ -109,7 +102,6 @@ def analysis_config(
         what.append("sq")
     return AnalysisConfig(
         what=tuple(what),
-        frames=frames,
         r_max_A=r_max_A,
         dr_A=spec.dr_A,
         cutoffs_A=dict(cutoffs_A),
@@ -130,9 +122,12 @@ def _columns(path: Path) -> dict[str, np.ndarray]:
     return dict(zip(header, data.T, strict=True))
 
 
-def measure(trajectory: Path, out_dir: Path, config: AnalysisConfig) -> Measurement:
-    """Analyse ``trajectory`` into ``out_dir`` and collect its :class:`Measurement`."""
-    s = analyze(trajectory, out_dir, config)
+def measure(
+    trajectory: Path, out_dir: Path, config: AnalysisConfig, window: tuple[float, float]
+) -> Measurement:
+    """Analyse the frames of ``trajectory`` in ``window`` (ps) into ``out_dir`` and collect
+    its :class:`Measurement`."""
+    s = analyze(trajectory, out_dir, config, window=f"time_ps:{window[0]!r}:{window[1]!r}")
     n_atoms = s["system"]["n_atoms"]
     series = s.get("thermo", {}).get("series", {})
     scalars: dict[str, tuple[float, float]] = {}

@@ -1,78 +1,58 @@
 """Phases of a production run from its stored schedule: liquid, supercooled, glass.
 
-mlmd keeps a run's resolved config in the trajectory (``/parameters`` attrs ``config``,
-CONTRACTS §1), whose ``[schedule]`` is piecewise linear in (time_ps, temperature_K). With
-its segments:
+mlmd keeps a run's resolved config in the trajectory (CONTRACTS §1); the analysis cuts its
+``[schedule]`` into segments (:func:`mlmd.analysis.window.segments`, each with the target
+temperature at both ends). From them:
 
 - ``liquid``: the second half of the melt hold (the first segment held at the highest
   temperature; its first half melts the start structure);
-- ``supercooled``: the quench (the descending segments) while T ≥ T_g;
-- ``glass``: the anneal (the last segment, held at the final temperature, after the quench).
+- ``supercooled``: the quench (the falling segments) while T ≥ T_g (default: the middle of
+  the quench's temperature range);
+- ``glass``: the anneal (the last segment, held at constant temperature after the quench).
 
-A run without a temperature schedule is one phase over its second half: ``liquid`` above
-T_g (or when T_g is not given), else ``glass``. Windows are in ps.
+A run held at one temperature is one phase over its second half: ``liquid`` above T_g (or
+when T_g is not given), else ``glass``. Windows are (start, end) in ps.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-import h5py
 import numpy as np
 
-from mlmd.errors import InputError
-
-
-def stored_config(trajectory: Path) -> dict:
-    """The run config stored in an mlmd H5MD trajectory."""
-    try:
-        with h5py.File(trajectory, "r") as f:
-            return json.loads(f["parameters"].attrs["config"])
-    except (OSError, KeyError, ValueError) as exc:
-        raise InputError(
-            f"no stored run config ({type(exc).__name__}: {exc})",
-            file=str(trajectory),
-            field="parameters/config",
-            fix="give a trajectory written by `mlmd md run`",
-        ) from None
+from mlmd.analysis.window import segments
 
 
 def phase_windows(config: dict, glass_transition_K: float | None = None) -> dict[str, tuple]:
-    """``{phase: (start_ps, end_ps)}`` of the phases the schedule has (module docstring)."""
-    schedule = config.get("schedule") or {}
-    times = list(schedule.get("time_ps") or [])
-    temps = list(schedule.get("temperature_K") or [])
-    if len(times) < 2 or not temps:
-        end = config["steps"] * config.get("timestep_fs", 1.0) / 1e3
-        t = config.get("ensemble", {}).get("temperature_K", 0.0)
+    """``{phase: (start_ps, end_ps)}`` of the phases the run's schedule has."""
+    segs = [s for s in segments(config) if s.end_ps > s.start_ps and s.temperature_K]
+    if not segs:
+        return {}
+    falling = [s for s in segs if s.temperature_K[1] < s.temperature_K[0]]
+    if not falling:
+        t, end = segs[0].temperature_K[0], segs[-1].end_ps
         above = glass_transition_K is None or t > glass_transition_K
         return {"liquid" if above else "glass": (0.5 * end, end)}
-    segments = list(zip(times, times[1:], temps, temps[1:], strict=False))
     out: dict[str, tuple] = {}
-    hold = next((s for s in segments if s[2] == s[3] == max(temps) and s[1] > s[0]), None)
+    top = max(s.temperature_K[0] for s in segs)
+    hold = next((s for s in segs if s.temperature_K == (top, top)), None)
     if hold is not None:
-        out["liquid"] = (0.5 * (hold[0] + hold[1]), hold[1])
-    falling = [k for k, s in enumerate(segments) if s[3] < s[2]]
-    if falling:
-        t0, t1 = segments[falling[0]][0], segments[falling[-1]][1]
-        hi, lo = segments[falling[0]][2], segments[falling[-1]][3]
-        tg = 0.5 * (hi + lo) if glass_transition_K is None else glass_transition_K
-        if tg < hi:
-            span = [(a, b, ta, tb) for a, b, ta, tb in segments if a >= t0 and b <= t1]
-            out["supercooled"] = (t0, _crossing(span, max(tg, lo)))
-        last = segments[-1]
-        if last[2] == last[3] == temps[-1] and last[1] > last[0] and last[0] >= t1:
-            out["glass"] = (last[0], last[1])
+        out["liquid"] = (0.5 * (hold.start_ps + hold.end_ps), hold.end_ps)
+    hi, lo = falling[0].temperature_K[0], falling[-1].temperature_K[1]
+    tg = 0.5 * (hi + lo) if glass_transition_K is None else glass_transition_K
+    if tg < hi:
+        out["supercooled"] = (falling[0].start_ps, _crossing(falling, max(tg, lo)))
+    last = segs[-1]
+    if last.temperature_K[0] == last.temperature_K[1] and last.start_ps >= falling[-1].end_ps:
+        out["glass"] = (last.start_ps, last.end_ps)
     return out
 
 
-def _crossing(segments, temperature_K: float) -> float:
+def _crossing(falling, temperature_K: float) -> float:
     """Time (ps) at which the falling schedule reaches ``temperature_K``."""
-    for a, b, ta, tb in segments:
-        if tb <= temperature_K <= ta and ta > tb:
-            return a + (b - a) * (ta - temperature_K) / (ta - tb)
-    return segments[-1][1]
+    for s in falling:
+        ta, tb = s.temperature_K
+        if tb <= temperature_K <= ta:
+            return s.start_ps + (s.end_ps - s.start_ps) * (ta - temperature_K) / (ta - tb)
+    return falling[-1].end_ps
 
 
 def frames_in(times_ps: np.ndarray, window: tuple[float, float], n: int) -> np.ndarray:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ from mlmd import __version__
 from mlmd.atomic import write_text
 from mlmd.config import to_mapping
 from mlmd.errors import InputError
-from mlmd.reference.progress import Progress
+from mlmd.progress import Progress
 from mlmd.validate import plots
 from mlmd.validate.aposteriori import aposteriori_errors, aposteriori_rows
 from mlmd.validate.config import ValidateConfig
@@ -32,7 +31,7 @@ from mlmd.validate.observe import (
     bond_cutoffs,
     common_r_max,
     measure,
-    window_frames,
+    window_frame_count,
 )
 from mlmd.validate.runs import Run, execute, md_engine, plan_runs, replica_run
 from mlmd.validate.verdict import failed_run, glass_rows, liquid_rows, verdict
@@ -74,7 +73,7 @@ def _window(cfg: ValidateConfig, state: str) -> tuple[float, float]:
 
 
 def compare_state(
-    cfg: ValidateConfig, state: str, runs: list[Run], records: dict, out: Path, bar=None
+    cfg: ValidateConfig, state: str, runs: list[Run], records: dict, out: Path
 ) -> tuple[dict, list]:
     """Analyse and compare one state point's runs: (state summary, verdict rows)."""
     model = next(r for r in runs if not r.is_reference)
@@ -82,19 +81,17 @@ def compare_state(
     failed = records[model.role].get("status") != "completed"
     measured = refs if failed else [*refs, model]
     window = _window(cfg, state)
-    frames = {r.role: window_frames(r.trajectory, window, f"the {state} window") for r in measured}
-    a, b = (int(x) for x in frames[refs[0].role].split(":"))
+    n_frames = {r.role: window_frame_count(r.trajectory, window, f"the {state}") for r in measured}
+    n = n_frames[refs[0].role]
     dt_ps = cfg.md.output_every * cfg.md.timestep_fs / 1e3
     r_max = common_r_max([r.trajectory for r in measured], cfg.analysis.dr_A)
     cutoffs = dict(cfg.analysis.cutoffs_A)
     results = {}
     for run in measured:  # the first reference first: its g(r) minima are everyone's cutoffs
-        acfg = analysis_config(cfg.analysis, frames[run.role], b - a, dt_ps, r_max, cutoffs, state)
-        results[run.role] = measure(run.trajectory, run.directory / "analysis", acfg)
+        acfg = analysis_config(cfg.analysis, n, dt_ps, r_max, cutoffs, state)
+        results[run.role] = measure(run.trajectory, run.directory / "analysis", acfg, window)
         if run is refs[0]:
             cutoffs = {**bond_cutoffs(results[run.role].summary), **cutoffs}
-        if bar is not None:
-            bar.update(["analysis"])
     ref_results = [results[r.role] for r in refs]
     if failed:
         rows = [failed_run(state, records[model.role].get("message", "did not finish"))]
@@ -108,11 +105,11 @@ def compare_state(
     ]
     summary = {
         "window_ps": list(window),
-        "n_frames": b - a,
+        "n_frames": n,
         "r_max_A": r_max,
         "cutoffs_A": cutoffs,
         "runs": {
-            role: {"scalars": m.scalars, "analysis": str(m.summary), "frames": frames[role]}
+            role: {"scalars": m.scalars, "analysis": str(m.summary), "frames": n_frames[role]}
             for role, m in results.items()
         },
         "records": records,
@@ -122,12 +119,13 @@ def compare_state(
 
 
 def _run_all(runs: list[Run], reference, bar) -> dict[str, dict]:
+    """Every run (reusing finished ones); the bar advances by each run's MD steps."""
     records = {}
     for run in runs:
         log.info("validate: %s %s (%s)", run.state, run.role, run.engine)
+        bar.note = f"{run.state} {run.role.replace('_', ' ')}"
         records[f"{run.state}/{run.role}"] = execute(run, reference)
-        if bar is not None:
-            bar.update([records[f"{run.state}/{run.role}"]["status"]])
+        bar.advance(run.config["steps"])
     return records
 
 
@@ -177,20 +175,19 @@ def validate(
     runs = (
         plan_runs(cfg, model, reference, _md_potential(ref, reference), out) if "b" in parts else []
     )
-    n_a = 1 if "a" in parts else 0
-    bar = Progress(2 * len(runs) + n_a, label="validate", enabled=progress and sys.stderr.isatty())
+    steps = sum(r.config["steps"] for r in runs)
+    bar = Progress(steps, label="validate", unit="MD step", enabled=progress)
     try:
         records = _run_all(runs, ref, bar)
         for state in ("liquid", "glass"):
             mine = [r for r in runs if r.state == state]
             if mine:
                 recs = {r.role: records[f"{state}/{r.role}"] for r in mine}
-                summary[state], state_rows = compare_state(cfg, state, mine, recs, out, bar)
+                summary[state], state_rows = compare_state(cfg, state, mine, recs, out)
                 summary["plots"] += summary[state]["plots"]
                 rows += state_rows
         if "a" in parts:
-            rows += _part_a(cfg, model, ref, runs, records, trajectories, out, summary)
-            bar.update(["a-posteriori"])
+            rows += _part_a(cfg, model, ref, runs, records, trajectories, out, summary, progress)
     finally:
         bar.close()
     summary["verdict"] = verdict(rows)
@@ -218,12 +215,14 @@ def _md_potential(reference, name: str) -> str:
     return str(getattr(settings, "potential", name))
 
 
-def _part_a(cfg, model, ref, runs, records, trajectories, out, summary) -> list:
+def _part_a(cfg, model, ref, runs, records, trajectories, out, summary, progress) -> list:
     """Part (a) into ``summary["aposteriori"]``; its verdict rows."""
     sources, failure = _aposteriori_sources(cfg, model, ref, runs, records, trajectories, out)
     if failure is not None:
         return [failed_run("a-posteriori", failure)]
-    a = aposteriori_errors(model, ref, sources, out / "aposteriori", cfg.aposteriori)
+    a = aposteriori_errors(
+        model, ref, sources, out / "aposteriori", cfg.aposteriori, progress=progress
+    )
     a["trajectories"] = [str(p) for p in sources]
     summary["aposteriori"] = a
     summary["plots"] += a["plots"]

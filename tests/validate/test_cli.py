@@ -10,6 +10,7 @@ from mlmd.data.build import random_sio2
 from mlmd.md.h5md import H5MDWriter
 from mlmd.potential.export import save_member
 from mlmd.potential.model import BodyOrderPotential, ModelConfig
+from tests.cli_helpers import run_mlmd, tree_digest
 
 
 def _digest(path):
@@ -30,14 +31,13 @@ def silicon_model(tmp_path):
     return tmp_path / "si_model"
 
 
-def test_a_model_of_other_species_than_the_reference_is_refused(capsys, silicon_model, tmp_path):
-    before = _digest(silicon_model / "member_0" / "weights.pt")
-    code, err = _run(
-        capsys, [str(silicon_model), "--reference", "teacher", "-o", str(tmp_path / "o")]
-    )
-    assert code == 2
+def test_a_model_of_other_species_than_the_reference_is_refused(silicon_model, tmp_path):
+    before = tree_digest(silicon_model)
+    proc = run_mlmd("validate", silicon_model, "--reference", "teacher", "-o", tmp_path / "o")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    err = proc.stderr
     assert "species" in err and "[14]" in err and "[8, 14]" in err and str(silicon_model) in err
-    assert _digest(silicon_model / "member_0" / "weights.pt") == before
+    assert tree_digest(silicon_model) == before
     assert not (tmp_path / "o").exists()
 
 

@@ -27,8 +27,11 @@ def test_melt_quench_schedule_gives_liquid_supercooled_and_glass():
 
 
 def test_schedule_without_anneal_has_no_glass_and_constant_runs_are_one_phase():
-    cfg = {**MELT_QUENCH, "schedule": {"time_ps": [0, 10, 20], "temperature_K": [4000, 4000, 300]}}
+    schedule = {"time_ps": [0, 10, 20], "temperature_K": [4000, 4000, 300]}
+    cfg = {**MELT_QUENCH, "steps": 20000, "schedule": schedule}
     assert set(phase_windows(cfg)) == {"liquid", "supercooled"}
+    # a run longer than its schedule holds the last temperature: that is an anneal
+    assert phase_windows({**cfg, "steps": 25000})["glass"] == (20.0, 25.0)
     const = {"steps": 2000, "timestep_fs": 2.0, "ensemble": {"temperature_K": 300.0}}
     assert phase_windows(const) == {"liquid": (2.0, 4.0)}
     assert phase_windows(const, glass_transition_K=1500.0) == {"glass": (2.0, 4.0)}
