@@ -41,10 +41,16 @@ PARTS = ("a", "b")
 
 
 def reference_species(reference) -> list[int] | None:
-    """Atomic numbers a reference knows, when it can say (the teacher's potential's)."""
+    """Atomic numbers a reference knows, when it can say: its ``species``, its potential's
+    (the teacher), or its settings' ``elements`` (lammps)."""
+    from ase.data import atomic_numbers
+
     species = getattr(reference, "species", None)
     if species is None and hasattr(reference, "potential"):
         species = getattr(reference.potential, "species", None)
+    elements = getattr(getattr(reference, "settings", None), "elements", None)
+    if species is None and elements:
+        species = [atomic_numbers[e] for e in elements]
     return None if species is None else sorted(int(z) for z in species)
 
 

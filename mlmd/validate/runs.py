@@ -61,7 +61,17 @@ def md_engine(reference_name: str) -> str:
             field="--reference",
             fix=f"use --reference {'|'.join(MD_ENGINES)}, or --parts a (single points only)",
         )
-    return MD_ENGINES[reference_name]
+    engine = MD_ENGINES[reference_name]
+    if engine == "lammps":
+        try:
+            import mlmd.reference.lammps_md  # noqa: F401
+        except ImportError:
+            raise InputError(
+                "this mlmd cannot run LAMMPS reference MD yet (no mlmd.reference.lammps_md)",
+                field="--reference",
+                fix="use --reference teacher, or --parts a with lammps",
+            ) from None
+    return engine
 
 
 def _start_structures(spec, state: str, out: Path) -> Path:
@@ -212,16 +222,9 @@ def _run_mlmd(run: Run, reference) -> dict:
 
 
 def _run_lammps(run: Run, reference) -> dict:
-    try:
-        from mlmd.reference.lammps_md import ReferenceMDSpec, run_reference_md
-    except ImportError:
-        raise InputError(
-            "this mlmd has no LAMMPS reference MD yet (mlmd.reference.lammps_md)",
-            field="--reference",
-            fix="use --reference teacher",
-        ) from None
     from mlmd.data import Dataset
     from mlmd.md.config import config_from_mapping
+    from mlmd.reference.lammps_md import ReferenceMDSpec, run_reference_md
 
     cfg = config_from_mapping(run.config)
     frame = Dataset(cfg.structure.dataset)[cfg.structure.index]

@@ -129,3 +129,11 @@ def test_missing_inputs_are_refused(capsys, tmp_path):
         capsys, ["teacher", "--reference", "teacher", "--parts", "c", "-o", str(tmp_path / "o")]
     )
     assert code == 2 and "--parts" in err
+
+
+def test_a_lammps_reference_of_other_elements_is_refused(capsys, tmp_path):
+    sw = tmp_path / "sw.toml"
+    sw.write_text('pair_style = "sw"\npair_coeff = ["* * Si.sw Si"]\n')
+    argv = ["teacher", "--reference", "lammps", "--reference-config", str(sw), "--parts", "a"]
+    code, err = _run(capsys, [*argv, "-o", str(tmp_path / "o")])
+    assert code == 2 and "[8, 14]" in err and "[14]" in err and "species" in err

@@ -87,3 +87,21 @@ def test_aposteriori_of_an_untrained_ensemble_fails_with_spread_statistics(
         assert -1 <= p["spearman"] <= 1
     labelled = Dataset(out["datasets"]["labelled"])
     assert len(labelled.select(status="ok")) == len(labelled) >= 8  # phases may share a frame
+
+
+def test_aposteriori_on_small_cell_replicas_of_the_glass_schedule(tmp_path):
+    """The DFT route: a 48-atom ML-MD replica of the melt–quench, labelled by the reference."""
+    cfg = tiny_config(
+        aposteriori={
+            "frames_from": "replicas",
+            "frames_per_phase": 2,
+            "replica_structure": {"builder": "random_sio2", "n_atoms": 48, "seed": 4},
+        }
+    )
+    summary = validate("teacher", "teacher", tmp_path, config=cfg, parts=("a",), progress=False)
+    a = summary["aposteriori"]
+    assert a["trajectories"] == [str(tmp_path / "replica" / "model" / "trajectory.h5")]
+    assert set(a["phases"]) == {"liquid", "supercooled", "glass"} and a["pass"]
+    assert summary["verdict"]["pass"] and len(summary["verdict"]["rows"]) == 6
+    labelled = Dataset(a["datasets"]["labelled"])
+    assert {f.n_atoms for f in labelled} == {48}
