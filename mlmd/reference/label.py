@@ -41,7 +41,7 @@ from mlmd.errors import InputError
 from mlmd.progress import Progress
 from mlmd.reference.bounds import LabelBounds, check_result, load_bounds
 from mlmd.reference.claims import Claims
-from mlmd.reference.cp2k_runner import kill_running
+from mlmd.reference.process import kill_running
 from mlmd.reference.protocol import Reference, Result
 from mlmd.reference.registry import get_reference
 from mlmd.reference.workdirs import check_key

@@ -143,6 +143,11 @@ class Lammps:
             ) from None
 
     @property
+    def species(self) -> list[int]:
+        """Atomic numbers this potential labels (its ``elements``)."""
+        return sorted(self.types)
+
+    @property
     def reference(self) -> dict[str, Any]:
         ref = {"name": self.name, **to_mapping(self.settings), "potential_files": self.files}
         ref.pop("potential_dir")

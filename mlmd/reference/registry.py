@@ -21,6 +21,7 @@ _FACTORIES: dict[str, Factory] = {}
 _BUILTIN = {
     "cp2k": "mlmd.reference.cp2k",
     "lammps": "mlmd.reference.lammps",
+    "qe": "mlmd.reference.qe",
     "teacher": "mlmd.reference.teacher",
     "xtb": "mlmd.reference.xtb",
 }

@@ -81,6 +81,9 @@ class XTB:
         self.settings = settings or XTBSettings()
         self._calculator = _calculator()
 
+    #: Atomic numbers xTB labels (H–Rn).
+    species = tuple(range(1, MAX_Z + 1))
+
     @property
     def reference(self) -> dict[str, Any]:
         return {"name": self.name, **to_mapping(self.settings)}

@@ -143,7 +143,7 @@ def test_discovery_honours_environment(monkeypatch, tmp_path):
 
 
 def test_registry_names_the_valid_references():
-    with pytest.raises(ReferenceSetupError, match="cp2k, lammps, teacher"):
+    with pytest.raises(ReferenceSetupError, match="cp2k, lammps, qe, teacher, xtb"):
         get_reference("vasp-please")
     with pytest.raises(ConfigError, match="preset"):
         get_reference("teacher", preset="fast")
