@@ -8,9 +8,11 @@ kept. A converged run's wavefunction files are deleted unless ``run.keep_wavefun
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from ase.data import atomic_numbers, chemical_symbols
 
 from mlmd.config import to_mapping
 from mlmd.data import Frame
@@ -22,6 +24,7 @@ from mlmd.reference.cp2k_input import (
     ladder,
     write_input,
 )
+from mlmd.reference.cp2k_kinds import Kind, choose_kind
 from mlmd.reference.cp2k_parser import read_energy, read_forces, read_status, read_stress
 from mlmd.reference.cp2k_runner import find_data_dir, find_executable, launcher_prefix, run_cp2k
 from mlmd.reference.cp2k_settings import CP2KRunSettings, CP2KSettings, load_cp2k_config
@@ -56,10 +59,41 @@ class CP2K:
         self.executable = find_executable(self.run.executable)
         self.data_dir = find_data_dir(self.run.data_dir)
         self.command = [*launcher_prefix(self.run.launcher, self.run.ranks), str(self.executable)]
+        self.kinds: dict[str, Kind] = {}
+        overridden = {*settings.basis_sets, *settings.potentials}
+        self.check_elements(atomic_numbers[el] for el in overridden if el in atomic_numbers)
+
+    def check_elements(self, numbers: Iterable[int]) -> None:
+        """Choose basis set and pseudopotential of these elements from CP2K's data files
+        (:mod:`mlmd.reference.cp2k_kinds`; the driver calls this before writing anything).
+
+        Raises:
+            ReferenceSetupError: an element without a basis set or matching potential.
+        """
+        s = self.settings
+        for symbol in sorted({chemical_symbols[int(z)] for z in numbers} - set(self.kinds)):
+            self.kinds[symbol] = choose_kind(
+                symbol,
+                basis_set=s.basis_set,
+                pseudopotential=s.pseudopotential,
+                basis_file=self.data_dir / s.basis_set_file,
+                potential_file=self.data_dir / s.potential_file,
+                basis_override=s.basis_sets.get(symbol),
+                potential_override=s.potentials.get(symbol),
+            )
 
     @property
     def reference(self) -> dict[str, Any]:
-        return {"name": self.name, **to_mapping(self.settings)}
+        """The settings, plus ``kinds`` for elements whose basis set or potential is not the
+        settings' family name (so SiO2 references are unchanged)."""
+        ref = {"name": self.name, **to_mapping(self.settings)}
+        for key in ("basis_sets", "potentials"):  # recorded through "kinds" when used
+            ref.pop(key)
+        default = Kind(self.settings.basis_set, self.settings.pseudopotential)
+        special = {el: k for el, k in sorted(self.kinds.items()) if k != default}
+        if special:
+            ref["kinds"] = {el: to_mapping(k) for el, k in special.items()}
+        return ref
 
     def label(self, frames: Sequence[Frame], workdir: Path) -> list[Result]:
         """Label each frame in ``workdir/<key>/`` (sequentially; the driver runs several
@@ -71,6 +105,7 @@ class CP2K:
         """
         for frame in frames:
             check_key(frame.key)
+            self.check_elements(frame.numbers)
         results = []
         for frame in frames:
             start = time.perf_counter()
@@ -126,7 +161,9 @@ class CP2K:
                 aborted.
         """
         rundir.mkdir()
-        (rundir / INPUT_NAME).write_text(write_input(frame, self.settings, rung, restart))
+        (rundir / INPUT_NAME).write_text(
+            write_input(frame, self.settings, rung, restart, self.kinds)
+        )
         outcome = run_cp2k(self.command, rundir, INPUT_NAME, OUTPUT_NAME, self.run, self.data_dir)
         output = rundir / OUTPUT_NAME
         if outcome.timed_out:

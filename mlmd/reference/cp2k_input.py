@@ -15,6 +15,7 @@ import numpy as np
 from ase.data import chemical_symbols
 
 from mlmd.data import Frame
+from mlmd.reference.cp2k_kinds import Kind
 from mlmd.reference.cp2k_settings import CP2KSettings
 
 #: CP2K PROJECT name; output files are ``mlmd-forces-1_0.xyz``, ``mlmd-RESTART.wfn``, ...
@@ -166,14 +167,20 @@ def _scf_block(s: CP2KSettings, rung: Rung, restart_wfn: Path | None) -> list[st
     return lines
 
 
-def write_input(frame: Frame, s: CP2KSettings, rung: Rung, restart_wfn: Path | None) -> str:
+def write_input(
+    frame: Frame,
+    s: CP2KSettings,
+    rung: Rung,
+    restart_wfn: Path | None,
+    kinds: dict[str, Kind] | None = None,
+) -> str:
     """The CP2K input text for ``frame`` (a periodic cell) under ``s`` and ``rung``.
 
     Args:
         restart_wfn: absolute path of a wavefunction to start from, or None (atomic guess).
+        kinds: element symbol → basis set and potential (default: the settings' names for
+            every element).
     """
-    symbols = [chemical_symbols[z] for z in frame.numbers]
-    cell = frame.cell
     lines = [
         "&GLOBAL",
         f"  PROJECT {PROJECT}",
@@ -184,13 +191,31 @@ def write_input(frame: Frame, s: CP2KSettings, rung: Rung, restart_wfn: Path | N
         "&FORCE_EVAL",
         "  METHOD QUICKSTEP",
         "  STRESS_TENSOR ANALYTICAL",
+        *_dft_block(s, rung, restart_wfn),
+        *_subsys_block(frame, s, kinds),
+        "  &PRINT",
+        "    &FORCES ON",
+        "      FILENAME forces",
+        "    &END FORCES",
+        "    &STRESS_TENSOR ON",
+        "      FILENAME stress",
+        "    &END STRESS_TENSOR",
+        "  &END PRINT",
+        *_extra(s, "FORCE_EVAL", "  "),
+        "&END FORCE_EVAL",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _dft_block(s: CP2KSettings, rung: Rung, restart_wfn: Path | None) -> list[str]:
+    lines = [
         "  &DFT",
         f"    BASIS_SET_FILE_NAME {s.basis_set_file}",
         f"    POTENTIAL_FILE_NAME {s.potential_file}",
     ]
     if restart_wfn is not None:
         lines += [f"    WFN_RESTART_FILE_NAME {restart_wfn}"]
-    lines += [
+    return lines + [
         "    &MGRID",
         f"      CUTOFF {s.cutoff_Ry}",
         f"      REL_CUTOFF {s.rel_cutoff_Ry}",
@@ -209,11 +234,17 @@ def write_input(frame: Frame, s: CP2KSettings, rung: Rung, restart_wfn: Path | N
         "    &END XC",
         *_extra(s, "DFT", "    "),
         "  &END DFT",
+    ]
+
+
+def _subsys_block(frame: Frame, s: CP2KSettings, kinds: dict[str, Kind] | None) -> list[str]:
+    symbols = [chemical_symbols[z] for z in frame.numbers]
+    lines = [
         "  &SUBSYS",
         "    &CELL",
         *(
             f"      {ax} {v[0]:.10f} {v[1]:.10f} {v[2]:.10f}"
-            for ax, v in zip("ABC", cell, strict=True)
+            for ax, v in zip("ABC", frame.cell, strict=True)
         ),
         "      PERIODIC XYZ",
         "    &END CELL",
@@ -225,24 +256,11 @@ def write_input(frame: Frame, s: CP2KSettings, rung: Rung, restart_wfn: Path | N
         "    &END COORD",
     ]
     for sym in sorted(set(symbols)):
+        kind = (kinds or {}).get(sym) or Kind(s.basis_set, s.pseudopotential)
         lines += [
             f"    &KIND {sym}",
-            f"      BASIS_SET {s.basis_set}",
-            f"      POTENTIAL {s.pseudopotential}",
+            f"      BASIS_SET {kind.basis_set}",
+            f"      POTENTIAL {kind.potential}",
             "    &END KIND",
         ]
-    lines += [
-        *_extra(s, "SUBSYS", "    "),
-        "  &END SUBSYS",
-        "  &PRINT",
-        "    &FORCES ON",
-        "      FILENAME forces",
-        "    &END FORCES",
-        "    &STRESS_TENSOR ON",
-        "      FILENAME stress",
-        "    &END STRESS_TENSOR",
-        "  &END PRINT",
-        *_extra(s, "FORCE_EVAL", "  "),
-        "&END FORCE_EVAL",
-    ]
-    return "\n".join(lines) + "\n"
+    return lines + [*_extra(s, "SUBSYS", "    "), "  &END SUBSYS"]

@@ -62,6 +62,10 @@ class CP2KSettings:
     (``&XC_GRID XC_SMOOTH_RHO NN10``, ``XC_DERIV NN10_SMOOTH`` or ``SPLINE2_SMOOTH``). Without
     it the GGA "egg-box" error of O at 250 Ry gives 9-atom quartz a net force of 0.28 eV/Å and
     forces 8 % off the energy's derivative; with it 0.05 eV/Å and 0.4 % (measured here).
+
+    ``basis_set`` and ``pseudopotential`` name the family; each element gets its own entry
+    from CP2K's data files (:mod:`mlmd.reference.cp2k_kinds`, e.g. Zr: ``GTH-PBE-q12``).
+    ``basis_sets`` / ``potentials`` override the choice per element (``{Zr = "..."}``).
     """
 
     functional: str = "PBE"
@@ -82,6 +86,8 @@ class CP2KSettings:
     xc_smoothing: Literal["none", "nn10", "spline2"] = "nn10"
     ladder: LadderSettings = field(default_factory=LadderSettings)
     extra_sections: dict[str, str] = field(default_factory=dict)
+    basis_sets: dict[str, str] = field(default_factory=dict)
+    potentials: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
