@@ -13,7 +13,7 @@ from ase.data import atomic_masses, chemical_symbols
 from ase.neighborlist import neighbor_list
 
 from mlmd.data import Dataset, frame_to_atoms, sio2_crystal
-from mlmd.errors import ConfigError
+from mlmd.errors import ConfigError, InputError
 from mlmd.materials import (
     bond_cutoffs_A,
     crystal_structure,
@@ -24,6 +24,7 @@ from mlmd.materials import (
     random_structure,
     start_frames,
 )
+from mlmd.materials.structures import repeat_for_atoms
 from mlmd.units import density_g_cm3
 from tests.data._helpers import call_mlmd, digest
 
@@ -313,13 +314,22 @@ def test_build_command_writes_random_crystal_and_start_frames(tmp_path, capsys):
     rc, _, err = call_mlmd(capsys, "build", "--material", cuzr, "--crystal", "b2",
                            "--repeat", "2", "2", "2", "-o", tmp_path / "c.h5")  # fmt: skip
     assert rc == 0 and Dataset(tmp_path / "c.h5")[0].n_atoms == 16, err
+    rc, _, err = call_mlmd(capsys, "build", "--material", sio2, "--crystal", "cristobalite",
+                           "--atoms", "1000", "-o", tmp_path / "a.h5")  # fmt: skip
+    assert rc == 0 and Dataset(tmp_path / "a.h5")[0].n_atoms == 1152, err  # 3 × 4 × 4 cells
     rc, _, err = call_mlmd(capsys, "build", "--material", sio2, "--start", "small", "--frames", "3",
                            "-o", tmp_path / "s.h5")  # fmt: skip
     assert rc == 0 and len(Dataset(tmp_path / "s.h5")) == 3, err
     for args, what in (
         (["--atoms", "100"], "multiple of 3"),
         (["--atoms", "96", "--repeat", "1", "1", "1"], "--repeat"),
-        (["--atoms", "96", "--crystal", "quartz"], "exactly one"),
+        (
+            ["--atoms", "96", "--crystal", "quartz", "--repeat", "2", "2", "2"],
+            "--repeat or --atoms",
+        ),
+        (["--start", "small", "--crystal", "quartz"], "--start takes no --crystal"),
+        (["--crystal", "quartz", "--density", "2.2"], "--density does not go"),
+        (["--seed", "3"], "nothing to build"),
         (["--atoms", "300", "--density", "6"], "--density"),
         (["--crystal", "tridymite"], "unknown crystal"),
         (["--start", "huge"], "no start recipe"),
@@ -400,3 +410,24 @@ def test_lammps_materials_label_their_start_frames(tmp_path, name):
         (ideal,) = reference.label([crystal_structure(m, "diamond")], tmp_path)
         assert ideal.energy / 8 == pytest.approx(-4.3366, abs=2e-4)
         assert np.abs(ideal.forces).max() < 1e-8
+
+
+def test_repeat_for_atoms_fewest_atoms_of_a_near_cubic_supercell():
+    sio2 = load_material(MATERIALS / "sio2.toml")
+    cb = crystal_structure(sio2, "cristobalite", (1, 1, 1))
+    assert repeat_for_atoms(cb, 24) == (1, 1, 1) and repeat_for_atoms(cb, 3000) == (5, 5, 5)
+    assert sorted(repeat_for_atoms(cb, 1002)) == [3, 4, 4]  # 1152 atoms, edges 21.5–28.6 Å
+    quartz = crystal_structure(sio2, "quartz", (1, 1, 1))
+    for n in (72, 648, 3000):
+        reps = repeat_for_atoms(quartz, n)
+        edges = np.linalg.norm(quartz.cell, axis=1) * reps
+        atoms = 9 * int(np.prod(reps))
+        assert atoms >= n and edges.max() / edges.min() <= 1.35
+        smaller = [  # no near-cubic repeat holds fewer atoms
+            r for r in np.ndindex(*(k + 1 for k in reps))
+            if min(r) >= 1 and n <= 9 * np.prod(r) < atoms
+            and (e := np.linalg.norm(quartz.cell, axis=1) * r).max() / e.min() <= 1.35
+        ]  # fmt: skip
+        assert not smaller, (n, reps, smaller)
+    with pytest.raises(InputError, match="atoms asked"):
+        repeat_for_atoms(quartz, 0)

@@ -131,15 +131,38 @@ def _build_sio2(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Options each ``mlmd build --material`` mode takes besides its own flag.
+_MODE_OPTIONS = {
+    "start": ("frames",),
+    "crystal": ("repeat", "atoms"),
+    "random": ("atoms", "density"),
+}
+
+
+def _build_mode(args: argparse.Namespace) -> str:
+    """``start``, ``crystal`` or ``random`` from the flags given (InputError on a mix)."""
+    mode = "start" if args.start is not None else "crystal" if args.crystal else "random"
+    if mode == "start" and args.crystal is not None:
+        raise InputError("--start takes no --crystal", field="--start", fix="drop one of them")
+    if mode == "random" and args.atoms is None:
+        raise InputError(
+            "nothing to build",
+            field="--atoms/--crystal/--start",
+            fix="e.g. --atoms 192, --crystal quartz [--repeat 2 2 2 | --atoms 1000], --start small",
+        )
+    for key in ("frames", "repeat", "atoms", "density"):
+        if getattr(args, key) is not None and key not in _MODE_OPTIONS[mode]:
+            flag = f"--{key}"
+            raise InputError(f"{flag} does not go with this build", field=flag, fix="drop it")
+    if mode == "crystal" and args.repeat is not None and args.atoms is not None:
+        raise InputError("give --repeat or --atoms", field="--repeat/--atoms", fix="drop one")
+    return mode
+
+
 def _build_material(args: argparse.Namespace) -> int:
     """``mlmd build --material FILE``: a random cell, a seed crystal or a start recipe."""
-    from mlmd.materials import (
-        crystal_structure,
-        load_material,
-        random_structure,
-        write_start_frames,
-    )
-    from mlmd.materials.structures import formula_counts
+    from mlmd.materials import crystal_structure, load_material, write_start_frames
+    from mlmd.materials.structures import repeat_for_atoms
 
     if args.material is None:
         raise InputError(
@@ -148,36 +171,38 @@ def _build_material(args: argparse.Namespace) -> int:
             fix="give --material campaigns/materials/NAME.toml (or use mlmd build sio2)",
         )
     material = load_material(args.material)
-    modes = [k for k in ("atoms", "crystal", "start") if getattr(args, k) is not None]
-    if len(modes) != 1:
-        raise InputError(
-            f"give exactly one of --atoms, --crystal, --start (got {', '.join(modes) or 'none'})",
-            field="--atoms/--crystal/--start",
-            fix="e.g. --atoms 192, --crystal quartz --repeat 2 2 2, or --start small",
-        )
-    extra = {"density": "--density", "repeat": "--repeat", "frames": "--frames"}
-    allowed = {"atoms": ("density",), "crystal": ("repeat",), "start": ("frames",)}[modes[0]]
-    for key, flag in extra.items():
-        if getattr(args, key) is not None and key not in allowed:
-            raise InputError(f"{flag} does not go with --{modes[0]}", field=flag, fix="drop it")
+    mode = _build_mode(args)
     out = _output(args)
-    if args.start is not None:
+    if mode == "start":
         done = write_start_frames(material, args.start, out, args.frames, args.seed)
         print(f"wrote {done['frames']} start frames ({done['atoms']} atoms) to {out}")
         return 0
-    if args.crystal is not None:
-        frame = crystal_structure(material, args.crystal, args.repeat)
+    if mode == "crystal":
+        repeat = args.repeat
+        if args.atoms is not None:
+            repeat = repeat_for_atoms(
+                crystal_structure(material, args.crystal, (1, 1, 1)), args.atoms
+            )
+        frame = crystal_structure(material, args.crystal, repeat)
     else:
-        formula_counts(material, args.atoms, field="--atoms")
-        try:
-            frame = random_structure(material, args.atoms, args.density, seed=args.seed)
-        except InputError as exc:
-            if exc.field != "density_g_cm3":
-                raise
-            raise InputError(exc.message, field="--density", fix=exc.fix) from None
+        frame = _random_frame(material, args)
     write_frames(out, BUILD_REFERENCE, [frame], overwrite=args.overwrite)
     print(f"wrote {frame.n_atoms} atoms ({frame.source}) to {out}")
     return 0
+
+
+def _random_frame(material, args: argparse.Namespace):
+    """The random cell of ``--atoms``/``--density``, errors naming those flags."""
+    from mlmd.materials import random_structure
+    from mlmd.materials.structures import formula_counts
+
+    formula_counts(material, args.atoms, field="--atoms")
+    try:
+        return random_structure(material, args.atoms, args.density, seed=args.seed)
+    except InputError as exc:
+        if exc.field != "density_g_cm3":
+            raise
+        raise InputError(exc.message, field="--density", fix=exc.fix) from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -222,10 +247,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "build",
         help="starting structures of a material file (random cell, crystal, start recipe)",
         description="mlmd build --material FILE (--atoms N [--density G] | --crystal NAME "
-        "[--repeat A B C] | --start RECIPE [--frames N]) -o OUT.h5; or mlmd build sio2 ...",
+        "[--repeat A B C | --atoms N] | --start RECIPE [--frames N]) -o OUT.h5; "
+        "or mlmd build sio2 ...",
     )
     build.add_argument("--material", help="material file, e.g. campaigns/materials/si.toml")
-    build.add_argument("--atoms", type=int, help="atoms of a random cell (whole formula units)")
+    build.add_argument(
+        "--atoms",
+        type=int,
+        help="atoms of a random cell (whole formula units); with --crystal: at least this many",
+    )
     build.add_argument("--density", type=float, help="g/cm³ (default: the material's nominal)")
     build.add_argument("--crystal", help="a seed crystal of the material")
     build.add_argument("--repeat", type=int, nargs=3, metavar=("A", "B", "C"))

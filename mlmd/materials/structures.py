@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from ase.data import covalent_radii
 
 from mlmd.data import Frame
@@ -116,3 +119,26 @@ def crystal_structure(material: Material, name: str, repeat: Sequence[int] | Non
         frame.pbc,
         source=f"crystal:{material.name}:{name}:{'x'.join(map(str, reps))}",
     )
+
+
+def repeat_for_atoms(
+    frame: Frame, min_atoms: int, max_aspect: float = 1.35
+) -> tuple[int, int, int]:
+    """The repeat (a, b, c) of ``frame`` holding the fewest atoms ≥ ``min_atoms`` among those
+    whose supercell edges differ by at most ``max_aspect`` (longest / shortest edge; ties:
+    the more cubic). Edges are the cell vector lengths times the repeat."""
+    if isinstance(min_atoms, bool) or not isinstance(min_atoms, int) or min_atoms < 1:
+        raise InputError(f"{min_atoms} atoms asked", field="atoms", fix="ask for 1 or more")
+    lengths = np.linalg.norm(frame.cell, axis=1)
+    edge = (min_atoms / frame.n_atoms * np.prod(lengths)) ** (1 / 3)  # a cube's edge, Å
+    top = [max(1, math.ceil(max_aspect * edge / length)) + 1 for length in lengths]
+    best: tuple[int, float, tuple[int, int, int]] | None = None
+    for reps in itertools.product(*(range(1, t + 1) for t in top)):
+        n = math.prod(reps) * frame.n_atoms
+        edges = lengths * reps
+        aspect = float(edges.max() / edges.min())
+        if n >= min_atoms and (aspect <= max_aspect or n == frame.n_atoms):
+            if best is None or (n, aspect) < best[:2]:
+                best = (n, aspect, reps)  # type: ignore[assignment]
+    assert best is not None  # the loop reaches cube-like repeats of every size
+    return best[2]
