@@ -431,3 +431,13 @@ def test_repeat_for_atoms_fewest_atoms_of_a_near_cubic_supercell():
         assert not smaller, (n, reps, smaller)
     with pytest.raises(InputError, match="atoms asked"):
         repeat_for_atoms(quartz, 0)
+
+
+def test_geo2_quartz_labels_with_xtb(tmp_path):
+    """Material → crystal → GFN1-xTB: a label with stress, and forces summing to zero."""
+    m = load_material(MATERIALS / "geo2.toml")
+    if not _real_backend("xtb"):
+        pytest.skip("the xtb backend is not registered")
+    (result,) = make_reference(m, "xtb").label([crystal_structure(m, "quartz")], tmp_path)
+    assert result.status == "ok" and np.isfinite(result.energy)
+    assert np.abs(result.forces.sum(axis=0)).max() < 1e-4 and np.isfinite(result.stress).all()
