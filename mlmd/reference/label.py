@@ -274,10 +274,7 @@ def label_dataset(
     bounds = load_bounds(bounds)
     if isinstance(reference, str):
         reference = get_reference(reference, config=config, preset=preset, ranks=ranks)
-    src = Dataset(in_path)
-    for key in src.keys():  # validate IN (and every key) before creating OUT
-        check_key(key, file=str(in_path))
-    _check_elements(reference, in_path)
+    src = _open_input(in_path, reference)
     out = Dataset.open_or_create(out_path, reference.reference)
     todo, planned, skipped = _plan(src, out_path, retry_failed)
     workdir = Path(workdir) if workdir is not None else out_path.with_suffix(".label")
@@ -292,17 +289,8 @@ def label_dataset(
         flush_frames=flush_frames if batch else 1,
     )
     bar = Progress(len(todo), f"label[{reference.name}]", unit="frame", enabled=progress)
-    run = _Run(
-        reference,
-        out_path,
-        workdir,
-        writer,
-        claims,
-        bar,
-        LabelSummary(skipped=skipped),
-        planned,
-        bounds,
-    )
+    summary = LabelSummary(skipped=skipped)
+    run = _Run(reference, out_path, workdir, writer, claims, bar, summary, planned, bounds)
     try:
         _label_all(run, _frames(src, todo), workers, flush_frames, poll_s)
     finally:
@@ -311,6 +299,16 @@ def label_dataset(
     run.summary.out_counts = dict(Counter(Dataset(out_path).statuses().tolist()))
     run.summary.wall_s = time.perf_counter() - start
     return run.summary
+
+
+def _open_input(in_path: Path, reference: Reference) -> Dataset:
+    """IN, validated before OUT exists: every key a content hash, every element one the
+    reference can label."""
+    src = Dataset(in_path)
+    for key in src.keys():
+        check_key(key, file=str(in_path))
+    _check_elements(reference, in_path)
+    return src
 
 
 def _check_elements(reference: Reference, in_path: Path) -> None:

@@ -4,6 +4,7 @@ ladder, failure statuses, k-points from the cell, missing pseudopotentials."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -144,3 +145,28 @@ def test_stress_sign_is_ase(pair):
     # PBE at the experimental quartz volume: QE prints a negative pressure (tension) at Γ
     # and 25 Ry; ASE's sign makes the trace positive (pressure = −trace/3 < 0).
     assert -np.trace(ra.stress) / 3 / units.GPA < 0
+
+
+@pytest.mark.slow
+def test_concurrent_dft_labellers_share_the_frames(tmp_path):
+    """Two ``mlmd label --reference qe`` runs on one output: each frame is run once."""
+    rng = np.random.default_rng(11)
+    q = quartz()
+    frames = [
+        Frame(q.numbers, q.positions + rng.normal(0, 0.03, (9, 3)), q.cell, True) for _ in range(4)
+    ]
+    write_unlabelled(tmp_path / "in.h5", frames)
+    (tmp_path / "qe.toml").write_text("ecutwfc_Ry = 25.0\nkspacing_A_inv = 0.0\n")
+    cmd = [sys.executable, "-m", "mlmd.cli", "label", "in.h5", "-o", "out.h5"]
+    cmd += ["--reference", "qe", "--config", "qe.toml"]
+    procs = [
+        subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    outs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    counts = [json.loads(o)["counts"].get("ok", 0) for o in outs]
+    assert sum(counts) == 4  # not 8: no frame was run twice
+    runs = sorted(p.name for p in (tmp_path / "out.label").iterdir() if p.is_dir())
+    assert runs == sorted(f.key for f in frames)
+    assert all(len(list((tmp_path / "out.label" / k).iterdir())) == 1 for k in runs)
+    assert Dataset(tmp_path / "out.h5").statuses().tolist() == ["ok"] * 4
