@@ -8,6 +8,7 @@ table; the resolved settings are written into ``summary.json``.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 
 from mlmd.analysis.config import ANALYSES, AnalysisConfig
@@ -53,6 +54,8 @@ def config_from_args(args: argparse.Namespace) -> AnalysisConfig:
         "direct_max_work": args.direct_max_work,
         "n_blocks": args.blocks,
         "rings_frames": args.rings_frames,
+        "ring_bond": args.ring_bond,
+        "voronoi_frames": args.voronoi_frames,
         "reference_sq": args.reference_sq,
         "reference_gr": args.reference_gr,
         "group": args.group,
@@ -80,6 +83,12 @@ def config_from_args(args: argparse.Namespace) -> AnalysisConfig:
                         f"'{value}' is not a number", field="--cutoff", fix="e.g. --cutoff Si-O=2.3"
                     ) from None
         data["cutoffs_A"] = cutoffs
+    if args.angle_bonds:
+        data["angle_bonds"] = [p for item in args.angle_bonds for p in item.split(",") if p]
+    if args.voronoi_centres:
+        data["voronoi_centres"] = [c for c in args.voronoi_centres.split(",") if c]
+    if args.sq_weighting:
+        data["sq_weightings"] = [w for w in args.sq_weighting.split(",") if w]
     if args.species_map:
         data["species_map"] = _pairs(args.species_map, "--species-map")
     if args.fit_window_ps:
@@ -98,11 +107,37 @@ def window_from_args(args: argparse.Namespace) -> Window:
     return Window()
 
 
+def experiment_from_args(args: argparse.Namespace) -> dict | None:
+    """The ``--experiment FILE`` table: TOML (an ``[experiment]`` table, or the table itself)
+    or JSON, {name: {value, uncertainty, unit, source}}."""
+    if not args.experiment:
+        return None
+    path = args.experiment
+    if path.endswith(".json"):
+        try:
+            with open(path) as fh:
+                data = json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read it ({exc})", file=path, field="--experiment") from None
+    else:
+        data = load_toml(path)
+    table = data.get("experiment", data) if isinstance(data, dict) else None
+    if not isinstance(table, dict):
+        raise InputError("is not a table of quantities", file=path, field="--experiment")
+    return table
+
+
 def run(args: argparse.Namespace) -> int:
     from mlmd.analysis.report import analyze
 
     config = config_from_args(args)
-    summary = analyze(args.trajectory, args.output, config, window=window_from_args(args))
+    summary = analyze(
+        args.trajectory,
+        args.output,
+        config,
+        window=window_from_args(args),
+        experiment=experiment_from_args(args),
+    )
     log.info(
         "wrote %s/summary.json and %d plots in %.1f s",
         args.output,
@@ -129,7 +164,17 @@ def register(subparsers) -> None:
         metavar="NAME",
         help=f"analyses to run: all (default) or some of {', '.join(ANALYSES)}",
     )
-    chosen = p.add_mutually_exclusive_group()
+    p.add_argument("--config", help="TOML file with an [analysis] table of settings")
+    _window_arguments(p)
+    _structure_arguments(p)
+    _dynamics_arguments(p)
+    _input_arguments(p)
+    p.add_argument("--no-plots", action="store_true", help="write no PNG files")
+    p.set_defaults(func=run)
+
+
+def _window_arguments(p: argparse.ArgumentParser) -> None:
+    chosen = p.add_argument_group("analysis window (one of)").add_mutually_exclusive_group()
     chosen.add_argument(
         "--time-ps", metavar="A:B", help="analyse frames with A ≤ t ≤ B ps (a bound may be empty)"
     )
@@ -143,7 +188,9 @@ def register(subparsers) -> None:
     p.add_argument(
         "--frames", help="frame selection START:STOP:STEP (Python slice) inside the window"
     )
-    p.add_argument("--config", help="TOML file with an [analysis] table of settings")
+
+
+def _structure_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--rmax",
         type=float,
@@ -155,7 +202,31 @@ def register(subparsers) -> None:
         "--cutoff",
         action="append",
         metavar="A-B=R",
-        help="coordination/bond cutoff in Å, e.g. Si-O=2.3 (default: first minimum of g_AB)",
+        help="coordination/bond cutoff in Å, e.g. Si-O=2.3; A and B species of the "
+        "trajectory (default: first minimum of g_AB)",
+    )
+    p.add_argument(
+        "--angle-bonds",
+        action="append",
+        metavar="A-B",
+        help="pairs whose bonds make bond angles, e.g. Si-O (default: every pair with a cutoff)",
+    )
+    p.add_argument(
+        "--ring-bond",
+        metavar="A-B",
+        help="ring statistics over this link: former-bridge (Si-O) or former-former (Si-Si); "
+        "none by default (rings make sense for network formers only)",
+    )
+    p.add_argument(
+        "--voronoi-frames", type=int, help="frames for Voronoi indices; 0 = skip (default 3)"
+    )
+    p.add_argument(
+        "--voronoi-centres", metavar="A,B", help="centre species of Voronoi indices (default all)"
+    )
+    p.add_argument(
+        "--sq-weighting",
+        metavar="neutron,xray",
+        help="weighted totals of S(Q) (default neutron,xray)",
     )
     p.add_argument("--lorch", action="store_true", help="also S(Q) from g(r) with a Lorch window")
     p.add_argument("--q-max", type=float, help="largest Q of S(Q) from g(r), Å⁻¹ (default 20)")
@@ -176,9 +247,24 @@ def register(subparsers) -> None:
     p.add_argument(
         "--rings-frames", type=int, help="frames for ring statistics; 0 = skip (default 3)"
     )
+    p.add_argument("--device", help="torch device for the direct S(Q) (default cpu)")
+    p.add_argument("--threads", type=int, help="torch CPU threads for the direct S(Q) (default 1)")
+
+
+def _dynamics_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--blocks", type=int, help="blocks for diffusion error bars (default 5)")
     p.add_argument(
         "--fit-window-ps", help="MSD fit window START:END in ps (default 20%%–60%% of a block)"
+    )
+    p.add_argument("--tmp-dir", help="directory for the temporary unwrapped-position store")
+
+
+def _input_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--experiment",
+        metavar="FILE",
+        help="experimental values to compare with (TOML [experiment] or JSON: "
+        "{name: {value, uncertainty, unit, source}}; names in mlmd.analysis.quantities)",
     )
     p.add_argument("--reference-sq", metavar="FILE", help="experimental S(Q): columns Q/Å⁻¹ S")
     p.add_argument("--reference-gr", metavar="FILE", help="experimental g(r): columns r/Å g")
@@ -190,8 +276,3 @@ def register(subparsers) -> None:
     p.add_argument("--group", help="H5MD particle group (default: all, or the only one)")
     p.add_argument("--format", help="force a reader: h5md or an ASE format name")
     p.add_argument("--timestep-fs", type=float, help="MD timestep for dumps without times")
-    p.add_argument("--device", help="torch device for the direct S(Q) (default cpu)")
-    p.add_argument("--threads", type=int, help="torch CPU threads for the direct S(Q) (default 1)")
-    p.add_argument("--tmp-dir", help="directory for the temporary unwrapped-position store")
-    p.add_argument("--no-plots", action="store_true", help="write no PNG files")
-    p.set_defaults(func=run)

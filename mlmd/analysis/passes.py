@@ -3,8 +3,9 @@
 Pass 1 (:func:`structure_pass`): g(r) of every frame, unwrapped positions and velocities into
 the on-disk :class:`~mlmd.analysis.dynamics.FrameStore`, cell volume and density per frame.
 Pass 2 (:func:`bond_pass`), once the coordination cutoffs are known from g(r): coordination
-numbers, bond angles, and the direct S(Q) and ring statistics of evenly spaced frames. Each
-pass holds one frame at a time.
+numbers, bond angles, and the direct S(Q), ring statistics and Voronoi indices of evenly
+spaced frames. Each pass holds one frame at a time and draws a progress bar with ETA on a
+terminal (:mod:`mlmd.progress`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from mlmd.analysis.rdf import RdfAccumulator
 from mlmd.analysis.rings import RingAccumulator
 from mlmd.analysis.structure_factor import DirectSq
 from mlmd.analysis.trajectory import TrajectoryReader
+from mlmd.analysis.voronoi import VoronoiAccumulator
 from mlmd.errors import InputError
+from mlmd.progress import Progress
 from mlmd.units import AMU_PER_A3_TO_G_PER_CM3
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,12 @@ class Pass1:
     seconds: float
 
 
+def n_selected(reader: TrajectoryReader, selection: slice) -> int:
+    """Frames in ``selection`` (0 when the reader cannot tell before reading: the bar then
+    counts without an ETA)."""
+    return 0 if reader.n_frames is None else len(range(reader.n_frames)[selection])
+
+
 def structure_pass(
     reader: TrajectoryReader,
     selection: slice,
@@ -57,6 +66,7 @@ def structure_pass(
     unwrap = Unwrapper(reader.masses) if keep_positions else None
     total_mass = float(np.nansum(reader.masses)) if np.isfinite(reader.masses).all() else np.nan
     steps, times, volumes = [], [], []
+    bar = Progress(n_selected(reader, selection), "analyze: pass 1 (g(r), positions)", unit="frame")
     for snap in reader.frames(selection):
         if rdf is not None:
             rdf.add(snap.positions, snap.cell, snap.pbc)
@@ -77,8 +87,8 @@ def structure_pass(
         steps.append(snap.step)
         times.append(snap.time_fs)
         volumes.append(abs(np.linalg.det(snap.cell)) if np.all(snap.pbc) else np.nan)
-        if len(steps) % 100 == 0:
-            log.info("pass 1: %d frames", len(steps))
+        bar.advance()
+    bar.close()
     if not steps:
         raise InputError(
             "the frame selection is empty",
@@ -108,35 +118,64 @@ def direct_frame_positions(n_frames: int, n_direct: int) -> set[int]:
     return {int(round(x)) for x in np.linspace(0, n_frames - 1, min(n_direct, n_frames))}
 
 
-def bond_pass(
-    reader: TrajectoryReader,
-    selection: slice,
-    *,
-    coordination: CoordinationAccumulator | None,
-    angles: AngleAccumulator | None,
-    direct: DirectSq | None,
-    direct_positions: set[int],
-    rings: RingAccumulator | None = None,
-    ring_positions: set[int] | None = None,
-) -> float:
-    """Pass 2; returns its wall time in seconds."""
+@dataclasses.dataclass
+class BondWork:
+    """The accumulators of pass 2 and the frame positions (0..n−1 within the selection) at
+    which the per-frame ones (direct S(Q), rings, Voronoi) run."""
+
+    coordination: CoordinationAccumulator | None = None
+    angles: AngleAccumulator | None = None
+    direct: DirectSq | None = None
+    direct_frames: set[int] = dataclasses.field(default_factory=set)
+    rings: RingAccumulator | None = None
+    ring_frames: set[int] = dataclasses.field(default_factory=set)
+    voronoi: VoronoiAccumulator | None = None
+    voronoi_frames: set[int] = dataclasses.field(default_factory=set)
+
+    @property
+    def empty(self) -> bool:
+        return not any((self.coordination, self.angles, self.direct, self.rings, self.voronoi))
+
+    @property
+    def every_frame_cutoff(self) -> float:
+        """Bond cutoff needed on every frame (coordination, angles); 0 when none."""
+        c, a = self.coordination, self.angles
+        return max(c.r_max if c else 0.0, a.r_max if a else 0.0)
+
+    @property
+    def last_frame(self) -> int:
+        sets = (
+            (self.direct_frames if self.direct else set())
+            | (self.ring_frames if self.rings else set())
+            | (self.voronoi_frames if self.voronoi else set())
+        )
+        return max(sets, default=-1)
+
+
+def bond_pass(reader: TrajectoryReader, selection: slice, work: BondWork, n_frames: int) -> float:
+    """Pass 2 over the ``n_frames`` selected frames; returns its wall time in seconds."""
     t0 = time.perf_counter()
-    ring_positions = ring_positions or set()
-    every = max(coordination.r_max if coordination else 0.0, angles.r_max if angles else 0.0)
-    cutoff = max(every, rings.cutoff if rings else 0.0)
-    last = max(direct_positions | ring_positions, default=-1)
+    every = work.every_frame_cutoff
+    cutoff = max(every, work.rings.cutoff if work.rings else 0.0)
+    last = work.last_frame
+    total = n_frames if every > 0 else last + 1
+    bar = Progress(total, "analyze: pass 2 (bonds, S(Q), rings)", unit="frame")
     for k, snap in enumerate(reader.frames(selection)):
-        ring_frame = rings is not None and k in ring_positions
+        ring_frame = work.rings is not None and k in work.ring_frames
         if every > 0 or ring_frame:
             i, j, vec = bonds(snap.positions, snap.cell, snap.pbc, cutoff)
-            if coordination is not None:
-                coordination.add_bonds(i, j, np.linalg.norm(vec, axis=1))
-            if angles is not None:
-                angles.add_bonds(i, j, vec)
+            if work.coordination is not None:
+                work.coordination.add_bonds(i, j, np.linalg.norm(vec, axis=1))
+            if work.angles is not None:
+                work.angles.add_bonds(i, j, vec)
             if ring_frame:
-                rings.add_bonds(i, j, vec)
-        if direct is not None and k in direct_positions:
-            direct.add(snap.positions, snap.cell)
+                work.rings.add_bonds(i, j, vec)
+        if work.direct is not None and k in work.direct_frames:
+            work.direct.add(snap.positions, snap.cell)
+        if work.voronoi is not None and k in work.voronoi_frames:
+            work.voronoi.add(snap.positions, snap.cell, snap.pbc)
+        bar.advance()
         if every == 0 and k >= last:
             break
+    bar.close()
     return time.perf_counter() - t0

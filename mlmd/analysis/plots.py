@@ -1,7 +1,8 @@
 """PNG plots of the analysis (matplotlib's Agg canvas; no display, no pyplot state).
 
-Every plot has labelled axes with units and a legend; experimental silica values are drawn
-as grey dashed lines labelled "exp." when the report passes them in ``marks``.
+Every plot has labelled axes with units and a legend, and the analysis window as its title;
+experimental values (from the caller's experiment table) are drawn as grey dashed lines
+labelled "exp." when the report passes them in ``marks``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from matplotlib.figure import Figure
 Marks = Sequence[tuple[float | tuple[float, float], str]]
 
 
-def _figure(rows: int = 1, cols: int = 1, size=(6.4, 4.2)):
+def _figure(rows: int = 1, cols: int = 1, size=(6.4, 4.2), title: str = ""):
     fig = Figure(figsize=(size[0] * cols, size[1] * rows), layout="constrained")
     FigureCanvasAgg(fig)
+    if title:
+        fig.suptitle(title, fontsize=8)
     axes = fig.subplots(rows, cols, squeeze=False)
     return fig, axes
 
@@ -47,18 +50,19 @@ def plot_rdf(
     path: Path,
     reference: tuple[np.ndarray, np.ndarray] | None = None,
     marks: Marks | None = None,
+    title: str = "",
 ) -> Path:
-    fig, ax = _figure(2, 1)
+    fig, ax = _figure(2, 1, title=title)
     ax[0, 0].plot(r, total, label="total (mlmd)")
     if reference is not None:
         ax[0, 0].plot(*reference, "k:", label="reference")
     for key, g in partials.items():
         ax[1, 0].plot(r, g, label=key)
     _marks(ax[1, 0], marks)
-    for a, title in zip(ax[:, 0], ("total", "partial"), strict=True):
+    for a, which in zip(ax[:, 0], ("total", "partial"), strict=True):
         a.axhline(1.0, color="0.8", lw=0.8)
         a.set_xlabel("r (Å)")
-        a.set_ylabel(f"g(r), {title}")
+        a.set_ylabel(f"g(r), {which}")
         a.set_xlim(0, r[-1])
         a.legend(fontsize=8)
     return _save(fig, path)
@@ -70,8 +74,9 @@ def plot_sq(
     weighting: str,
     reference: tuple[np.ndarray, np.ndarray] | None = None,
     marks: Marks | None = None,
+    title: str = "",
 ) -> Path:
-    fig, ax = _figure()
+    fig, ax = _figure(title=title)
     a = ax[0, 0]
     for label, (q, s) in curves.items():
         style = "o-" if "direct" in label else "-"
@@ -81,14 +86,14 @@ def plot_sq(
     _marks(a, marks)
     a.axhline(1.0, color="0.8", lw=0.8)
     a.set_xlabel("Q (Å⁻¹)")
-    a.set_ylabel(f"S(Q), {weighting}-weighted (Faber–Ziman)")
+    a.set_ylabel(f"S(Q), {weighting} (Faber–Ziman)")
     a.legend(fontsize=8)
     return _save(fig, path)
 
 
-def plot_coordination(coordination: dict[str, dict], path: Path) -> Path:
+def plot_coordination(coordination: dict[str, dict], path: Path, title: str = "") -> Path:
     keys = list(coordination)
-    fig, ax = _figure(1, 1, size=(6.4, 4.2))
+    fig, ax = _figure(1, 1, size=(6.4, 4.2), title=title)
     a = ax[0, 0]
     width = 0.8 / max(len(keys), 1)
     for k, key in enumerate(keys):
@@ -103,8 +108,10 @@ def plot_coordination(coordination: dict[str, dict], path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_angles(angles: dict[str, dict], path: Path, marks: Marks | None = None) -> Path:
-    fig, ax = _figure()
+def plot_angles(
+    angles: dict[str, dict], path: Path, marks: Marks | None = None, title: str = ""
+) -> Path:
+    fig, ax = _figure(title=title)
     a = ax[0, 0]
     for key, d in angles.items():
         a.plot(
@@ -120,8 +127,8 @@ def plot_angles(angles: dict[str, dict], path: Path, marks: Marks | None = None)
     return _save(fig, path)
 
 
-def plot_rings(rings: dict, path: Path) -> Path:
-    fig, ax = _figure()
+def plot_rings(rings: dict, path: Path, title: str = "") -> Path:
+    fig, ax = _figure(title=title)
     a = ax[0, 0]
     sizes = rings["fraction_by_size"]
     a.bar([int(n) for n in sizes], list(sizes.values()), 0.7, label=rings["network"])
@@ -137,8 +144,9 @@ def plot_msd(
     fits: dict[str, dict],
     window_ps: tuple[float, float],
     path: Path,
+    title: str = "",
 ) -> Path:
-    fig, ax = _figure()
+    fig, ax = _figure(title=title)
     a = ax[0, 0]
     for key, m in msd.items():
         line = a.plot(lag_ps, m, label=f"{key}")[0]
@@ -162,8 +170,8 @@ def plot_msd(
     return _save(fig, path)
 
 
-def plot_vacf(lag_ps: np.ndarray, vacf: dict[str, np.ndarray], path: Path) -> Path:
-    fig, ax = _figure()
+def plot_vacf(lag_ps: np.ndarray, vacf: dict[str, np.ndarray], path: Path, title: str = "") -> Path:
+    fig, ax = _figure(title=title)
     a = ax[0, 0]
     for key, c in vacf.items():
         a.plot(lag_ps, c / c[0] if c[0] else c, label=key)
@@ -174,8 +182,10 @@ def plot_vacf(lag_ps: np.ndarray, vacf: dict[str, np.ndarray], path: Path) -> Pa
     return _save(fig, path)
 
 
-def plot_vdos(freq_thz: np.ndarray, dos: dict[str, np.ndarray], path: Path) -> Path:
-    fig, ax = _figure()
+def plot_vdos(
+    freq_thz: np.ndarray, dos: dict[str, np.ndarray], path: Path, title: str = ""
+) -> Path:
+    fig, ax = _figure(title=title)
     a = ax[0, 0]
     for key, g in dos.items():
         a.plot(freq_thz, g, label=key)
@@ -191,9 +201,10 @@ def plot_thermo(
     panels: list[tuple[str, np.ndarray, np.ndarray]],
     path: Path,
     marks: dict[str, Marks] | None = None,
+    title: str = "",
 ) -> Path:
     """``panels``: (axis label with unit, time [T] ps, value [T]) stacked vertically."""
-    fig, ax = _figure(len(panels), 1, size=(6.4, 1.9))
+    fig, ax = _figure(len(panels), 1, size=(6.4, 1.9), title=title)
     for k, (label, t, v) in enumerate(panels):
         a = ax[k, 0]
         a.plot(t, v, lw=1, label=label.split(" (")[0])
@@ -201,4 +212,27 @@ def plot_thermo(
         a.set_ylabel(label)
         a.legend(fontsize=7, loc="upper right")
     ax[-1, 0].set_xlabel("time (ps)")
+    return _save(fig, path)
+
+
+def plot_voronoi(voronoi: dict, path: Path, title: str = "") -> Path:
+    """Bars of the most frequent Voronoi indices per centre species."""
+    fig, ax = _figure(title=title)
+    a = ax[0, 0]
+    centres = voronoi["centres"]
+    width = 0.8 / max(len(centres), 1)
+    names = list(dict.fromkeys(t["index"] for c in centres.values() for t in c["top"][:8]))
+    x = np.arange(len(names))
+    for k, (centre, c) in enumerate(centres.items()):
+        frac = {t["index"]: t["fraction"] for t in c["top"]}
+        a.bar(
+            x + (k - (len(centres) - 1) / 2) * width,
+            [frac.get(n, 0.0) for n in names],
+            width,
+            label=f"{centre}-centred",
+        )
+    a.set_xticks(x, names, rotation=45, ha="right", fontsize=7)
+    a.set_xlabel("Voronoi index <n3,n4,n5,n6>")
+    a.set_ylabel("fraction of centres")
+    a.legend(fontsize=8)
     return _save(fig, path)

@@ -1,13 +1,17 @@
 """Radial distribution functions g(r), total and partial, for periodic (triclinic) cells.
 
-Normalisation (the solid-state convention that ASE and LAMMPS ``compute rdf`` use): per frame,
+Normalisation (as LAMMPS ``compute rdf`` and MDAnalysis ``InterRDF`` do): per frame,
 
-    g_ab(r) = V · n_ab(r) / (N_a · N_b · ΔV(r)),   g(r) = V · n(r) / (N² · ΔV(r)),
+    g_ab(r) = V · n_ab(r) / (N_a · N_b · ΔV(r))          for a ≠ b,
+    g_aa(r) = V · n_aa(r) / (N_a · (N_a − 1) · ΔV(r)),    g(r) = V · n(r) / (N (N − 1) · ΔV(r)),
 
 with n_ab the number of ordered pairs (i of species a, j of species b, i ≠ j) whose distance
 falls in the bin, ΔV = 4π/3 (r_hi³ − r_lo³) the exact shell volume, and V the cell volume;
-then g is averaged over frames (each frame with its own V, so NPT runs are right). So
-g_ab = g_ba and g = Σ_ab c_a c_b g_ab. Bins are half-open [r_lo, r_hi).
+then g is averaged over frames (each frame with its own V, so NPT runs are right). An atom
+has N_a − 1 partners of its own species, so g_aa → 1 at large r; with N_a² instead (ASE's
+``get_rdf`` convention) g_aa tends to 1 − 1/N_a, 1.6 % low for the 64 Si of a 192-atom SiO2
+cell. So g_ab = g_ba, and g = Σ_ab c_a c_b g_ab only up to those 1/N terms. A species with one
+atom has no like pairs: its g_aa is 0. Bins are half-open [r_lo, r_hi).
 
 Distances come from all periodic images, which is the g(r) of the infinite periodic system;
 r_max must not exceed half the smallest perpendicular width of the cell (V / |a_j × a_k|):
@@ -25,6 +29,7 @@ import dataclasses
 import numpy as np
 from vesin import NeighborList
 
+from mlmd.analysis.species import species_order
 from mlmd.analysis.trajectory import species_labels
 from mlmd.errors import InputError
 
@@ -42,12 +47,6 @@ def max_r_max(cell: np.ndarray) -> float:
     """Largest valid r_max in Å for ``cell`` [3,3] (or the smallest over cells [T,3,3])."""
     cells = np.asarray(cell, dtype=float).reshape(-1, 3, 3)
     return float(min(0.5 * perpendicular_widths(c).min() for c in cells))
-
-
-def species_order(numbers: np.ndarray) -> np.ndarray:
-    """Distinct species, heaviest first (Si before O), anonymous types after elements."""
-    kinds = np.unique(numbers)
-    return np.array(sorted(kinds, key=lambda z: (z <= 0, -abs(z) if z > 0 else -z)))
 
 
 def pair_label(a: str, b: str) -> str:
@@ -111,6 +110,10 @@ class RdfAccumulator:
             for b in range(a, ns):
                 self._pair_index[a, b] = self._pair_index[b, a] = len(self._pairs)
                 self._pairs.append((a, b))
+        # ordered pairs of distinct atoms per pair type: N_a N_b, or N_a (N_a − 1) when a = b
+        self._partners = np.array(
+            [max(self.n_kind[a] * (self.n_kind[b] - (a == b)), 1.0) for a, b in self._pairs]
+        )
         self._sum_partial = np.zeros((len(self._pairs), self.n_bins))
         self._sum_total = np.zeros(self.n_bins)
         self._sum_density = 0.0
@@ -163,10 +166,8 @@ class RdfAccumulator:
         for p, (a, b) in enumerate(self._pairs):
             # an unordered a–b pair is one ordered (a→b) pair; an a–a pair is two
             ordered = counts[p] * (2.0 if a == b else 1.0)
-            self._sum_partial[p] += (
-                ordered * volume / (self.n_kind[a] * self.n_kind[b] * self.shell)
-            )
-        self._sum_total += 2.0 * counts.sum(axis=0) * volume / (n * n * self.shell)
+            self._sum_partial[p] += ordered * volume / (self._partners[p] * self.shell)
+        self._sum_total += 2.0 * counts.sum(axis=0) * volume / (max(n * (n - 1), 1) * self.shell)
         self._sum_density += n / volume
         self.n_frames += 1
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from mlmd.analysis import plots
-from mlmd.analysis.config import AnalysisConfig
+from mlmd.analysis.context import Context, Section
 from mlmd.analysis.dynamics import (
     THZ_TO_INV_CM,
     fit_diffusion,
@@ -17,61 +15,55 @@ from mlmd.analysis.dynamics import (
     vacf_by_species,
     vdos,
 )
-from mlmd.analysis.experiment import SILICA
 from mlmd.analysis.passes import Pass1
-from mlmd.analysis.report_structure import write_curve
 from mlmd.analysis.thermo import THERMO_NAMES, select_steps, thermo_summary
-from mlmd.analysis.trajectory import TrajectoryReader
 from mlmd.errors import InputError
 
 #: Default MSD fit window as fractions of one block's duration.
 DEFAULT_FIT_FRACTIONS = (0.2, 0.6)
 
 
-def dynamics_report(
-    reader: TrajectoryReader,
-    config: AnalysisConfig,
-    p1: Pass1,
-    labels: list[str],
-    kind: np.ndarray,
-    want_vacf: bool,
-    out: Path,
-    summary: dict,
-    model: dict,
-    silica: bool,
-) -> None:
-    notes = summary["notes"]
+def dynamics_sections(ctx: Context, p1: Pass1, want_vacf: bool) -> list[Section]:
+    """MSD/diffusion, VACF/VDOS and thermo sections (each skipped with a note when the
+    frames cannot give it)."""
+    sections, notes = [], []
     n_frames = len(p1.steps)
-    if (config.wants("msd") or want_vacf) and n_frames < 8:
+    if (ctx.wants("msd") or want_vacf) and n_frames < 8:
         notes.append(f"msd/vacf skipped: {n_frames} frames (need at least 8)")
     else:
-        if (config.wants("msd") or want_vacf) and not reader.time_known:
+        if (ctx.wants("msd") or want_vacf) and not ctx.reader.time_known:
             notes.append(
                 "the trajectory stores no times: lags are in frame/step units (give --timestep-fs)"
             )
         try:
-            if config.wants("msd"):
-                _msd(config, p1, labels, kind, out, summary)
+            if ctx.wants("msd"):
+                sections.append(msd_section(ctx, p1))
             if want_vacf:
-                _vacf(config, p1, labels, kind, reader.masses, out, summary)
+                sections.append(vacf_section(ctx, p1))
         except InputError as exc:
             if "equally spaced" not in str(exc):
                 raise
+            sections = []
             notes.append(f"msd/vacf skipped: {exc}")  # the structure part stays valid
-    if config.wants("thermo"):
-        _thermo(reader, config, p1, out, summary, silica)
+    if ctx.wants("thermo"):
+        sections.append(thermo_section(ctx, p1))
+    return [Section(notes=notes), *sections]
 
 
-def _msd(config, p1: Pass1, labels, kind, out: Path, summary: dict) -> None:
-    dt = uniform_dt(p1.times_fs)
-    t = len(p1.steps)
+def _blocks(config, t: int) -> tuple[int, list[str]]:
     n_blocks = config.n_blocks
     while n_blocks > 1 and t // n_blocks < 8:
         n_blocks -= 1
-    if n_blocks != config.n_blocks:
-        summary["notes"].append(
-            f"diffusion: {n_blocks} blocks instead of {config.n_blocks} (too few frames)"
-        )
+    if n_blocks == config.n_blocks:
+        return n_blocks, []
+    return n_blocks, [f"diffusion: {n_blocks} blocks instead of {config.n_blocks} (too few frames)"]
+
+
+def msd_section(ctx: Context, p1: Pass1) -> Section:
+    config, labels, kind = ctx.config, ctx.species.labels, ctx.species.kind
+    dt = uniform_dt(p1.times_fs)
+    t = len(p1.steps)
+    n_blocks, notes = _blocks(config, t)
     full, blocks = msd_by_species(p1.store, kind, labels, n_blocks)
     lag_fs = np.arange(t) * dt
     tb = t // n_blocks
@@ -85,7 +77,7 @@ def _msd(config, p1: Pass1, labels, kind, out: Path, summary: dict) -> None:
         d["msd_exponent_in_window"] = loglog_exponent(lag_fs, full[label], *window)
         species[label] = d
     u = p1.unwrapper
-    summary["msd"] = {
+    values = {
         "dt_fs": dt,
         "unwrap": u.method,
         "max_fractional_step_between_frames": u.max_step_fraction if u.method != "image" else None,
@@ -95,31 +87,25 @@ def _msd(config, p1: Pass1, labels, kind, out: Path, summary: dict) -> None:
         "species": species,
     }
     if u.method != "image" and u.max_step_fraction > 0.25:
-        summary["notes"].append(
+        notes.append(
             f"unwrapping: an atom moved {u.max_step_fraction:.2f} of a cell between frames; "
             "the MSD is unreliable unless frames are closer in time or images are stored"
         )
-    summary["curves"].append(
-        write_curve(
-            out / "curves" / "msd.dat",
-            "lag_ps " + " ".join(f"msd_{k}_A2" for k in labels),
-            [lag_fs / 1e3, *full.values()],
-        )
+    curve = ctx.curve(
+        "msd.dat",
+        "lag_ps " + " ".join(f"msd_{k}_A2" for k in labels),
+        [lag_fs / 1e3, *full.values()],
     )
-    if config.plots:
-        half = max(t // 2, int(window[1] / dt) + 2)
-        summary["plots"].append(
-            plots.plot_msd(
-                lag_fs[:half] / 1e3,
-                {k: v[:half] for k, v in full.items()},
-                species,
-                (window[0] / 1e3, window[1] / 1e3),
-                out / "msd.png",
-            ).name
-        )
+    half = max(t // 2, int(window[1] / dt) + 2)
+    shown = {k: v[:half] for k, v in full.items()}
+    fit_ps = (window[0] / 1e3, window[1] / 1e3)
+    png = ctx.plot(plots.plot_msd, lag_fs[:half] / 1e3, shown, species, fit_ps, ctx.out / "msd.png")
+    return Section(values={"msd": values}, curves=[curve], plots=png, notes=notes)
 
 
-def _vacf(config, p1: Pass1, labels, kind, masses, out: Path, summary: dict) -> None:
+def vacf_section(ctx: Context, p1: Pass1) -> Section:
+    config, labels, kind = ctx.config, ctx.species.labels, ctx.species.kind
+    masses = ctx.reader.masses
     dt = uniform_dt(p1.times_fs)
     t = len(p1.steps)
     per_species, weighted = vacf_by_species(p1.store, kind, labels, masses)
@@ -150,41 +136,35 @@ def _vacf(config, p1: Pass1, labels, kind, masses, out: Path, summary: dict) -> 
     section["vdos"]["peak_cm-1"] = {
         k: v * THZ_TO_INV_CM for k, v in section["vdos"]["peak_THz"].items()
     }
-    summary["vacf"] = section
     lag_ps = np.arange(t) * dt / 1e3
-    summary["curves"].append(
-        write_curve(
-            out / "curves" / "vacf.dat",
+    curves = [
+        ctx.curve(
+            "vacf.dat",
             "lag_ps " + " ".join(f"vacf_{k}_A2_per_fs2" for k in labels),
             [lag_ps, *per_species.values()],
-        )
-    )
-    summary["curves"].append(
-        write_curve(
-            out / "curves" / "vdos.dat",
+        ),
+        ctx.curve(
+            "vdos.dat",
             "freq_THz " + " ".join(f"g_{k}_per_THz" for k in dos),
             [freq, *dos.values()],
-        )
+        ),
+    ]
+    half = max(t // 2, 2)
+    shown = {k: v[:half] for k, v in per_species.items()}
+    png = ctx.plot(plots.plot_vacf, lag_ps[:half], shown, ctx.out / "vacf.png")
+    png += ctx.plot(plots.plot_vdos, freq, dos, ctx.out / "vdos.png")
+    return Section(values={"vacf": section}, curves=curves, plots=png)
+
+
+def thermo_section(ctx: Context, p1: Pass1) -> Section:
+    """Statistics of the observables whose steps lie within the analysed frames."""
+    observables = select_steps(ctx.reader.observables(), int(p1.steps[0]), int(p1.steps[-1]))
+    notes = (
+        []
+        if observables
+        else ["thermo: no /observables in the trajectory (density from the box only)"]
     )
-    if config.plots:
-        half = max(t // 2, 2)
-        summary["plots"].append(
-            plots.plot_vacf(
-                lag_ps[:half], {k: v[:half] for k, v in per_species.items()}, out / "vacf.png"
-            ).name
-        )
-        summary["plots"].append(plots.plot_vdos(freq, dos, out / "vdos.png").name)
-
-
-def _thermo(reader, config, p1: Pass1, out: Path, summary: dict, silica: bool) -> None:
-    observables = select_steps(reader.observables(), int(p1.steps[0]), int(p1.steps[-1]))
-    if not observables:
-        summary["notes"].append(
-            "thermo: no /observables in the trajectory (density from the box only)"
-        )
-    summary["thermo"] = thermo_summary(observables, reader.n_atoms) if observables else {}
-    if not config.plots:
-        return
+    values = {"thermo": thermo_summary(observables, ctx.reader.n_atoms) if observables else {}}
     panels = [
         (label, observables[name].time_fs / 1e3, observables[name].value)
         for name, label in THERMO_NAMES.items()
@@ -192,9 +172,8 @@ def _thermo(reader, config, p1: Pass1, out: Path, summary: dict, silica: bool) -
     ]
     if "density" not in observables and np.isfinite(p1.densities_g_cm3).all():
         panels.append(("ρ (g/cm³)", p1.times_fs / 1e3, p1.densities_g_cm3))
-    if not panels:
-        return
-    marks = {"ρ (g/cm³)": [(SILICA["density_g_cm3"]["value"], "exp. glass 2.20 g/cm³")]}
-    summary["plots"].append(
-        plots.plot_thermo(panels, out / "thermo.png", marks if silica else None).name
-    )
+    png = []
+    if panels:
+        marks = {"ρ (g/cm³)": ctx.marks.get("density") or []}
+        png = ctx.plot(plots.plot_thermo, panels, ctx.out / "thermo.png", marks)
+    return Section(values=values, plots=png, notes=notes)

@@ -1,65 +1,67 @@
-"""The structure part of the report: g(r), coordination, bond angles and S(Q)."""
+"""The structure sections of the report: g(r), coordination, bond angles, rings, Voronoi
+indices (and, through :mod:`mlmd.analysis.report_sq`, S(Q)).
+
+Nothing here knows a material: every species pair gets a partial g(r) and a cutoff (given,
+else the first minimum of g_ab), every triplet type X–C–Y with bonds X–C and C–Y an angle
+distribution, rings run on the link the caller names, Voronoi indices on the centres asked.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
+import dataclasses
 
 from mlmd.analysis import plots
 from mlmd.analysis.angles import AngleAccumulator
-from mlmd.analysis.config import AnalysisConfig
+from mlmd.analysis.context import Context, Section
 from mlmd.analysis.coordination import CoordinationAccumulator
-from mlmd.analysis.experiment import SILICA
-from mlmd.analysis.passes import bond_pass, direct_frame_positions
+from mlmd.analysis.passes import BondWork, bond_pass, direct_frame_positions
 from mlmd.analysis.rdf import Rdf, RdfAccumulator, first_minimum, first_peak
+from mlmd.analysis.report_sq import direct_accumulator, sq_section
 from mlmd.analysis.rings import RingAccumulator
-from mlmd.analysis.structure_factor import DirectSq, first_sharp_peak, sq_from_rdf
-from mlmd.analysis.trajectory import TrajectoryReader
+from mlmd.analysis.voronoi import VoronoiAccumulator
 
 R_MAX_RULE = (
     "r_max ≤ half the smallest perpendicular width of the cell (V/|a_j × a_k|) in every "
     "analysed frame, so no atom meets its own periodic image within r_max"
 )
+NORMALISATION = (
+    "g_ab = V n_ab / (N_a (N_b − δ_ab) ΔV_shell) per frame (as LAMMPS compute rdf and "
+    "MDAnalysis InterRDF), averaged over frames"
+)
 
 
-def _cutoffs(
-    rdf: Rdf, config: AnalysisConfig, notes: list[str]
-) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], str]]:
-    """Coordination cutoff of every ordered species pair: given, else g_ab's first minimum."""
-    cutoffs, sources = {}, {}
-    for a in rdf.labels:
-        for b in rdf.labels:
-            given = config.cutoffs_A.get(f"{a}-{b}", config.cutoffs_A.get(f"{b}-{a}"))
-            if given is not None:
-                cutoffs[(a, b)], sources[(a, b)] = float(given), "given"
-                continue
-            rc = first_minimum(rdf.r, rdf.partial(a, b))
-            if rc is None:
-                notes.append(f"no first minimum in g_{a}-{b} below r_max: no {a}-{b} cutoff")
-                continue
-            cutoffs[(a, b)], sources[(a, b)] = rc, "first minimum of g(r)"
-    return cutoffs, sources
+@dataclasses.dataclass(frozen=True)
+class Cutoffs:
+    """Bond cutoff (Å) of every ordered species pair that has one, and where it came from."""
+
+    value: dict[tuple[str, str], float]
+    source: dict[tuple[str, str], str]
 
 
-def structure_report(
-    reader: TrajectoryReader,
-    selection: slice,
-    config: AnalysisConfig,
-    rdf_acc: RdfAccumulator,
-    labels: list[str],
-    kind: np.ndarray,
-    n_frames: int,
-    out: Path,
-    summary: dict,
-    model: dict,
-    silica: bool,
-    reference: dict[str, tuple[np.ndarray, np.ndarray] | None],
-) -> None:
-    """Fill ``summary`` (rdf, coordination, angles, structure_factor), ``model`` (values to
-    compare with experiment), and write curves and plots."""
-    notes, want = summary["notes"], config.wants
+def structure_sections(ctx: Context, rdf_acc: RdfAccumulator) -> list[Section]:
+    """Every structure section, from the g(r) of pass 1 and one bond pass."""
     rdf = rdf_acc.result()
+    sections = [rdf_section(ctx, rdf, rdf_acc)]
+    cutoffs, notes = choose_cutoffs(ctx, rdf)
+    work, more = bond_work(ctx, cutoffs)
+    sections.append(Section(notes=notes + more))
+    if not work.empty:
+        seconds = bond_pass(ctx.reader, ctx.selection, work, ctx.n_frames)
+        sections.append(Section(timings_s={"pass2": seconds}))
+    if work.coordination is not None:
+        sections.append(coordination_section(ctx, work.coordination, cutoffs))
+    if work.angles is not None:
+        sections.append(angles_section(ctx, work.angles))
+    if work.rings is not None and work.rings.n_frames:
+        sections.append(rings_section(ctx, work.rings))
+    if work.voronoi is not None and work.voronoi.n_frames:
+        sections.append(voronoi_section(ctx, work.voronoi))
+    if ctx.wants("sq"):
+        sections.append(sq_section(ctx, rdf, work.direct))
+    return sections
+
+
+def rdf_section(ctx: Context, rdf: Rdf, acc: RdfAccumulator) -> Section:
     peaks = {}
     for key, g in rdf.partials.items():
         p = first_peak(rdf.r, g)
@@ -68,132 +70,135 @@ def structure_report(
             "first_peak_height": None if p is None else p["height"],
             "first_minimum_A": first_minimum(rdf.r, g),
         }
-    summary["rdf"] = {
-        "r_max_A": rdf_acc.r_max,
-        "dr_A": rdf_acc.dr,
+    values = {
+        "r_max_A": acc.r_max,
+        "dr_A": acc.dr,
         "r_max_rule": R_MAX_RULE,
-        "normalisation": "g_ab = V n_ab / (N_a N_b ΔV_shell), per frame, averaged over frames",
+        "normalisation": NORMALISATION,
         "n_frames": rdf.n_frames,
         "number_density_A-3": rdf.density_A3,
         "partials": peaks,
     }
-    if silica and peaks.get("Si-O", {}).get("first_peak_A") is not None:
-        model["r_SiO_A"] = peaks["Si-O"]["first_peak_A"]
-    summary["curves"].append(
-        write_curve(
-            out / "curves" / "gr.dat",
-            "r_A g_total " + " ".join(f"g_{k}" for k in rdf.partials),
-            [rdf.r, rdf.total, *rdf.partials.values()],
-        )
+    curve = ctx.curve(
+        "gr.dat",
+        "r_A g_total " + " ".join(f"g_{k}" for k in rdf.partials),
+        [rdf.r, rdf.total, *rdf.partials.values()],
     )
-    if config.plots and want("rdf"):
-        marks = [(SILICA["r_SiO_A"]["value"], "exp. Si–O 1.61 Å")] if silica else None
-        summary["plots"].append(
-            plots.plot_rdf(
-                rdf.r, rdf.total, rdf.partials, out / "gr.png", reference["gr"], marks
-            ).name
+    section = Section(values={"rdf": values}, curves=[curve])
+    if ctx.wants("rdf"):
+        section.plots += ctx.plot(
+            plots.plot_rdf,
+            rdf.r,
+            rdf.total,
+            rdf.partials,
+            ctx.out / "gr.png",
+            ctx.reference_gr,
+            ctx.marks.get("rdf"),
         )
-
-    cutoffs, sources = _cutoffs(rdf, config, notes)
-    coord = CoordinationAccumulator(labels, kind, cutoffs) if want("coordination") else None
-    angles = None
-    if want("angles"):
-        unlike = len(labels) > 1
-        bond_cutoffs = {p: rc for p, rc in cutoffs.items() if (p[0] != p[1]) == unlike}
-        angles = AngleAccumulator(labels, kind, bond_cutoffs, config.angle_bin_deg)
-    direct, positions = None, set()
-    if want("sq") and config.direct_frames > 0:
-        positions = direct_frame_positions(n_frames, config.direct_frames)
-        direct = DirectSq(
-            labels,
-            kind,
-            q_max_A=config.direct_q_max_A,
-            dq_A=config.direct_dq_A,
-            n_frames=len(positions),
-            max_work=config.direct_max_work,
-            device=config.device,
-            threads=config.threads,
-        )
-    rings, ring_positions = _rings(config, labels, kind, cutoffs, silica, notes)
-    if rings is not None:
-        ring_positions = direct_frame_positions(n_frames, config.rings_frames)
-    if coord is not None or angles is not None or direct is not None or rings is not None:
-        summary["timings_s"]["pass2"] = bond_pass(
-            reader,
-            selection,
-            coordination=coord,
-            angles=angles,
-            direct=direct,
-            direct_positions=positions,
-            rings=rings,
-            ring_positions=ring_positions,
-        )
-    if rings is not None and rings.n_frames:
-        summary["rings"] = rings.result()
-        if config.plots and summary["rings"]["fraction_by_size"]:
-            summary["plots"].append(plots.plot_rings(summary["rings"], out / "rings.png").name)
-
-    if coord is not None:
-        summary["coordination"] = coord.result(sources)
-        if silica and "Si-O" in summary["coordination"]:
-            model["sio4_fraction"] = summary["coordination"]["Si-O"]["distribution"].get("4", 0.0)
-            summary["coordination"]["SiO4_fraction"] = model["sio4_fraction"]
-        if config.plots and summary["coordination"]:
-            summary["plots"].append(
-                plots.plot_coordination(
-                    {k: v for k, v in summary["coordination"].items() if isinstance(v, dict)},
-                    out / "coordination.png",
-                ).name
-            )
-    if angles is not None:
-        result = angles.result()
-        summary["angles"] = {
-            k: {f: v for f, v in d.items() if f not in ("centres_deg", "density")}
-            for k, d in result.items()
-        }
-        summary["angles_bonds"] = {f"{a}-{b}": rc for (a, b), rc in angles_bonds(angles)}
-        if silica:
-            for key, name in (("Si-O-Si", "angle_SiOSi_deg"), ("O-Si-O", "angle_OSiO_deg")):
-                if key in result:
-                    model[name] = result[key]["mean_deg"]
-        if result:
-            first = next(iter(result.values()))
-            summary["curves"].append(
-                write_curve(
-                    out / "curves" / "angles.dat",
-                    "angle_deg " + " ".join(f"p_{k}_per_deg" for k in result),
-                    [first["centres_deg"], *(d["density"] for d in result.values())],
-                )
-            )
-            if config.plots:
-                marks = None
-                if silica:
-                    marks = [
-                        (SILICA["angle_OSiO_deg"]["value"], "exp. O–Si–O 109.5°"),
-                        (tuple(SILICA["angle_SiOSi_deg"]["range"]), "exp. Si–O–Si 144–147°"),
-                    ]
-                summary["plots"].append(plots.plot_angles(result, out / "angles.png", marks).name)
-    if want("sq"):
-        _structure_factor(rdf, direct, config, out, summary, model, silica, reference["sq"])
+    return section
 
 
-def _rings(config, labels, kind, cutoffs, silica, notes):
-    """The ring accumulator, when asked for and affordable (see AnalysisConfig)."""
+def choose_cutoffs(ctx: Context, rdf: Rdf) -> tuple[Cutoffs, list[str]]:
+    """Coordination cutoff of every ordered species pair: given, else g_ab's first minimum."""
+    value, source, notes = {}, {}, []
+    for a in rdf.labels:
+        for b in rdf.labels:
+            given = ctx.choices.cutoffs_A.get((a, b))
+            if given is not None:
+                value[(a, b)], source[(a, b)] = given, "given"
+                continue
+            rc = first_minimum(rdf.r, rdf.partial(a, b))
+            if rc is None:
+                if a <= b:
+                    notes.append(f"no first minimum in g_{a}-{b} below r_max: no {a}-{b} cutoff")
+                continue
+            value[(a, b)], source[(a, b)] = rc, "first minimum of g(r)"
+    return Cutoffs(value, source), notes
+
+
+def _angle_bonds(ctx: Context, cutoffs: Cutoffs) -> dict[tuple[str, str], float]:
+    pairs = ctx.choices.angle_pairs
+    return {
+        p: rc
+        for p, rc in cutoffs.value.items()
+        if pairs is None or tuple(sorted(p, key=ctx.species.labels.index)) in pairs
+    }
+
+
+def bond_work(ctx: Context, cutoffs: Cutoffs) -> tuple[BondWork, list[str]]:
+    """The accumulators of pass 2 that the settings ask for (with notes on what is skipped)."""
+    sp, config, notes = ctx.species, ctx.config, []
+    work = BondWork()
+    if ctx.wants("coordination"):
+        work.coordination = CoordinationAccumulator(sp.labels, sp.kind, cutoffs.value)
+    if ctx.wants("angles"):
+        bonds = _angle_bonds(ctx, cutoffs)
+        work.angles = AngleAccumulator(sp.labels, sp.kind, bonds, config.angle_bin_deg)
+    if ctx.wants("sq") and config.direct_frames > 0:
+        work.direct_frames = direct_frame_positions(ctx.n_frames, config.direct_frames)
+        work.direct = direct_accumulator(ctx, len(work.direct_frames))
+    work.rings, note = _rings(ctx, cutoffs)
+    if note:
+        notes.append(note)
+    if work.rings is not None:
+        work.ring_frames = direct_frame_positions(ctx.n_frames, config.rings_frames)
+    if ctx.wants("voronoi") and config.voronoi_frames > 0:
+        work.voronoi = VoronoiAccumulator(sp.labels, sp.kind, ctx.choices.voronoi_centres)
+        work.voronoi_frames = direct_frame_positions(ctx.n_frames, config.voronoi_frames)
+    return work, notes
+
+
+def _rings(ctx: Context, cutoffs: Cutoffs) -> tuple[RingAccumulator | None, str]:
+    """The ring accumulator, when the caller named the link and it is affordable."""
+    config, ring = ctx.config, ctx.choices.ring
     explicit = "rings" in config.what
-    if not config.wants("rings") or config.rings_frames <= 0 or not (silica or explicit):
-        return None, set()
-    if len(labels) != 2 or (labels[0], labels[1]) not in cutoffs:
-        notes.append("rings skipped: they need a binary network with a bond cutoff")
-        return None, set()
-    n_formers = int((kind == 0).sum())
+    if ring is None or not config.wants("rings") or config.rings_frames <= 0:
+        return None, ""
+    former, bridge = ring
+    rc = cutoffs.value.get((former, bridge))
+    if rc is None:
+        return None, f"rings skipped: no {former}-{bridge} cutoff (give --cutoff)"
+    n_formers = ctx.species.counts[former]
     if not explicit and RingAccumulator.work(n_formers) > config.rings_max_work:
-        notes.append(
-            f"rings skipped: {n_formers} {labels[0]} atoms exceed rings_max_work "
+        note = (
+            f"rings skipped: {n_formers} {former} atoms exceed rings_max_work "
             "(name rings in --what to run them anyway)"
         )
-        return None, set()
-    rc = cutoffs[(labels[0], labels[1])]
-    return RingAccumulator(labels, kind, labels[0], labels[1], rc, config.rings_max_size), set()
+        return None, note
+    sp = ctx.species
+    return RingAccumulator(sp.labels, sp.kind, former, bridge, rc, config.rings_max_size), ""
+
+
+def coordination_section(ctx: Context, coord: CoordinationAccumulator, cutoffs: Cutoffs) -> Section:
+    result = coord.result(cutoffs.source)
+    section = Section(values={"coordination": result})
+    if result:
+        section.plots += ctx.plot(plots.plot_coordination, result, ctx.out / "coordination.png")
+    return section
+
+
+def angles_section(ctx: Context, angles: AngleAccumulator) -> Section:
+    result = angles.result()
+    values = {
+        "angles": {
+            k: {f: v for f, v in d.items() if f not in ("centres_deg", "density")}
+            for k, d in result.items()
+        },
+        "angles_bonds": {f"{a}-{b}": rc for (a, b), rc in angles_bonds(angles)},
+    }
+    section = Section(values=values)
+    if result:
+        first = next(iter(result.values()))
+        section.curves.append(
+            ctx.curve(
+                "angles.dat",
+                "angle_deg " + " ".join(f"p_{k}_per_deg" for k in result),
+                [first["centres_deg"], *(d["density"] for d in result.values())],
+            )
+        )
+        marks = ctx.marks.get("angles")
+        section.plots += ctx.plot(plots.plot_angles, result, ctx.out / "angles.png", marks)
+    return section
 
 
 def angles_bonds(angles: AngleAccumulator):
@@ -205,40 +210,17 @@ def angles_bonds(angles: AngleAccumulator):
                 yield (labels[a], labels[b]), float(table[a, b])
 
 
-def write_curve(path: Path, header: str, columns: list[np.ndarray]) -> str:
-    np.savetxt(path, np.column_stack(columns), header=header, fmt="%.8g")
-    return f"curves/{path.name}"
+def rings_section(ctx: Context, rings: RingAccumulator) -> Section:
+    result = rings.result()
+    section = Section(values={"rings": result})
+    if result["fraction_by_size"]:
+        section.plots += ctx.plot(plots.plot_rings, result, ctx.out / "rings.png")
+    return section
 
 
-def _structure_factor(rdf, direct, config, out, summary, model, silica, reference) -> None:
-    q = np.arange(config.dq_A, config.q_max_A + config.dq_A / 2, config.dq_A)
-    routes = {"from g(r)": sq_from_rdf(rdf, q)}
-    if config.lorch:
-        routes["from g(r), Lorch window"] = sq_from_rdf(rdf, q, lorch=True)
-    if direct is not None and direct.n_frames:
-        routes["direct (reciprocal vectors)"] = direct.result()
-    section: dict = {}
-    for name, sq in routes.items():
-        peak = first_sharp_peak(sq.q, sq.total)
-        section[name] = {
-            **sq.info,
-            "fsdp_Q_A-1": None if peak is None else peak["q_A-1"],
-            "fsdp_height": None if peak is None else peak["height"],
-        }
-        section["weighting"], section["weights"] = sq.weighting, sq.weights
-        columns = [sq.q, sq.total] + ([sq.n_vectors] if sq.n_vectors is not None else [])
-        header = "Q_A-1 S" + (" n_vectors_per_frame" if sq.n_vectors is not None else "")
-        tag = name.split(" ")[0] + ("_lorch" if "Lorch" in name else "")
-        summary["curves"].append(write_curve(out / "curves" / f"sq_{tag}.dat", header, columns))
-    summary["structure_factor"] = section
-    best = section.get("direct (reciprocal vectors)", section["from g(r)"])
-    if silica and best.get("fsdp_Q_A-1") is not None:
-        model["fsdp_Q_A-1"] = best["fsdp_Q_A-1"]
-    if config.plots:
-        marks = [(SILICA["fsdp_Q_A-1"]["value"], "exp. FSDP ≈ 1.5 Å⁻¹")] if silica else None
-        curves = {name: (sq.q, sq.total) for name, sq in routes.items()}
-        summary["plots"].append(
-            plots.plot_sq(
-                curves, out / "sq.png", routes["from g(r)"].weighting, reference, marks
-            ).name
-        )
+def voronoi_section(ctx: Context, voronoi: VoronoiAccumulator) -> Section:
+    result = voronoi.result()
+    section = Section(values={"voronoi": result})
+    if result["centres"]:
+        section.plots += ctx.plot(plots.plot_voronoi, result, ctx.out / "voronoi.png")
+    return section

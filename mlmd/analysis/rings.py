@@ -1,7 +1,10 @@
-"""Ring statistics of a network glass (silica: rings of corner-sharing SiO4 tetrahedra).
+"""Ring statistics of a network glass (silica: rings of corner-sharing SiO4 tetrahedra; a-Si:
+rings of Si–Si bonds).
 
-Nodes are the network formers (Si); two are linked when they share a bridging anion (O)
-within the bond cutoff. For every link a–b, the smallest ring through it is 1 + the length
+The caller says which pairs are bonds (rings make sense for network formers only). Nodes are
+the network formers; with a "former-bridge" link (Si-O) two formers are linked when they
+share a bridging atom within the bond cutoff, with a "former-former" link (Si-Si) when they
+are bonded directly. For every link a–b, the smallest ring through it is 1 + the length
 of the shortest path from a to b that does not use the link (Guttman's shortest-path
 criterion, counted per link); ring sizes are numbers of Si. The search is a breadth-first
 expansion run for a block of links at once as sparse-matrix products (one boolean row per
@@ -27,8 +30,14 @@ def network_links(
     bridge: int,
     cutoff_A: float,
 ) -> np.ndarray:
-    """Unique former–former links [L,2] (a < b) through a shared bridge (from a bond list)."""
+    """Unique former–former links [L,2] (a < b) through a shared bridge (from a bond list),
+    or direct former–former bonds when ``bridge == former``."""
     d = np.linalg.norm(vectors, axis=1)
+    if bridge == former:
+        sel = (kind[centre] == former) & (kind[neighbour] == former) & (d < cutoff_A)
+        sel &= centre < neighbour
+        links = np.stack([centre[sel], neighbour[sel]], axis=1)
+        return np.unique(links, axis=0) if len(links) else np.zeros((0, 2), dtype=np.int64)
     sel = (kind[centre] == bridge) & (kind[neighbour] == former) & (d < cutoff_A)
     _, a, b, _ = triplet_angles(centre[sel], neighbour[sel], vectors[sel], len(kind))
     links = np.sort(np.stack([a, b], axis=1), axis=1)
@@ -74,7 +83,8 @@ def smallest_rings(
 
 
 class RingAccumulator:
-    """Ring statistics over frames for a binary network (``former``/``bridge`` species)."""
+    """Ring statistics over frames of a network: ``former`` nodes linked through ``bridge``
+    atoms (or directly when ``bridge == former``) closer than ``cutoff_A`` to both."""
 
     def __init__(
         self,
@@ -110,9 +120,10 @@ class RingAccumulator:
         sizes = {
             str(n): float(self.hist[n] / total) for n in range(1, len(self.hist)) if self.hist[n]
         }
+        a, b = self.names
+        via = f"bonded directly ({a}-{b}" if a == b else f"linked through shared {b} ({a}-{b}"
         return {
-            "network": f"{self.names[0]} linked through shared {self.names[1]} "
-            f"({self.names[0]}-{self.names[1]} < {self.cutoff:.2f} Å)",
+            "network": f"{a} {via} < {self.cutoff:.2f} Å)",
             "criterion": "smallest ring through each link (Guttman shortest path), size in "
             f"{self.names[0]} atoms",
             "n_frames": self.n_frames,

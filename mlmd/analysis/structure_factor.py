@@ -1,18 +1,20 @@
-"""Neutron-weighted structure factor S(Q) (Faber–Ziman), by two independent routes.
+"""Partial structure factors S_ab(Q) (Faber–Ziman) by two independent routes, and their
+weighted totals (neutron, X-ray: :mod:`mlmd.analysis.scattering`).
 
 1. From the partial g_ab(r) (:func:`sq_from_rdf`):
    S_ab(Q) = 1 + 4πρ ∫₀^{r_max} r² (g_ab(r) − 1) sin(Qr)/(Qr) M(r) dr, with ρ the total number
-   density and M(r) = sin(πr/r_max)/(πr/r_max) the optional Lorch window (M = 1 without);
-   S(Q) = 1 + Σ_ab w_ab (S_ab(Q) − 1) over unordered pairs, w_aa = c_a² b_a² / ⟨b⟩²,
-   w_ab = 2 c_a c_b b_a b_b / ⟨b⟩² (SiO2: Si–Si 0.0694, Si–O 0.3880, O–O 0.5427).
+   density and M(r) = sin(πr/r_max)/(πr/r_max) the optional Lorch window (M = 1 without).
 2. Directly from the positions over the reciprocal lattice vectors Q of the cell
-   (:class:`DirectSq`): S(Q) = 1 + (|Σ_j b_j e^{iQ·r_j}|²/N − ⟨b²⟩) / ⟨b⟩², averaged in shells of
-   |Q|. No truncation in r, so it is the reference for the first sharp diffraction peak (the
-   Lorch window lowers it by ~20 % for r_max ≤ 10 Å). Cost ∝ N × (number of vectors); e^{iQ·r}
-   factorises over the three reciprocal axes, so the sum is one complex matrix product per
-   plane of vectors (≈0.5 ns per atom-vector here, ~50× faster than evaluating exponentials),
-   in torch on the chosen device, with ``threads`` CPU threads if given (on a shared,
-   oversubscribed machine one thread was 10–40× faster than two here).
+   (:class:`DirectSq`): with ρ_a(Q) = Σ_{j∈a} e^{iQ·r_j} the amplitude of species a,
+   S_ab(Q) = 1 + Re(ρ_a ρ_b*) / (N c_a c_b) − δ_ab / c_a, averaged in shells of |Q|; the
+   weighted total 1 + Σ w_ab (S_ab − 1) is then exactly (|Σ_j f_j e^{iQ·r_j}|²/N − ⟨f²⟩)/⟨f⟩²
+   + 1. No truncation in r, so it is the reference for the first sharp diffraction peak (the
+   Lorch window lowers it by ~20 % for r_max ≤ 10 Å). Cost ∝ N × (number of vectors), the same
+   for all species together as for one: e^{iQ·r} factorises over the three reciprocal axes, so
+   the sum is one complex matrix product per plane of vectors and species (≈0.5 ns per
+   atom-vector here, ~50× faster than evaluating exponentials), in torch on the chosen device,
+   with ``threads`` CPU threads if given (on a shared, oversubscribed machine one thread was
+   10–40× faster than two here). X-ray weights are evaluated at each shell's mean |Q|.
    When N × vectors × frames exceeds ``max_work``, a reciprocal sublattice of stride m (every
    m-th vector along each axis; still exact vectors of the cell) is used and reported. For a
    glass that only thins the shells; a crystal's Bragg reflections off the sublattice are
@@ -26,98 +28,52 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import torch
 
 from mlmd.analysis.rdf import Rdf, smooth
-
-#: Bound coherent neutron scattering lengths in fm (natural isotopic abundance), from
-#: V. F. Sears, Neutron News 3(3), 26 (1992) (the NIST table). b_Si = 4.1491, b_O = 5.803.
-SCATTERING_LENGTHS_FM: dict[str, float] = {
-    "H": -3.739,
-    "Li": -1.90,
-    "B": 5.30,
-    "C": 6.646,
-    "N": 9.36,
-    "O": 5.803,
-    "Na": 3.63,
-    "Mg": 5.375,
-    "Al": 3.449,
-    "Si": 4.1491,
-    "P": 5.13,
-    "Ar": 1.909,
-    "K": 3.67,
-    "Ca": 4.70,
-    "Ti": -3.438,
-    "Fe": 9.45,
-    "Ni": 10.3,
-    "Cu": 7.718,
-    "Ge": 8.185,
-}
-
-
-def scattering_lengths(labels: list[str]) -> tuple[dict[str, float], str]:
-    """Per-species b in fm and the weighting name: ``"neutron"`` when every species is in the
-    table, else ``"number"`` (all b = 1: the number–number structure factor)."""
-    if all(label in SCATTERING_LENGTHS_FM for label in labels):
-        return {label: SCATTERING_LENGTHS_FM[label] for label in labels}, "neutron"
-    return {label: 1.0 for label in labels}, "number"
-
-
-def faber_ziman_weights(counts: dict[str, int], b: dict[str, float]) -> dict[str, float]:
-    """Weights w_ab of the unordered pairs "a-b" (they sum to 1), see the module docstring."""
-    labels = list(counts)
-    n = sum(counts.values())
-    c = {a: counts[a] / n for a in labels}
-    mean_b = sum(c[a] * b[a] for a in labels)
-    weights = {}
-    for k, a in enumerate(labels):
-        for bb in labels[k:]:
-            factor = 1.0 if a == bb else 2.0
-            weights[f"{a}-{bb}"] = factor * c[a] * c[bb] * b[a] * b[bb] / mean_b**2
-    return weights
+from mlmd.analysis.scattering import weighted_total, weights_for
 
 
 @dataclasses.dataclass(frozen=True)
 class StructureFactor:
-    """S(Q) on ``q`` [nq] Å⁻¹: ``total`` [nq], ``partials`` {"Si-O": S_ab} (route 1 only),
-    ``n_vectors`` [nq] vectors per shell (route 2 only), the ``weighting`` and its weights."""
+    """Partial S_ab(Q) on ``q`` [nq] Å⁻¹: ``partials`` {"Si-O": [nq]} over unordered pairs,
+    ``counts`` atoms per species, ``n_vectors`` [nq] vectors per shell (route 2 only)."""
 
     q: np.ndarray
-    total: np.ndarray
-    weighting: str
-    weights: dict[str, float]
-    partials: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    partials: dict[str, np.ndarray]
+    counts: dict[str, int]
     n_vectors: np.ndarray | None = None
     info: dict = dataclasses.field(default_factory=dict)
+
+    def total(
+        self, weighting: str = "neutron", lengths_fm: Mapping[str, float] | None = None
+    ) -> tuple[np.ndarray, dict]:
+        """The ``weighting``-weighted total S(Q) [nq] and what the weights came from."""
+        weights, info = weights_for(weighting, self.counts, self.q, lengths_fm)
+        return weighted_total(self.partials, weights), info
 
 
 def sq_from_rdf(rdf: Rdf, q: np.ndarray, *, lorch: bool = False) -> StructureFactor:
     """Route 1: Fourier transform of the partial g(r) (midpoint rule over the bins)."""
     q = np.asarray(q, dtype=float)
-    b, weighting = scattering_lengths(rdf.labels)
-    weights = faber_ziman_weights(rdf.counts, b)
     r, dr = rdf.r, np.diff(rdf.edges)
     window = np.sinc(r / rdf.edges[-1]) if lorch else np.ones_like(r)  # np.sinc(x)=sin(πx)/πx
     kernel = np.sinc(np.outer(q, r) / np.pi) * (4 * np.pi * rdf.density_A3 * r**2 * dr * window)
-    partials = {key: 1.0 + kernel @ (g - 1.0) for key, g in rdf.partials.items()}
-    total = 1.0 + sum(weights[key] * (partials[key] - 1.0) for key in partials)
     return StructureFactor(
         q=q,
-        total=total,
-        weighting=weighting,
-        weights=weights,
-        partials=partials,
+        partials={key: 1.0 + kernel @ (g - 1.0) for key, g in rdf.partials.items()},
+        counts=dict(rdf.counts),
         info={"route": "g(r)", "lorch": lorch, "r_max_A": float(rdf.edges[-1])},
     )
 
 
 class DirectSq:
-    """Route 2 accumulator: ``add`` frames, then ``result``.
+    """Route 2 accumulator: ``add`` frames, then ``result`` (partials by species pair).
 
     Args:
-        numbers: [N] atomic numbers (or −type) — only used through ``labels``/``kind``.
         labels: species labels, ``kind`` [N] index into them.
         q_max_A: largest |Q| in Å⁻¹; ``dq_A``: shell width in Å⁻¹.
         n_frames: how many frames will be added (for the work budget).
@@ -138,21 +94,19 @@ class DirectSq:
         device: str | torch.device = "cpu",
         threads: int | None = None,
     ):
-        b, self.weighting = scattering_lengths(labels)
-        counts = np.bincount(kind, minlength=len(labels))
-        self.weights = faber_ziman_weights(
-            {label: int(c) for label, c in zip(labels, counts, strict=True)}, b
-        )
-        self.b = np.array([b[label] for label in labels])[kind]
-        self.n = len(kind)
-        self.mean_b, self.mean_b2 = self.b.mean(), (self.b**2).mean()
+        self.labels, self.kind = list(labels), np.asarray(kind)
+        self.n = len(self.kind)
+        counts = np.bincount(self.kind, minlength=len(self.labels))
+        self.counts = {label: int(c) for label, c in zip(self.labels, counts, strict=True)}
+        self.conc = counts / self.n
+        self.pairs = [(a, b) for a in range(len(labels)) for b in range(a, len(labels))]
         self.q_max, self.dq = float(q_max_A), float(dq_A)
         self.n_frames_planned = max(1, int(n_frames))
         self.max_work = float(max_work)
         self.device = torch.device(device)
         self.threads = threads
         n_shells = int(math.ceil(self.q_max / self.dq))
-        self._sum_s = np.zeros(n_shells)
+        self._sum_s = np.zeros((len(self.pairs), n_shells))
         self._sum_q = np.zeros(n_shells)
         self._count = np.zeros(n_shells, dtype=np.int64)
         self.stride: int | None = None
@@ -196,25 +150,31 @@ class DirectSq:
         # exp(2πi (m k)·s) = exp(2πi k·(m s)): tables over k = h/m only, not every integer
         m = self.stride
         with torch_threads(self.threads):
-            rho = _structure_amplitudes(
-                np.asarray(positions) * m, cell, h // m, self.b, self.device
+            rho = species_amplitudes(
+                np.asarray(positions) * m, cell, h // m, self.kind, len(self.labels), self.device
             )
-        s = 1.0 + (np.abs(rho) ** 2 / self.n - self.mean_b2) / self.mean_b**2
         q = np.linalg.norm(h @ (2 * np.pi * np.linalg.inv(cell).T), axis=1)
-        shell = np.minimum((q / self.dq).astype(np.int64), len(self._sum_s) - 1)
-        self._sum_s += np.bincount(shell, weights=s, minlength=len(self._sum_s))
-        self._sum_q += np.bincount(shell, weights=q, minlength=len(self._sum_s))
-        self._count += np.bincount(shell, minlength=len(self._sum_s))
+        n_shells = len(self._sum_q)
+        shell = np.minimum((q / self.dq).astype(np.int64), n_shells - 1)
+        for p, (a, b) in enumerate(self.pairs):
+            cross = (rho[a] * rho[b].conj()).real / (self.n * self.conc[a] * self.conc[b])
+            s = 1.0 + cross - (1.0 / self.conc[a] if a == b else 0.0)
+            self._sum_s[p] += np.bincount(shell, weights=s, minlength=n_shells)
+        self._sum_q += np.bincount(shell, weights=q, minlength=n_shells)
+        self._count += np.bincount(shell, minlength=n_shells)
         self.n_frames += 1
 
     def result(self) -> StructureFactor:
         filled = self._count > 0
+        count = self._count[filled]
         return StructureFactor(
-            q=self._sum_q[filled] / self._count[filled],
-            total=self._sum_s[filled] / self._count[filled],
-            weighting=self.weighting,
-            weights=self.weights,
-            n_vectors=self._count[filled] // max(self.n_frames, 1),
+            q=self._sum_q[filled] / count,
+            partials={
+                f"{self.labels[a]}-{self.labels[b]}": self._sum_s[p][filled] / count
+                for p, (a, b) in enumerate(self.pairs)
+            },
+            counts=dict(self.counts),
+            n_vectors=count // max(self.n_frames, 1),
             info={
                 "route": "direct",
                 "n_frames": self.n_frames,
@@ -239,36 +199,49 @@ def torch_threads(n: int | None):
         torch.set_num_threads(before)
 
 
-def _structure_amplitudes(
-    positions: np.ndarray, cell: np.ndarray, h: np.ndarray, b: np.ndarray, device: torch.device
+def species_amplitudes(
+    positions: np.ndarray,
+    cell: np.ndarray,
+    h: np.ndarray,
+    kind: np.ndarray,
+    n_species: int,
+    device: torch.device,
 ) -> np.ndarray:
-    """ρ(h) = Σ_j b_j exp(2πi h·s_j) for integer vectors h [K,3]; s = fractional coordinates.
+    """ρ_a(h) = Σ_{j∈a} exp(2πi h·s_j) [S, K] for integer vectors h [K,3] and each species a;
+    s = fractional coordinates.
 
     exp(2πi h·s) = E1[h1] E2[h2] E3[h3] with per-axis tables E_d[k, j] = exp(2πi k s_jd); for
-    each h1 the (h2, h3) block is one complex matrix product over atoms.
+    each h1 and species the (h2, h3) block is one complex matrix product over its atoms (the
+    atoms sorted by species, so each species is a contiguous slice).
     """
-    frac = torch.as_tensor(np.asarray(positions, dtype=float) @ np.linalg.inv(cell), device=device)
+    order = np.argsort(kind, kind="stable")
+    bounds = np.searchsorted(kind[order], np.arange(n_species + 1))
+    frac = np.asarray(positions, dtype=float)[order] @ np.linalg.inv(cell)
+    frac = torch.as_tensor(frac, device=device)
     lo, hi = h.min(axis=0), h.max(axis=0)
     tables = []
     for d in range(3):
         k = torch.arange(int(lo[d]), int(hi[d]) + 1, dtype=torch.float64, device=device)
         phase = 2 * math.pi * torch.outer(k, frac[:, d])
         tables.append(torch.polar(torch.ones_like(phase), phase))
-    weights = torch.as_tensor(b, dtype=torch.float64, device=device).to(torch.complex128)
     e3t = tables[2].T.contiguous()  # [N, n3]
-    out = torch.empty(len(h), dtype=torch.complex128, device=device)
-    order = np.argsort(h[:, 0], kind="stable")
-    h_sorted = h[order]
+    out = torch.empty((n_species, len(h)), dtype=torch.complex128, device=device)
+    by_h1 = np.argsort(h[:, 0], kind="stable")
+    h_sorted = h[by_h1]
     starts = np.flatnonzero(np.r_[True, np.diff(h_sorted[:, 0]) != 0])
     for a, z in zip(starts, np.r_[starts[1:], len(h_sorted)], strict=True):
         block = h_sorted[a:z]
         i2, i3 = block[:, 1] - lo[1], block[:, 2] - lo[2]
         a2, a3 = int(i2.min()), int(i3.min())
-        left = tables[1][a2 : int(i2.max()) + 1] * (weights * tables[0][int(block[0, 0] - lo[0])])
-        prod = left @ e3t[:, a3 : int(i3.max()) + 1]  # [n2, n3] block of ρ
         rows = torch.as_tensor(i2 - a2, device=device)
         cols = torch.as_tensor(i3 - a3, device=device)
-        out[torch.as_tensor(order[a:z], device=device)] = prod[rows, cols]
+        target = torch.as_tensor(by_h1[a:z], device=device)
+        e1 = tables[0][int(block[0, 0] - lo[0])]
+        for sp in range(n_species):
+            j0, j1 = int(bounds[sp]), int(bounds[sp + 1])
+            left = tables[1][a2 : int(i2.max()) + 1, j0:j1] * e1[j0:j1]
+            prod = left @ e3t[j0:j1, a3 : int(i3.max()) + 1]  # [n2, n3] block of ρ_a
+            out[sp, target] = prod[rows, cols]
     return out.cpu().numpy()
 
 

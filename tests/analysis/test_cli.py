@@ -11,6 +11,45 @@ from tests.analysis.trajectories import synthetic_sio2_trajectory
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
+#: A caller's experiment table (as a material file's [experiment] gives it): vitreous silica.
+SILICA_TOML = """
+[experiment.density_g_cm3]
+value = 2.20
+uncertainty = 0.01
+unit = "g/cm3"
+source = "Brückner (1970)"
+[experiment.r_SiO_A]
+value = 1.61
+uncertainty = 0.01
+unit = "Å"
+source = "Grimley et al. (1990)"
+[experiment."fsdp_Q_A-1"]
+value = 1.5
+uncertainty = 0.05
+unit = "1/Å"
+source = "Susman et al. (1991)"
+[experiment.angle_SiOSi_deg]
+value = 145.5
+uncertainty = 1.5
+unit = "deg"
+source = "Mozzi & Warren (1969)"
+[experiment.angle_OSiO_deg]
+value = 109.47
+uncertainty = 0.5
+unit = "deg"
+source = "tetrahedral angle"
+[experiment.sio4_fraction]
+value = 1.0
+uncertainty = 0.01
+unit = ""
+source = "Mozzi & Warren (1969)"
+[experiment.glass_transition_K]
+value = 1450.0
+uncertainty = 20.0
+unit = "K"
+source = "not an analysis quantity"
+"""
+
 
 @pytest.fixture(scope="module")
 def sio2_traj(tmp_path_factory):
@@ -20,6 +59,8 @@ def sio2_traj(tmp_path_factory):
 
 def test_analyze_writes_summary_and_plots(sio2_traj, tmp_path):
     ref_sq, ref_gr = tmp_path / "sq.txt", tmp_path / "gr.txt"
+    experiment = tmp_path / "silica.toml"
+    experiment.write_text(SILICA_TOML)
     q = np.linspace(0.5, 10, 50)
     np.savetxt(ref_sq, np.column_stack([q, 1 + 0.1 * np.sin(q)]), header="Q S")
     np.savetxt(ref_gr, np.column_stack([q, np.ones_like(q)]), header="r g")
@@ -37,6 +78,10 @@ def test_analyze_writes_summary_and_plots(sio2_traj, tmp_path):
             str(ref_sq),
             "--reference-gr",
             str(ref_gr),
+            "--ring-bond",
+            "Si-O",
+            "--experiment",
+            str(experiment),
         ]
     )
     assert rc == 0
@@ -46,7 +91,9 @@ def test_analyze_writes_summary_and_plots(sio2_traj, tmp_path):
         "coordination.png",
         "angles.png",
         "sq.png",
+        "sq_xray.png",
         "rings.png",
+        "voronoi.png",
         "msd.png",
         "vacf.png",
         "vdos.png",
@@ -62,14 +109,14 @@ def test_analyze_writes_summary_and_plots(sio2_traj, tmp_path):
     assert s["frames"]["n"] == 40
     assert s["rdf"]["r_max_A"] <= 0.5 * 17.0  # half the 17.0 Å box edge
     assert "perpendicular" in s["rdf"]["r_max_rule"]
-    assert set(s["structure_factor"]) >= {
-        "from g(r)",
-        "from g(r), Lorch window",
-        "direct (reciprocal vectors)",
-        "weights",
-    }
-    assert s["structure_factor"]["weighting"] == "neutron"
-    assert set(s["angles"]) == {"O-Si-O", "Si-O-Si"}
+    sq = s["structure_factor"]
+    assert set(sq["routes"]) == {"from g(r)", "from g(r), Lorch window", "direct"}
+    assert set(sq["weightings"]) == {"neutron", "xray"}
+    assert sq["weightings"]["neutron"]["weights"]["Si-O"] == pytest.approx(0.388, abs=1e-3)
+    assert sq["routes"]["direct"]["neutron"]["fsdp_Q_A-1"] is not None
+    assert sq["routes"]["direct"]["xray"]["fsdp_Q_A-1"] is not None
+    # every triplet type X–C–Y whose bonds have a cutoff, Si–O–Si and O–Si–O among them
+    assert {"O-Si-O", "Si-O-Si", "O-O-O", "Si-Si-Si"} <= set(s["angles"])
     assert s["rings"]["n_frames"] == 3 and sum(s["rings"]["fraction_by_size"].values()) <= 1
     assert s["msd"]["unwrap"] == "image" and len(s["msd"]["fit_window_ps"]) == 2
     for label in ("Si", "O"):
@@ -80,13 +127,26 @@ def test_analyze_writes_summary_and_plots(sio2_traj, tmp_path):
     assert drift["from"] == "conserved_energy"
     assert drift["drift_eV_per_atom_per_ps"] == pytest.approx(1e-6, rel=1e-6)
     assert set(s["thermo"]["ensemble_spread"]) == {"force_std_max", "force_std_mean"}
-    comparison = s["silica"]["comparison"]
+    # silica's numbers come out of the generic quantities, the experiment from the caller
+    comparison = s["comparison"]
     assert comparison["density_g_cm3"]["experiment"] == 2.20
     assert comparison["density_g_cm3"]["model"] == pytest.approx(2.20, rel=1e-9)
-    assert {"r_SiO_A", "fsdp_Q_A-1", "angle_SiOSi_deg", "angle_OSiO_deg", "sio4_fraction"} <= set(
-        comparison
+    assert set(comparison) == {
+        "density_g_cm3",
+        "r_SiO_A",
+        "fsdp_Q_A-1",
+        "angle_SiOSi_deg",
+        "angle_OSiO_deg",
+        "sio4_fraction",
+    }
+    assert comparison["r_SiO_A"]["model"] == s["rdf"]["partials"]["Si-O"]["first_peak_A"]
+    assert comparison["angle_SiOSi_deg"]["model"] == s["angles"]["Si-O-Si"]["mean_deg"]
+    assert comparison["sio4_fraction"]["model"] == s["coordination"]["Si-O"]["distribution"].get(
+        "4", 0.0
     )
-    assert s["silica"]["experiment"]["r_SiO_A"]["value"] == 1.61
+    assert comparison["fsdp_Q_A-1"]["model"] == sq["routes"]["direct"]["neutron"]["fsdp_Q_A-1"]
+    assert comparison["r_SiO_A"]["window"]["frames"] == 40
+    assert s["not_compared"] == ["glass_transition_K: not an analysis quantity"]
 
 
 def test_analyze_a_generic_h5md_file(tmp_path):
@@ -144,6 +204,12 @@ def test_analyze_selected_analyses_and_frames(sio2_traj, tmp_path):
         (["--rmax", "30"], "--rmax"),
         (["--what", "gofr"], "unknown analysis"),
         (["--cutoff", "Si-O"], "KEY=VALUE"),
+        (["--cutoff", "SiO=2.3"], "not a species pair A-B"),
+        (["--cutoff", "Si-Xx=2.0"], "'Xx' (in 'Si-Xx') is not a species"),
+        (["--cutoff", "Si-O=-1"], "positive"),
+        (["--ring-bond", "Si"], "--ring-bond"),
+        (["--what", "rings"], "--ring-bond"),
+        (["--sq-weighting", "gamma"], "sq_weightings"),
         (["--reference-sq", "/nonexistent/sq.txt"], "--reference-sq"),
     ],
 )
@@ -182,6 +248,8 @@ def test_rings_alone(sio2_traj, tmp_path):
                 str(out),
                 "--what",
                 "rings",
+                "--ring-bond",
+                "Si-O",
                 "--rings-frames",
                 "2",
                 "--no-plots",
@@ -207,3 +275,53 @@ def test_uneven_frame_times_skip_dynamics_only(tmp_path):
     s = json.loads((out / "summary.json").read_text())
     assert "rdf" in s and "msd" not in s
     assert any("equally spaced" in note for note in s["notes"])
+
+
+def test_any_species_set_without_silica_assumptions(tmp_path):
+    """A Cu–Zr cell (rattled B2): all partials, every triplet type, coordination per pair,
+    neutron and X-ray S(Q), Cu-centred Voronoi indices, the caller's experiment compared;
+    no rings unless a bond is named."""
+    from ase.build import bulk
+
+    from mlmd.analysis import AnalysisConfig, analyze
+    from tests.analysis.trajectories import write_h5md
+
+    atoms = bulk("CuZr", "cesiumchloride", a=3.26).repeat((4, 4, 4))
+    rng = np.random.default_rng(2)
+    x = atoms.positions + rng.normal(0, 0.05, (6, len(atoms), 3))
+    path = write_h5md(tmp_path / "cuzr.h5", x, atoms.cell.array, atoms.numbers)
+    config = AnalysisConfig(
+        what=("rdf", "coordination", "angles", "sq", "voronoi"),
+        plots=False,
+        voronoi_centres=("Cu",),
+        direct_frames=2,
+        threads=1,
+    )
+    experiment = {
+        "icosahedral_Cu_fraction": {"value": 0.2, "uncertainty": 0.05, "unit": "", "source": "test"}
+    }
+    s = analyze(path, tmp_path / "out", config, experiment=experiment)
+    assert s["system"]["species"] == {"Zr": 64, "Cu": 64}
+    assert set(s["rdf"]["partials"]) == {"Zr-Zr", "Zr-Cu", "Cu-Cu"}
+    assert s["rdf"]["partials"]["Zr-Cu"]["first_peak_A"] == pytest.approx(
+        3.26 * 3**0.5 / 2, abs=0.05
+    )
+    assert s["coordination"]["Cu-Zr"]["distribution"] == {"8": 1.0}  # B2: 8 unlike neighbours
+    assert {"Cu-Zr-Cu", "Zr-Cu-Zr", "Cu-Cu-Cu", "Zr-Zr-Zr", "Zr-Cu-Cu"} <= set(s["angles"])
+    assert set(s["structure_factor"]["weightings"]) == {"neutron", "xray"}
+    assert "rings" not in s and "silica" not in s
+    assert s["voronoi"]["centres"]["Cu"]["top"][0]["index"] == "<0,6,0,8>"
+    assert s["comparison"]["icosahedral_Cu_fraction"]["model"] == 0.0
+
+
+def test_progress_with_eta_on_a_terminal_and_quiet_in_a_pipe(sio2_traj, tmp_path):
+    """``mlmd analyze`` draws its passes' bars with an ETA on a terminal (CONTRACTS §8) and
+    nothing on stderr when piped."""
+    from tests.cli_helpers import run_mlmd, run_on_terminal
+
+    args = ["analyze", sio2_traj, "-o", tmp_path / "tty", "--no-plots", "--what", "rdf", "angles"]
+    rc, drawn = run_on_terminal(*args)
+    assert rc == 0
+    assert "analyze: pass 1" in drawn and "analyze: pass 2" in drawn and "ETA" in drawn
+    piped = run_mlmd(*args[:3], tmp_path / "pipe", *args[4:])
+    assert piped.returncode == 0 and "ETA" not in piped.stderr

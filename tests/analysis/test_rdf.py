@@ -24,8 +24,9 @@ TRICLINIC = np.array([[12.0, 0.0, 0.0], [4.0, 11.0, 0.0], [-3.0, 2.5, 12.5]])
 
 @pytest.mark.parametrize("cell", [np.diag([13.0, 14.0, 15.0]), TRICLINIC], ids=["ortho", "tri"])
 def test_ideal_gas_g_is_one_within_noise(cell):
-    """Uniform random points: every g_ab(r) = 1 (N_a−1)/N_a for like pairs) within the
-    Poisson noise of the pair counts, for orthorhombic and triclinic cells up to r_max."""
+    """Uniform random points: every g_ab(r) = 1, like pairs and the total included (the
+    N_a (N_a − 1) normalisation), within the Poisson noise of the pair counts, for
+    orthorhombic and triclinic cells up to r_max."""
     rng = np.random.default_rng(7)
     n, frames = 600, 20
     numbers = np.array([14] * 200 + [8] * 400)
@@ -37,9 +38,9 @@ def test_ideal_gas_g_is_one_within_noise(cell):
     volume = abs(np.linalg.det(cell))
     shell = 4 / 3 * np.pi * (rdf.edges[1:] ** 3 - rdf.edges[:-1] ** 3)
     sel = rdf.r > 1.0  # bins with enough pairs for a Gaussian noise estimate
-    cases = [("total", rdf.total, n, n, (n - 1) / n)]
+    cases = [("total", rdf.total, n, n - 1, 1.0)]
     cases += [("Si-O", rdf.partial("Si", "O"), 200, 400, 1.0)]
-    cases += [("O-O", rdf.partial("O", "O"), 400, 400, 399 / 400)]
+    cases += [("O-O", rdf.partial("O", "O"), 400, 399, 1.0)]
     for name, g, na, nb, expected in cases:
         pairs = na * nb / volume * shell * frames / (1 if name == "Si-O" else 2)  # unordered
         sigma = expected / np.sqrt(pairs)
@@ -65,7 +66,7 @@ def test_fcc_shells_and_coordination_in_a_triclinic_primitive_cell():
     rdf = acc.result()
     peak = first_peak(rdf.r, rdf.total)
     assert abs(peak["r_A"] - a / np.sqrt(2)) < 0.01
-    rho = len(atoms) / atoms.get_volume()
+    rho = (len(atoms) - 1) / atoms.get_volume()  # partners per volume: N − 1 (normalisation)
     rc = first_minimum(rdf.r, rdf.total)
     assert a / np.sqrt(2) < rc < a
     shells = [(a / np.sqrt(2), 12), (a, 6), (a * np.sqrt(1.5), 24)]
@@ -116,8 +117,9 @@ def test_agrees_with_ase_get_rdf_on_the_same_sio2_frames(tmp_path):
     1e-6 on thermally disordered alpha-quartz frames in the triclinic hexagonal cell.
 
     Conventions matched: same bin edges (ASE: nbins over [0, rmax]); ASE normalises each frame
-    by n_centres · (N_b / V) · exact shell volume and averages frames, as mlmd does; ASE's
-    partial (a, b) counts b around a, and mlmd's g_ab = g_ba is the same number. The one
+    by n_centres · (N_b / V) · exact shell volume and averages frames; mlmd's like pairs and
+    total use N_a − 1 partners instead of N_a (LAMMPS, MDAnalysis), so they are ASE's times
+    N_a / (N_a − 1); ASE's partial (a, b) counts b around a, and mlmd's g_ab = g_ba. The one
     difference is which side of a bin a distance exactly on an edge goes to (ASE's bins are
     (lo, hi], mlmd's [lo, hi)), which never happens for these random displacements.
     """
@@ -143,14 +145,19 @@ def test_agrees_with_ase_get_rdf_on_the_same_sio2_frames(tmp_path):
     ours = acc.result()
     g_ase, r_ase = get_rdf(frames, r_max, n_bins)
     np.testing.assert_allclose(ours.r, r_ase, atol=1e-12)
-    np.testing.assert_allclose(ours.total, g_ase, rtol=0, atol=1e-6)
+    n = len(base)
+    to_ase = (n - 1) / n
+    np.testing.assert_allclose(ours.total * to_ase, g_ase, rtol=0, atol=1e-6)
     with pytest.warns(FutureWarning):  # ASE points to get_rdf, which is checked below too
         per_frame = Analysis(frames).get_rdf(r_max, n_bins)
-    np.testing.assert_allclose(ours.total, np.mean(per_frame, axis=0), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(ours.total * to_ase, np.mean(per_frame, axis=0), rtol=0, atol=1e-6)
+    counts = {14: int((base.numbers == 14).sum()), 8: int((base.numbers == 8).sum())}
     for a, b in [(14, 14), (14, 8), (8, 8)]:
         g_ab = get_rdf(frames, r_max, n_bins, elements=(a, b), no_dists=True)
         names = {14: "Si", 8: "O"}
-        np.testing.assert_allclose(ours.partial(names[a], names[b]), g_ab, rtol=0, atol=1e-6)
+        factor = (counts[a] - 1) / counts[a] if a == b else 1.0
+        ours_ab = ours.partial(names[a], names[b]) * factor
+        np.testing.assert_allclose(ours_ab, g_ab, rtol=0, atol=1e-6)
     assert ours.partial("Si", "O").max() > 5  # a structured g(r), not a trivial comparison
 
 

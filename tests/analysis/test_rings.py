@@ -38,3 +38,21 @@ def test_ring_sizes_of_small_graphs():
     links = np.array([[0, 1], [1, 2], [2, 3], [0, 3], [3, 4], [5, 6], [6, 7], [5, 7]])
     hist = smallest_rings(links, 8, max_size=6, block=3)
     assert list(hist) == [1, 0, 0, 3, 4, 0, 0]
+
+
+def test_direct_bonds_of_diamond_silicon_are_in_six_rings():
+    """a-Si's network: Si–Si bonds themselves (ring_bond "Si-Si"); in diamond every link is
+    in a six-ring."""
+    from ase.build import bulk
+
+    from mlmd.analysis import RingAccumulator
+    from mlmd.analysis.coordination import bonds
+
+    atoms = bulk("Si", "diamond", a=5.431, cubic=True).repeat((3, 3, 3))
+    i, j, vec = bonds(atoms.positions, atoms.cell.array, atoms.pbc, 2.6)
+    acc = RingAccumulator(["Si"], np.zeros(len(atoms), int), "Si", "Si", 2.6)
+    acc.add_bonds(i, j, vec)
+    result = acc.result()
+    assert result["links_per_frame"] == 2 * len(atoms)  # 4 bonds per atom, each once
+    assert result["fraction_by_size"] == {"6": 1.0}
+    assert "bonded directly" in result["network"]

@@ -5,36 +5,61 @@ import pytest
 import torch
 
 from mlmd.analysis import DirectSq, RdfAccumulator, first_sharp_peak, max_r_max, sq_from_rdf
-from mlmd.analysis.structure_factor import (
-    _structure_amplitudes,
+from mlmd.analysis.scattering import (
     faber_ziman_weights,
-    scattering_lengths,
+    neutron_lengths_fm,
+    weights_for,
+    xray_form_factors,
 )
+from mlmd.analysis.structure_factor import species_amplitudes
+from mlmd.errors import InputError
 from tests.analysis.trajectories import random_sio2
 
 
 def test_faber_ziman_weights_of_silica():
-    """b_Si = 4.1491 fm, b_O = 5.803 fm → Si–Si 0.0694, Si–O 0.3880, O–O 0.5427 (sio2.md)."""
-    b, weighting = scattering_lengths(["Si", "O"])
-    assert weighting == "neutron" and b == {"Si": 4.1491, "O": 5.803}
+    """b_Si = 4.1507 fm, b_O = 5.8037 fm (periodictable's table; Sears 1992: 4.1491, 5.803)
+    → Si–Si 0.0694, Si–O 0.3880, O–O 0.5426 (sio2.md: 0.0694, 0.3880, 0.5427)."""
+    b = neutron_lengths_fm(["Si", "O"])
+    assert b["Si"] == pytest.approx(4.1491, abs=3e-3) and b["O"] == pytest.approx(5.803, abs=1e-3)
     w = faber_ziman_weights({"Si": 100, "O": 200}, b)
     assert w["Si-Si"] == pytest.approx(0.0694, abs=1e-4)
     assert w["Si-O"] == pytest.approx(0.3880, abs=1e-4)
-    assert w["O-O"] == pytest.approx(0.5427, abs=1e-4)
+    assert w["O-O"] == pytest.approx(0.5427, abs=2e-4)
     assert sum(w.values()) == pytest.approx(1.0, abs=1e-12)
-    assert scattering_lengths(["type1", "O"])[1] == "number"
+    assert neutron_lengths_fm(["Si", "O"], {"Si": 4.1491})["Si"] == 4.1491
+
+
+def test_tables_cover_any_element_and_refuse_what_they_lack():
+    """X-ray form factors of neutral atoms: f(0) = Z; f falls with Q; weights sum to 1 at every
+    Q. An element without a coherent length (Po) or a kind without an element: clear errors."""
+    q = np.array([0.0, 2.0, 8.0])
+    elements = {"Si": 14, "O": 8, "Cu": 29, "Zr": 40, "Ge": 32, "C": 6, "Se": 34, "Na": 11}
+    f = xray_form_factors(list(elements), q)
+    for name, z in elements.items():
+        assert f[name][0] == pytest.approx(z, abs=0.05), name  # the fit: Zr 39.976
+        assert f[name][0] > f[name][1] > f[name][2] > 0
+    assert set(neutron_lengths_fm(list(elements))) == set(elements)
+    weights, _ = weights_for("xray", {"Cu": 64, "Zr": 36}, np.linspace(0, 10, 11))
+    np.testing.assert_allclose(sum(weights.values()), 1.0, atol=1e-12)
+    cu, zr = f["Cu"][0], f["Zr"][0]  # ≈ Z: 28.99, 39.98
+    assert weights["Zr-Zr"][0] == pytest.approx(0.36**2 * zr**2 / (0.64 * cu + 0.36 * zr) ** 2)
+    with pytest.raises(InputError, match="neutron scattering length for Po"):
+        neutron_lengths_fm(["Po", "O"])
+    with pytest.raises(InputError, match="X-ray form factor for type1"):
+        xray_form_factors(["type1"], q)
 
 
 def test_factorised_sum_equals_the_plain_sum_in_a_triclinic_cell():
     rng = np.random.default_rng(0)
     cell = np.array([[9.0, 0.0, 0.0], [2.0, 8.0, 0.0], [-1.0, 1.5, 10.0]])
     pos = rng.random((50, 3)) @ cell
-    b = rng.choice([4.1491, 5.803], 50)
+    kind = rng.integers(0, 3, 50)
     h = rng.integers(-6, 7, (40, 3))
     frac = pos @ np.linalg.inv(cell)
-    plain = (b[None, :] * np.exp(2j * np.pi * h @ frac.T)).sum(axis=1)
-    fast = _structure_amplitudes(pos, cell, h, b, torch.device("cpu"))
-    np.testing.assert_allclose(fast, plain, rtol=0, atol=1e-10)
+    fast = species_amplitudes(pos, cell, h, kind, 3, torch.device("cpu"))
+    for a in range(3):
+        plain = np.exp(2j * np.pi * h @ frac[kind == a].T).sum(axis=1)
+        np.testing.assert_allclose(fast[a], plain, rtol=0, atol=1e-10)
 
 
 def test_first_sharp_peak_of_an_analytic_curve():
@@ -66,12 +91,15 @@ def test_both_routes_agree_for_a_large_disordered_cell():
     assert d.info["sublattice_stride"] == 1  # every vector of the cell
     from_gr = sq_from_rdf(rdf, d.q)
     sel = d.q >= 2.0
-    diff = from_gr.total[sel] - d.total[sel]
+    s_direct = d.total("neutron")[0]
+    diff = from_gr.total("neutron")[0][sel] - s_direct[sel]
     assert np.abs(diff).max() <= 0.06
     assert np.sqrt(np.mean(diff**2)) <= 0.03
-    assert np.abs(d.total[sel] - 1).max() > 0.2  # a structured S(Q), not a trivial agreement
-    lorch = sq_from_rdf(rdf, d.q, lorch=True)
-    assert np.sqrt(np.mean((lorch.total[sel] - d.total[sel]) ** 2)) <= 0.03
+    assert np.abs(s_direct[sel] - 1).max() > 0.2  # a structured S(Q), not a trivial agreement
+    lorch = sq_from_rdf(rdf, d.q, lorch=True).total("neutron")[0]
+    assert np.sqrt(np.mean((lorch[sel] - s_direct[sel]) ** 2)) <= 0.03
+    xray = from_gr.total("xray")[0][sel] - d.total("xray")[0][sel]
+    assert np.sqrt(np.mean(xray**2)) <= 0.03
 
 
 def test_sublattice_stride_keeps_exact_vectors():
@@ -84,7 +112,8 @@ def test_sublattice_stride_keeps_exact_vectors():
     assert direct.stride >= 2
     h = direct._cached_h
     assert np.all(h % direct.stride == 0)
-    b = direct.b
+    lengths = neutron_lengths_fm(["Si", "O"])
+    b = np.array([lengths["Si"], lengths["O"]])[kind]
     frac = pos @ np.linalg.inv(cell)
     rho = (b[None, :] * np.exp(2j * np.pi * h @ frac.T)).sum(axis=1)
     s = 1 + (np.abs(rho) ** 2 / len(b) - np.mean(b**2)) / np.mean(b) ** 2
@@ -92,5 +121,5 @@ def test_sublattice_stride_keeps_exact_vectors():
     shell = (q / 0.2).astype(int)
     expected = [s[shell == k].mean() for k in np.unique(shell)]
     result = direct.result()
-    np.testing.assert_allclose(result.total, expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(result.total("neutron")[0], expected, rtol=0, atol=1e-9)
     assert result.info["sublattice_stride"] == direct.stride
