@@ -22,7 +22,7 @@ from pathlib import Path
 
 from mlmd.atomic import write_text
 from mlmd.config import from_mapping, to_mapping
-from mlmd.errors import InputError
+from mlmd.errors import InputError, MlmdError
 from mlmd.md.config import StructureConfig
 from mlmd.validate.config import ValidateConfig
 
@@ -190,30 +190,45 @@ def replica_run(cfg: ValidateConfig, model: str, out: Path) -> Run:
     return Run("replica", "model", "mlmd", config)
 
 
+class Interrupted(MlmdError):
+    """An MD run stopped on SIGTERM/SIGUSR1 (a checkpoint is written; a rerun resumes it)."""
+
+    exit_code = 130
+
+
 def execute(run: Run, reference=None) -> dict:
-    """Run ``run`` unless its directory records the same finished config; returns the run
-    record ``{"status", "config", "message"?, ...}`` (also in ``run.json``). A model whose MD
-    fails its safety checks gives status ``failed`` (the verdict fails it), not an error."""
+    """Run ``run`` unless its directory records the same config as finished; returns the run
+    record ``{"status", "config", "message"?, ...}`` (also in ``run.json``).
+
+    A model whose MD fails its safety checks gives status ``failed`` (the verdict fails it),
+    not an error. A run interrupted by a signal records ``interrupted`` and raises
+    :class:`Interrupted`; the next call resumes it from its checkpoint.
+    """
     record_path = run.directory / "run.json"
-    if record_path.exists():
-        record = json.loads(record_path.read_text())
-        if record.get("config") == run.config and record.get("status") == "completed":
-            return record
+    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    same = record.get("config") == run.config
+    if same and record.get("status") in ("completed", "failed"):
+        return record
+    resume = same and record.get("status") == "interrupted"
     run.directory.mkdir(parents=True, exist_ok=True)
-    record = _RUNNERS[run.engine](run, reference)
+    record = _RUNNERS[run.engine](run, reference, resume)
     record["config"] = run.config
     write_text(record_path, json.dumps(record, indent=2, default=str))
+    if record["status"] == "interrupted":
+        raise Interrupted(f"MD of the {run.state} {run.role} interrupted: rerun to resume it")
     return record
 
 
-def _run_mlmd(run: Run, reference) -> dict:
+def _run_mlmd(run: Run, reference, resume: bool) -> dict:
     from mpi4py import MPI
 
     from mlmd.md.engine import MDSafetyError
     from mlmd.md.runner import run_md
 
+    checkpoint = run.directory / "checkpoint.npz"
+    restart = checkpoint if resume and checkpoint.exists() else None
     try:
-        summary = run_md(run.config, comm=MPI.COMM_SELF, echo=False)
+        summary = run_md(run.config, restart=restart, comm=MPI.COMM_SELF, echo=False)
     except MDSafetyError as exc:
         if run.is_reference:
             raise
@@ -221,7 +236,7 @@ def _run_mlmd(run: Run, reference) -> dict:
     return {"status": summary["status"], "wall_s": summary["wall_s"]}
 
 
-def _run_lammps(run: Run, reference) -> dict:
+def _run_lammps(run: Run, reference, resume: bool) -> dict:
     from mlmd.data import Dataset
     from mlmd.md.config import config_from_mapping
     from mlmd.reference.lammps_md import ReferenceMDSpec, run_reference_md

@@ -105,3 +105,41 @@ def test_aposteriori_on_small_cell_replicas_of_the_glass_schedule(tmp_path):
     assert summary["verdict"]["pass"] and len(summary["verdict"]["rows"]) == 6
     labelled = Dataset(a["datasets"]["labelled"])
     assert {f.n_atoms for f in labelled} == {48}
+
+
+def test_sigterm_stops_the_validation_and_a_rerun_resumes_the_run(tmp_path):
+    """A batch system's SIGTERM: the running MD writes its checkpoint, the command exits 130
+    (not on to the next run); the rerun resumes that run and finishes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cfg = tmp_path / "v.toml"
+    cfg.write_text(
+        '[md]\ntimestep_fs = 2.0\noutput_every_fs = 20.0\ndevice = "cpu"\ntorch_threads = 1\n'
+        "[liquid]\nequilibration_ps = 0.1\nsampling_ps = 0.4\n"
+        '[liquid.structure]\nbuilder = "random_sio2"\nn_atoms = 96\n'
+        "[glass]\nenabled = false\n[aposteriori]\nenabled = false\n"
+    )
+    argv = [sys.executable, "-m", "mlmd.cli", "validate", "teacher", "--reference", "teacher"]
+    argv += ["--config", str(cfg), "-o", str(tmp_path / "o")]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    thermo = tmp_path / "o" / "liquid" / "model" / "thermo.log"
+    deadline = time.time() + 90
+    while time.time() < deadline and (not thermo.exists() or len(thermo.read_text()) < 600):
+        time.sleep(0.1)
+    os.kill(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=90)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    record = json.loads((tmp_path / "o" / "liquid" / "model" / "run.json").read_text())
+    assert record["status"] == "interrupted"
+    assert not (tmp_path / "o" / "liquid" / "reference_1").exists()
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    record = json.loads((tmp_path / "o" / "liquid" / "model" / "run.json").read_text())
+    assert record["status"] == "completed"
+    steps = np.loadtxt(thermo, comments="#", usecols=0)
+    assert steps[-1] == 250 and len(np.unique(steps)) == len(steps)  # resumed, not restarted
