@@ -51,14 +51,25 @@ class Claims:
         self._held[key] = fd
         return True
 
-    def release(self, keys: list[str] | tuple[str, ...]) -> None:
-        """Release the claims on ``keys`` that this run holds."""
+    def release(self, keys: list[str] | tuple[str, ...], *, done: bool = False) -> None:
+        """Release the claims on ``keys`` that this run holds.
+
+        Args:
+            done: the frames' labels are in OUT: their claim files are removed too. (A run
+                that opened the old file, or creates a new one, may then claim the key again,
+                but it finds the frame in OUT and skips it. Frames not written keep their
+                file, so two runs can never hold one undone frame through two files.)
+        """
         for key in keys:
             fd = self._held.pop(key, None)
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
+            if fd is None:
+                continue
+            if done:
+                with contextlib.suppress(FileNotFoundError):
+                    (self.dir / key).unlink()
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     def release_all(self) -> None:
         """Release every claim this run holds."""

@@ -112,7 +112,7 @@ class _Writer:
             with self.journal.open("a") as fh:
                 for r in self.results:
                     fh.write(json.dumps(_journal_row(r)) + "\n")
-            self.claims.release([r.key for r in self.results])
+            self.claims.release([r.key for r in self.results], done=True)
         self.frames, self.results = [], []
         self.last = time.perf_counter()
 
@@ -213,7 +213,7 @@ class _Run:
             if status == self.planned[frame.key]:
                 todo.append(frame)
                 continue
-            self.claims.release([frame.key])
+            self.claims.release([frame.key], done=True)
             self.summary.skipped[status] = self.summary.skipped.get(status, 0) + 1
             self.bar.update(["elsewhere"])
         return todo

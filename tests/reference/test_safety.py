@@ -201,3 +201,4 @@ def test_concurrent_labellers_share_the_frames(tmp_path):
     assert len(ds) == n and set(ds.keys()) == {f.key for f in frames}
     journal = (tmp_path / "out.label" / "results.jsonl").read_text().splitlines()
     assert len(journal) == n and len({json.loads(r)["key"] for r in journal}) == n
+    assert not list((tmp_path / ".out.h5.claims").iterdir())  # done frames leave no file
