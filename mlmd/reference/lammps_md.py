@@ -36,6 +36,7 @@ from mlmd.config import from_mapping
 from mlmd.data import Frame
 from mlmd.errors import ConfigError, InputError
 from mlmd.md.h5md import H5MDWriter
+from mlmd.progress import Progress
 from mlmd.reference import lammps_lib
 from mlmd.reference.lammps import Lammps, LammpsSettings, load_lammps_settings
 
@@ -195,8 +196,11 @@ def run_reference_md(
     frame: Frame,
     md: ReferenceMDSpec | Mapping[str, Any],
     out_dir: str | Path,
+    *,
+    progress: bool = True,
 ) -> Path:
-    """Run LAMMPS MD of ``frame`` under ``settings`` and write ``out_dir/trajectory.h5``.
+    """Run LAMMPS MD of ``frame`` under ``settings`` and write ``out_dir/trajectory.h5``
+    (a progress bar with ETA on a terminal's stderr unless ``progress`` is False).
 
     Raises:
         InputError: bad settings or spec (named), elements outside the potential, an
@@ -220,10 +224,14 @@ def run_reference_md(
             np.arange(frame.n_atoms),
             stored_config(spec, ref.reference),
         )
+        bar = Progress(
+            spec.steps, f"md[lammps {settings.pair_style}]", unit="step", enabled=progress
+        )
         try:
-            _run_segments(box, spec, writer, frame.n_atoms)
+            _run_segments(box, spec, writer, frame.n_atoms, bar)
         finally:
             writer.close()
+            bar.close()
     finally:
         ref.close()
     return out
@@ -245,7 +253,9 @@ def _start(ref: Lammps, frame: Frame, spec: ReferenceMDSpec) -> _Box:
     return _Box(ref.lmp, rot, float(atomic_masses[frame.numbers].sum()))
 
 
-def _run_segments(box: _Box, spec: ReferenceMDSpec, writer: H5MDWriter, n_atoms: int) -> None:
+def _run_segments(
+    box: _Box, spec: ReferenceMDSpec, writer: H5MDWriter, n_atoms: int, bar: Progress
+) -> None:
     """Run every schedule segment in chunks of ``thermo_every`` steps, writing as it goes."""
     lammps_lib.command(box.lmp, "run 0 post no")
     _write(box, spec, writer, 0, n_atoms)
@@ -259,6 +269,7 @@ def _run_segments(box: _Box, spec: ReferenceMDSpec, writer: H5MDWriter, n_atoms:
             lammps_lib.command(box.lmp, f"run {n} start {a} stop {b} pre {pre} post no")
             step += n
             _write(box, spec, writer, step, n_atoms)
+            bar.advance(n)
         for fix in ("integ", "therm"):
             lammps_lib.command(box.lmp, f"unfix {fix}")
 
