@@ -18,7 +18,8 @@ Public API:
   :func:`sq_from_rdf`, :func:`first_sharp_peak`, :func:`faber_ziman_weights`,
   :func:`neutron_lengths_fm`, :func:`xray_form_factors`, :func:`voronoi_indices`,
   :func:`index_fraction`, :func:`coordination_fraction`, :func:`mean_angle`;
-  dynamics :func:`msd_sum`, :func:`fit_diffusion`, :func:`vdos`; :func:`thermo_summary`.
+  dynamics :func:`msd_sum`, :func:`fit_diffusion`, :func:`vdos`; :func:`thermo_summary`;
+  quench curves :func:`quench_curves` (ρ(T), H(T) of the cooling segment; ``--what quench``).
 """
 
 from mlmd.analysis.angles import AngleAccumulator, triplet_angles
@@ -32,6 +33,7 @@ from mlmd.analysis.quantities import (
     report_lines,
     resolve,
 )
+from mlmd.analysis.quench import quench_curves
 from mlmd.analysis.rdf import Rdf, RdfAccumulator, first_minimum, first_peak, max_r_max
 from mlmd.analysis.reader import Snapshot, open_trajectory
 from mlmd.analysis.report import analyze
@@ -75,6 +77,7 @@ __all__ = [
     "msd_sum",
     "neutron_lengths_fm",
     "open_trajectory",
+    "quench_curves",
     "report_lines",
     "resolve",
     "segments",

@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
-#: Analyses ``--what`` may name; ``all`` means every one the trajectory has data for.
+#: Analyses ``--what`` may name; ``all`` means every one the trajectory has data for, except
+#: ``quench`` (ρ(T), H(T) of the cooling segment, whatever the window), which runs when named.
 ANALYSES = (
     "rdf",
     "coordination",
@@ -17,6 +18,7 @@ ANALYSES = (
     "msd",
     "vacf",
     "thermo",
+    "quench",
 )
 
 
@@ -52,6 +54,7 @@ class AnalysisConfig:
             under ``all`` (≈ 100k-atom cells); naming ``rings`` in ``what`` always runs them.
         voronoi_frames: frames (evenly spaced) for Voronoi indices; 0 = skip.
         voronoi_centres: species whose Voronoi indices are reported; empty = all.
+        quench_bin_K: temperature bins of the quench curves; None = 1/40 of the range.
         n_blocks: blocks for the diffusion error bars.
         fit_window_ps: MSD fit window; None = 20 %–60 % of a block's duration.
         vdos_max_lag_ps: VACF lags used for the VDOS; None = half the run.
@@ -88,6 +91,7 @@ class AnalysisConfig:
     rings_max_work: float = 1.0e9
     voronoi_frames: int = 3
     voronoi_centres: tuple[str, ...] = ()
+    quench_bin_K: float | None = None
     n_blocks: int = 5
     fit_window_ps: tuple[float, float] | None = None
     vdos_max_lag_ps: float | None = None
@@ -111,6 +115,8 @@ class AnalysisConfig:
                 raise ValueError(f"{name} must be positive")
         if self.r_max_A is not None and self.r_max_A <= 0:
             raise ValueError("r_max_A must be positive")
+        if self.quench_bin_K is not None and not self.quench_bin_K > 0:
+            raise ValueError("quench_bin_K must be positive")
         if self.n_blocks < 1 or min(self.direct_frames, self.voronoi_frames) < 0:
             raise ValueError("n_blocks must be ≥ 1, direct_frames and voronoi_frames ≥ 0")
         unknown = [w for w in self.sq_weightings if w not in ("neutron", "xray")]
@@ -126,4 +132,6 @@ class AnalysisConfig:
             raise ValueError("fit_window_ps must be (start, end) with 0 ≤ start < end")
 
     def wants(self, name: str) -> bool:
+        if name == "quench":
+            return name in self.what
         return "all" in self.what or name in self.what

@@ -105,11 +105,14 @@ class Context:
         np.savetxt(path, np.column_stack(columns), header=header, fmt="%.8g")
         return f"curves/{name}"
 
-    def plot(self, draw: Callable[..., Path], *args, **kwargs) -> list[str]:
-        """``draw(*args, title=label, **kwargs)`` when plots are on; [its file name] or []."""
+    def plot(
+        self, draw: Callable[..., Path], *args, title: str | None = None, **kwargs
+    ) -> list[str]:
+        """``draw(*args, title=..., **kwargs)`` when plots are on (title: the window label
+        unless given); [its file name] or []."""
         if not self.config.plots:
             return []
-        return [draw(*args, title=self.label, **kwargs).name]
+        return [draw(*args, title=self.label if title is None else title, **kwargs).name]
 
 
 @dataclasses.dataclass

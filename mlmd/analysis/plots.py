@@ -236,3 +236,35 @@ def plot_voronoi(voronoi: dict, path: Path, title: str = "") -> Path:
     a.set_ylabel("fraction of centres")
     a.legend(fontsize=8)
     return _save(fig, path)
+
+
+def plot_quench(curves, fits: dict, path: Path, title: str = "") -> Path:
+    """ρ(T) and H(T) of a quench (:class:`mlmd.analysis.quench.QuenchCurves`) with the
+    two-line fits and T_g marked (``fits``: {"density" | "enthalpy": GlassTransition})."""
+    fig, ax = _figure(2, 1, size=(6.4, 3.4), title=title)
+    t = curves.temperature_K
+    panels = (
+        ("density", curves.density_g_cm3, curves.density_err, "ρ (g/cm³)"),
+        (
+            "enthalpy",
+            curves.enthalpy_eV_atom,
+            curves.enthalpy_err,
+            "H = E_pot + E_kin + PV (eV/atom)",
+        ),
+    )
+    for a, (key, y, err, label) in zip(ax[:, 0], panels, strict=True):
+        a.errorbar(t, y, yerr=np.nan_to_num(err), fmt="o", ms=3, lw=0.8, label="binned samples")
+        fit = fits.get(key)
+        if fit is not None:
+            grid = np.linspace(t.min(), t.max(), 200)
+            a.plot(grid, fit.predict(grid), "-", lw=1, label="two-line fit")
+            text = (
+                f"T_g = {fit.tg_K:.0f} ± {fit.tg_err_K:.0f} K"
+                if fit.resolved
+                else f"kink not resolved (best hinge {fit.tg_K:.0f} K)"
+            )
+            a.axvline(fit.tg_K, color="0.3", ls="--" if fit.resolved else ":", lw=1, label=text)
+        a.set_xlabel("target temperature (K)")
+        a.set_ylabel(label)
+        a.legend(fontsize=7)
+    return _save(fig, path)

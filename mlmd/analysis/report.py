@@ -30,6 +30,7 @@ from mlmd.analysis import quantities
 from mlmd.analysis.config import AnalysisConfig
 from mlmd.analysis.context import Choices, Context, Section, merge
 from mlmd.analysis.passes import Pass1, structure_pass
+from mlmd.analysis.quench import quench_section
 from mlmd.analysis.rdf import RdfAccumulator, max_r_max
 from mlmd.analysis.reader import open_trajectory, parse_frames
 from mlmd.analysis.report_dynamics import dynamics_sections
@@ -205,6 +206,8 @@ def _analyze(run: Run) -> dict:
         if rdf_acc is not None:
             sections += structure_sections(ctx, rdf_acc)
         sections += dynamics_sections(ctx, p1, want_vacf)
+        if config.wants("quench"):
+            sections.append(quench_section(ctx, chosen.segment))
     finally:
         if p1.store is not None:
             p1.store.close()
