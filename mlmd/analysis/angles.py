@@ -1,10 +1,10 @@
 """Bond-angle distributions X–C–Y (e.g. O–Si–O and Si–O–Si) with mean and standard deviation.
 
 For every centre atom C, every pair of its bonded neighbours (X, Y) gives one angle. A bond is
-a pair closer than its species-pair cutoff (the coordination cutoffs). By default only bonds
-between unlike species count when there are several (silica: Si–O bonds give O–Si–O and
-Si–O–Si, not O–O–O), and like bonds in a one-species system. Vectorised by grouping centres of
-equal degree: O(N) per frame.
+a pair closer than its species-pair cutoff, for the pairs the caller passes: the report passes
+every pair with a cutoff, so every triplet type appears (SiO2: O–Si–O, Si–O–Si, O–O–O, ...),
+or only the pairs of ``angle_bonds`` (e.g. Si–O: the network angles). Vectorised by grouping
+centres of equal degree: O(N) per frame.
 """
 
 from __future__ import annotations
