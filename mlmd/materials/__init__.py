@@ -21,7 +21,8 @@ GPa, ps; ``campaigns/materials/sio2.toml`` is the commented example)::
     [references.LABEL]  name = "teacher" | "cp2k" | "lammps" | ... (a registered backend),
                         settings = { ... } (given to get_reference as its config)
     [experiment.QUANTITY]  value, uncertainty, unit, source, temperature_K?, note?
-    [analysis]       bond_cutoffs_A = { "Si-O" = 2.0 }, rings = true (network former)
+    [analysis]       bond_cutoffs_A = { "Si-O" = 2.3 }, rings = true (a network),
+                     ring_bond = "Si-O" (former-bridge link of the rings)
     [start.RECIPE]   frames = 12, strain = 0.05, rattle_A = [0.02, 0.05, 0.08],
                      sources = [{ crystal = "quartz", repeat = [2, 2, 2] },
                                 { random_atoms = 72, density_g_cm3 = [2.0, 2.6] }]
@@ -29,6 +30,7 @@ GPa, ps; ``campaigns/materials/sio2.toml`` is the commented example)::
 Public API: :func:`load_material` → :class:`Material` (frozen; ``formula``, ``elements``,
 ``species`` derived), :func:`make_reference` (the backend, its settings validated then),
 :func:`random_structure`, :func:`crystal_structure`, :func:`min_distances_A`,
+:func:`~mlmd.materials.structures.repeat_for_atoms` (a near-cubic supercell of ≥ N atoms),
 :func:`start_frames` and :func:`write_start_frames` (a campaign's first frames), and
 :func:`experiment_table`, :func:`bond_cutoffs_A` (plain values for analysis and reports).
 """
