@@ -33,6 +33,7 @@ COMMANDS = {
     "analyze": "mlmd.analysis.cli",
     "material": "mlmd.materials.cli",
     "validate": "mlmd.validate.cli",
+    "properties": "mlmd.properties.cli",
     "site": "apps.cli",
 }
 

@@ -94,6 +94,30 @@ class Run:
             )
         return self.observables[name]
 
+    def window_ps(self, window) -> tuple[float | None, float | None]:
+        """(start_ps, end_ps) of an analysis window (:class:`mlmd.analysis.window.Window` or
+        its string: ``all``, ``time_ps:A:B``, ``steps:A:B``, ``segment:K``; None = all)."""
+        from mlmd.analysis.window import Window, segments
+
+        w = Window.parse(window)
+        if w.kind == "all":
+            return None, None
+        if w.kind == "time_ps":
+            return w.start, w.end
+        if w.kind == "steps":
+            dt_ps = float(self.config.get("timestep_fs", 1.0)) / 1e3
+            return tuple(None if b is None else b * dt_ps for b in (w.start, w.end))
+        segs = segments(self.config)
+        if not -len(segs) <= w.segment < len(segs):
+            raise InputError(
+                f"segment {w.segment} of a run with {len(segs)} schedule segments",
+                file=str(self.path),
+                field="window",
+                fix=f"choose a segment in [{-len(segs)}, {len(segs) - 1}]",
+            )
+        seg = segs[w.segment]
+        return seg.start_ps, seg.end_ps
+
     @property
     def ensemble(self) -> str | None:
         """``ensemble.kind`` of the run config (None when the file has no config)."""

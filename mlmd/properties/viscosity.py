@@ -129,14 +129,14 @@ def viscosity(
 def viscosity_from_runs(
     paths: Sequence[str | Path],
     *,
-    start_ps: float | None = None,
-    end_ps: float | None = None,
+    window=None,
     blocks_per_series: int = 4,
     max_lag_fs: float | None = None,
 ) -> Viscosity:
     """η from the ``pressure_tensor``, ``volume`` and ``temperature`` observables of one or
     more fixed-volume MD trajectories (independent replicas at one state point), using the
-    samples with ``start_ps`` ≤ t ≤ ``end_ps``.
+    samples in ``window`` (an analysis window, CONTRACTS §3: ``"time_ps:A:B"``,
+    ``"segment:K"``, ...; None = all).
 
     Raises:
         InputError: a file without the pressure tensor, a run whose volume changes (NPT),
@@ -155,6 +155,7 @@ def viscosity_from_runs(
                 fix="run NVT ('langevin', 'nose_hoover_chain') or NVE at the state point",
             )
         kinds.add(kind)
+        start_ps, end_ps = run.window_ps(window)
         ptensor = run.series("pressure_tensor", "Green–Kubo viscosity").between(start_ps, end_ps)
         dts.append(ptensor.interval_fs(str(path), "pressure_tensor"))
         tensors.append(ptensor.value)

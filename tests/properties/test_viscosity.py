@@ -62,7 +62,7 @@ def test_viscosity_from_two_replicas(tmp_path):
 
 def test_window_selects_samples(tmp_path):
     path = nvt_run(tmp_path, "r.h5", 40_000, 3)
-    eta = viscosity_from_runs([path], start_ps=20.0)
+    eta = viscosity_from_runs([path], window="time_ps:20:")
     assert eta.sampled_ps == pytest.approx(60.0, abs=0.01)
 
 

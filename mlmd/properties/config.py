@@ -1,0 +1,238 @@
+"""``mlmd properties CONFIG.toml``: which properties, at which state points, from which MD.
+
+One file, parsed strictly (:mod:`mlmd.config`) before any MD runs; a table per property that
+should be computed. Every property either runs its own MD segments with the ``[md]`` settings
+and the start ``[structure]`` (or its own ``structure`` table), or analyses existing
+trajectories given as ``trajectories`` (no MD then)::
+
+    output = "props"                       # directory of summary.json, curves, MD segments
+
+    [md]                                   # shared MD settings (as in an MD config)
+    potential = "teacher"
+    timestep_fs = 1.0
+    thermo_every = 10                      # observables interval (steps)
+
+    [structure]                            # start structure (mlmd.md.config.StructureConfig,
+    builder = "random_sio2"                #  or trajectory = "run.h5": its last frame)
+    n_atoms = 192
+    density_g_cm3 = 2.2
+
+    [viscosity]                            # Langevin NVT equilibration, then NVE production
+    temperatures_K = [3500.0]
+    replicas = 2
+    equilibration_ps = 5.0
+    production_ps = 50.0
+    pressure_tensor_every = 2
+
+    [bulk_modulus]                         # NPT fluctuations and an MD-averaged P–V scan
+    temperature_K = 300.0
+    production_ps = 50.0
+    pv_strains = [-0.01, 0.0, 0.01]        # linear strains of the NVT scan ([] = none)
+
+    [elastic]                              # 0 K strain–stress, ions relaxed
+    [thermal_expansion]                    # NPT temperature scan of the start structure
+    temperatures_K = [300.0, 500.0, 700.0, 900.0]
+    [density_curve]                        # the same for a liquid, with its maximum
+    temperatures_K = [2500.0, 3000.0, 3500.0, 4000.0]
+    [glass_transition]                     # NPT linear quench; kink of H(T) and V(T)
+    start_K = 3500.0
+    end_K = 1000.0
+    rate_K_per_ps = 10.0
+    [crystals]                             # relaxed seed crystals vs a reference potential
+    structures = ["quartz", "cristobalite"]
+    reference = "teacher"
+
+Units are in the names; times in ps, intervals in MD steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from mlmd.config import from_toml
+
+Device = Literal["auto", "cpu", "cuda"]
+
+
+@dataclass(frozen=True)
+class StartConfig:
+    """A start structure: the MD structure options, or the last frame of a trajectory."""
+
+    trajectory: str | None = None
+    dataset: str | None = None
+    index: int = 0
+    extxyz: str | None = None
+    builder: Literal["random_sio2", "sio2_crystal"] | None = None
+    n_atoms: int = 0
+    density_g_cm3: float = 2.2
+    crystal: str = "cristobalite"
+    repeat: tuple[int, int, int] = (1, 1, 1)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        given = [k for k in ("trajectory", "dataset", "extxyz", "builder") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of 'trajectory', 'dataset', 'extxyz' or 'builder' for the "
+                f"structure (got {', '.join(given) or 'none'})"
+            )
+
+
+@dataclass(frozen=True)
+class MDSettings:
+    """What every MD segment shares (the keys of an MD config of the same name)."""
+
+    potential: str = "teacher"
+    device: Device = "auto"
+    timestep_fs: float = 1.0
+    seed: int = 1
+    skin_A: float = 1.0
+    torch_threads: int = 0
+    decomposition: tuple[int, int, int] | None = None
+    thermo_every: int = 10
+    damping_fs: float = 100.0
+    barostat_damping_fs: float = 500.0
+    compressibility_per_GPa: float = 0.03
+
+    def __post_init__(self) -> None:
+        for name in ("timestep_fs", "damping_fs", "barostat_damping_fs"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"md.{name} must be positive")
+        if self.thermo_every < 1:
+            raise ValueError("md.thermo_every must be ≥ 1")
+
+
+def _positive(obj, *names: str) -> None:
+    for name in names:
+        if getattr(obj, name) <= 0:
+            raise ValueError(f"{type(obj).__name__}: {name} must be positive")
+
+
+@dataclass(frozen=True)
+class ViscosityConfig:
+    temperatures_K: tuple[float, ...] = (3500.0,)
+    replicas: int = 2
+    equilibration_ps: float = 5.0
+    production_ps: float = 50.0
+    pressure_tensor_every: int = 2
+    blocks_per_replica: int = 4
+    structure: StartConfig | None = None
+    trajectories: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _positive(self, "replicas", "production_ps", "pressure_tensor_every")
+        _positive(self, "blocks_per_replica")
+
+
+@dataclass(frozen=True)
+class BulkModulusConfig:
+    temperature_K: float = 300.0
+    pressure_GPa: float = 0.0
+    equilibration_ps: float = 5.0
+    production_ps: float = 50.0
+    n_blocks: int = 5
+    pv_strains: tuple[float, ...] = (-0.01, -0.005, 0.0, 0.005, 0.01)
+    pv_ps: float = 10.0
+    structure: StartConfig | None = None
+    trajectories: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _positive(self, "temperature_K", "production_ps", "pv_ps")
+        if any(abs(s) > 0.05 for s in self.pv_strains):
+            raise ValueError("bulk_modulus.pv_strains must lie within ±0.05")
+
+
+@dataclass(frozen=True)
+class ElasticConfig:
+    strain: float = 0.005
+    relax_ions: bool = True
+    fmax_eV_A: float = 1e-3
+    structure: StartConfig | None = None
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """An NPT temperature scan: each temperature held ``hold_ps`` (the first
+    ``equilibration_ps`` of it discarded), reached by a ``ramp_ps`` linear ramp."""
+
+    temperatures_K: tuple[float, ...] = (300.0, 500.0, 700.0, 900.0)
+    pressure_GPa: float = 0.0
+    hold_ps: float = 20.0
+    equilibration_ps: float = 5.0
+    ramp_ps: float = 2.0
+    structure: StartConfig | None = None
+    trajectories: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _positive(self, "hold_ps")
+        if self.equilibration_ps >= self.hold_ps:
+            raise ValueError("equilibration_ps must be shorter than hold_ps")
+
+
+@dataclass(frozen=True)
+class GlassTransitionConfig:
+    start_K: float = 3500.0
+    end_K: float = 1000.0
+    rate_K_per_ps: float = 10.0
+    pressure_GPa: float = 0.0
+    hold_ps: float = 5.0
+    structure: StartConfig | None = None
+    trajectories: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _positive(self, "rate_K_per_ps")
+        if self.start_K == self.end_K:
+            raise ValueError("glass_transition.start_K and end_K must differ")
+
+
+@dataclass(frozen=True)
+class CrystalsConfig:
+    structures: tuple[str, ...] = ("quartz",)
+    reference: str | None = None
+    fmax_eV_A: float = 1e-4
+
+
+@dataclass(frozen=True)
+class PropertiesConfig:
+    """The whole ``mlmd properties`` config (see module docstring)."""
+
+    output: str = "properties"
+    md: MDSettings = field(default_factory=MDSettings)
+    structure: StartConfig | None = None
+    viscosity: ViscosityConfig | None = None
+    bulk_modulus: BulkModulusConfig | None = None
+    elastic: ElasticConfig | None = None
+    thermal_expansion: ScanConfig | None = None
+    density_curve: ScanConfig | None = None
+    glass_transition: GlassTransitionConfig | None = None
+    crystals: CrystalsConfig | None = None
+
+    def sections(self) -> list[str]:
+        """The property tables present, in run order."""
+        return [name for name in PROPERTIES if getattr(self, name) is not None]
+
+
+#: Property tables in the order they run.
+PROPERTIES = (
+    "crystals",
+    "elastic",
+    "bulk_modulus",
+    "thermal_expansion",
+    "density_curve",
+    "glass_transition",
+    "viscosity",
+)
+
+
+def load_properties_config(path: str | Path) -> PropertiesConfig:
+    """Parse ``path`` strictly; an empty selection is an error naming the tables."""
+    cfg = from_toml(PropertiesConfig, path)
+    if not cfg.sections():
+        from mlmd.errors import ConfigError
+
+        raise ConfigError(
+            "no property table", file=str(path), fix=f"add one of [{'], ['.join(PROPERTIES)}]"
+        )
+    return cfg
