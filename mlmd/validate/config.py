@@ -142,6 +142,8 @@ class AnalysisSpec:
     Attributes:
         dr_A: g(r) bin width; r_max is half the smallest box width of all runs.
         angle_bin_deg: bond-angle histogram bin.
+        angle_bonds: pairs whose bonds make the compared bond angles; empty: every unlike
+            pair (A–B–A angles: O–Si–O, Si–O–Si), or the one species' own bonds.
         cutoffs_A: bond cutoffs per pair ``{"Si-O": 2.3}``; pairs not given use the first
             minimum of the first reference run's g(r) (the same cutoff for every run).
         diffusion_blocks: blocks of the sampling window for the error of D; D is the MSD
@@ -151,6 +153,7 @@ class AnalysisSpec:
 
     dr_A: float = 0.02
     angle_bin_deg: float = 1.0
+    angle_bonds: tuple[str, ...] = ()
     cutoffs_A: dict[str, float] = field(default_factory=dict)
     diffusion_blocks: int = 4
     fsdp_q_max_A: float = 4.0

@@ -20,6 +20,7 @@ import numpy as np
 from mlmd.analysis import AnalysisConfig, analyze
 from mlmd.analysis.rdf import max_r_max
 from mlmd.analysis.reader import open_trajectory
+from mlmd.analysis.species import Species
 from mlmd.analysis.window import select
 from mlmd.errors import InputError
 from mlmd.validate.config import AnalysisSpec
@@ -82,9 +83,11 @@ def analysis_config(
     r_max_A: float,
     cutoffs_A: dict[str, float],
     state: str,
+    species: list[str],
 ) -> AnalysisConfig:
     """The analysis settings of every run of one state point: the liquid adds the MSD (D),
-    the glass the direct S(Q) (its FSDP)."""
+    the glass the direct S(Q) (its FSDP). Bond angles come from bonds between unlike
+    species (A–B–A and B–A–B: O–Si–O, Si–O–Si), or the one species' own bonds."""
     what = ["rdf", "coordination", "angles", "thermo"]
     window = None
     if state == "liquid":
@@ -105,13 +108,27 @@ def analysis_config(
         r_max_A=r_max_A,
         dr_A=spec.dr_A,
         cutoffs_A=dict(cutoffs_A),
+        angle_bonds=tuple(spec.angle_bonds) or angle_bonds(species),
         angle_bin_deg=spec.angle_bin_deg,
+        sq_weightings=("neutron",),
         q_max_A=spec.fsdp_q_max_A,
         direct_q_max_A=spec.fsdp_q_max_A,
         n_blocks=spec.diffusion_blocks,
         fit_window_ps=window,
         plots=False,
     )
+
+
+def angle_bonds(species: list[str]) -> tuple[str, ...]:
+    """Unlike pairs of ``species`` ("Si-O"), or ("X-X",) for one species."""
+    pairs = [f"{a}-{b}" for k, a in enumerate(species) for b in species[k + 1 :]]
+    return tuple(pairs) or (f"{species[0]}-{species[0]}",)
+
+
+def trajectory_species(trajectory: Path) -> list[str]:
+    """Species labels of a trajectory, in the analysis' order (heaviest first)."""
+    with open_trajectory(trajectory) as reader:
+        return Species.of(reader.numbers).labels
 
 
 def _columns(path: Path) -> dict[str, np.ndarray]:
@@ -150,9 +167,12 @@ def measure(
             scalars[f"peak_{pair}_A"] = (p["first_peak_A"], math.nan)
     for kind, a in s.get("angles", {}).items():
         scalars[f"angle_{kind}_deg"] = (a["mean_deg"], math.nan)
-    direct = s.get("structure_factor", {}).get("direct (reciprocal vectors)", {})
-    if direct.get("fsdp_Q_A-1") is not None:
-        scalars["fsdp_A-1"] = (direct["fsdp_Q_A-1"], math.nan)
+    routes = s.get("structure_factor", {}).get("routes", {})
+    for route in ("direct", "from g(r)"):  # the direct sum is exact at the FSDP
+        fsdp = routes.get(route, {}).get("neutron", {}).get("fsdp_Q_A-1")
+        if fsdp is not None:
+            scalars["fsdp_A-1"] = (fsdp, math.nan)
+            break
     coordination = {
         pair: {int(n): f for n, f in c["distribution"].items()}
         for pair, c in s.get("coordination", {}).items()

@@ -31,6 +31,7 @@ from mlmd.validate.observe import (
     bond_cutoffs,
     common_r_max,
     measure,
+    trajectory_species,
     window_frame_count,
 )
 from mlmd.validate.runs import Run, execute, md_engine, plan_runs, replica_run
@@ -92,9 +93,10 @@ def compare_state(
     dt_ps = cfg.md.output_every * cfg.md.timestep_fs / 1e3
     r_max = common_r_max([r.trajectory for r in measured], cfg.analysis.dr_A)
     cutoffs = dict(cfg.analysis.cutoffs_A)
+    species = trajectory_species(refs[0].trajectory)
     results = {}
     for run in measured:  # the first reference first: its g(r) minima are everyone's cutoffs
-        acfg = analysis_config(cfg.analysis, n, dt_ps, r_max, cutoffs, state)
+        acfg = analysis_config(cfg.analysis, n, dt_ps, r_max, cutoffs, state, species)
         results[run.role] = measure(run.trajectory, run.directory / "analysis", acfg, window)
         if run is refs[0]:
             cutoffs = {**bond_cutoffs(results[run.role].summary), **cutoffs}

@@ -236,19 +236,39 @@ def _run_mlmd(run: Run, reference, resume: bool) -> dict:
     return {"status": summary["status"], "wall_s": summary["wall_s"]}
 
 
+def lammps_md_spec(config: dict) -> dict:
+    """The LAMMPS reference MD spec (``mlmd.reference.lammps_md.ReferenceMDSpec`` keys) of an
+    mlmd MD config: the same steps, timestep, Langevin time constant, targets, schedule,
+    output intervals and seed (NVT = Langevin; NPT = Langevin + LAMMPS ``nph``)."""
+    e, schedule = config["ensemble"], config.get("schedule", {})
+    spec = {
+        "steps": config["steps"],
+        "timestep_fs": config["timestep_fs"],
+        "ensemble": "nvt" if e["kind"] == "langevin" else "npt",
+        "temperature_K": e["temperature_K"],
+        "pressure_GPa": e.get("pressure_GPa", 0.0),
+        "damping_fs": e["damping_fs"],
+        "barostat_damping_fs": e.get("barostat_damping_fs", 1000.0),
+        "thermo_every": config["output"]["thermo_every"],
+        "trajectory_every": config["output"]["trajectory_every"],
+        "seed": config["seed"],
+    }
+    if schedule:
+        spec["schedule"] = {k: tuple(v) for k, v in schedule.items()}
+    return spec
+
+
 def _run_lammps(run: Run, reference, resume: bool) -> dict:
     from mlmd.data import Dataset
-    from mlmd.md.config import config_from_mapping
-    from mlmd.reference.lammps_md import ReferenceMDSpec, run_reference_md
+    from mlmd.reference.lammps_md import run_reference_md
 
-    cfg = config_from_mapping(run.config)
-    frame = Dataset(cfg.structure.dataset)[cfg.structure.index]
-    spec = ReferenceMDSpec.from_md_config(cfg)
-    path = run_reference_md(reference.settings, frame, spec, run.directory)
+    structure = run.config["structure"]
+    frame = Dataset(structure["dataset"])[structure["index"]]
+    run.trajectory.unlink(missing_ok=True)  # an unfinished earlier attempt
+    path = run_reference_md(reference.settings, frame, lammps_md_spec(run.config), run.directory)
     if Path(path) != run.trajectory:
-        run.trajectory.unlink(missing_ok=True)
         run.trajectory.symlink_to(Path(path).resolve())
-    return {"status": "completed", "settings": to_mapping(reference.settings)}
+    return {"status": "completed", "engine": "lammps"}
 
 
 _RUNNERS = {"mlmd": _run_mlmd, "lammps": _run_lammps}

