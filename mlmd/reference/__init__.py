@@ -3,13 +3,20 @@
 Public API::
 
     from mlmd.reference import get_reference, label_dataset
-    ref = get_reference("cp2k", preset="fast", ranks=2)     # or "teacher"
+    ref = get_reference("cp2k", preset="fast", ranks=2)     # or "qe", "xtb", "lammps", ...
+    ref = get_reference("lammps", config={"pair_style": "sw", "pair_coeff": ["* * Si.sw Si"]})
     results = ref.label(frames, workdir)                      # list[Result]
     summary = label_dataset("in.h5", "out.h5", "teacher", workers=1)
 
-Backends: ``cp2k`` (:mod:`mlmd.reference.cp2k`), ``teacher`` (:mod:`mlmd.reference.teacher`).
+Backends (each built from a plain mapping or a TOML file, strictly): ``cp2k``
+(:mod:`mlmd.reference.cp2k`), ``qe`` (:mod:`mlmd.reference.qe`), ``xtb``
+(:mod:`mlmd.reference.xtb`), ``lammps`` (:mod:`mlmd.reference.lammps`; reference MD in
+:mod:`mlmd.reference.lammps_md`), ``teacher`` (:mod:`mlmd.reference.teacher`). The driver
+turns labels beyond :class:`LabelBounds` into status ``unphysical`` and lets concurrent runs
+on one output share its frames.
 """
 
+from mlmd.reference.bounds import LabelBounds
 from mlmd.reference.label import LabelSummary, label_dataset
 from mlmd.reference.protocol import (
     CalculationCrashed,
@@ -27,6 +34,7 @@ __all__ = [
     "CalculationCrashed",
     "CalculationFailed",
     "CalculationTimeout",
+    "LabelBounds",
     "LabelSummary",
     "ReadError",
     "Reference",
