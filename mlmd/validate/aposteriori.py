@@ -19,17 +19,21 @@ from pathlib import Path
 
 import numpy as np
 
+from mlmd import units
 from mlmd.analysis.reader import open_trajectory
 from mlmd.data import Dataset, Frame, write_frames
 from mlmd.errors import InputError
 from mlmd.validate import plots
 from mlmd.validate.config import PHASES, APosterioriSpec
-from mlmd.validate.phases import frames_in, phase_windows
+from mlmd.validate.phases import frames_in, phase_windows, quench_window
 from mlmd.validate.verdict import Row
 
 
-def sample_frames(trajectories: list[Path], spec: APosterioriSpec) -> dict[str, list[Frame]]:
-    """Frames per phase, evenly spaced in each trajectory's phase windows.
+def sample_frames(
+    trajectories: list[Path], spec: APosterioriSpec, windows: dict | None = None
+) -> dict[str, list[Frame]]:
+    """Frames per phase, evenly spaced in each trajectory's phase windows (recorded per
+    trajectory into ``windows``: the phase windows in ps and the T_g they used).
 
     Raises:
         InputError: a phase window of a trajectory holds no frame; no phase at all.
@@ -37,7 +41,9 @@ def sample_frames(trajectories: list[Path], spec: APosterioriSpec) -> dict[str, 
     out: dict[str, list[Frame]] = {}
     for path in trajectories:
         with open_trajectory(path) as reader:
-            picks = _picks(reader, spec)
+            picks, used = _picks(reader, spec)
+            if windows is not None:
+                windows[str(path)] = used
             if not picks:
                 continue
             for snap in reader.frames(slice(0, max(picks) + 1)):
@@ -54,8 +60,9 @@ def sample_frames(trajectories: list[Path], spec: APosterioriSpec) -> dict[str, 
     return {p: out[p] for p in PHASES if p in out}
 
 
-def _picks(reader, spec: APosterioriSpec) -> dict[int, list[str]]:
-    """Frame index → the phases it is drawn for (every phase window must hold a frame)."""
+def _picks(reader, spec: APosterioriSpec) -> tuple[dict[int, list[str]], dict]:
+    """Frame index → the phases it is drawn for (every phase window must hold a frame), and
+    the windows and T_g used."""
     config = reader.run_config()
     if config is None:
         raise InputError(
@@ -65,8 +72,14 @@ def _picks(reader, spec: APosterioriSpec) -> dict[int, list[str]]:
             fix="give a trajectory written by `mlmd md run`",
         )
     times_ps = reader.frame_times()[1] / 1e3
+    tg = {"tg_K": spec.glass_transition_K, "source": "configured"}
+    if tg["tg_K"] is None:
+        tg = {**quench_glass_transition(reader, config), "source": "enthalpy kink of the quench"}
+    if tg.get("tg_K") is None:
+        tg["source"] = "middle of the quench's temperature range (no resolved kink)"
+    windows = phase_windows(config, tg.get("tg_K"))
     picks: dict[int, list[str]] = {}
-    for phase, window in phase_windows(config, spec.glass_transition_K).items():
+    for phase, window in windows.items():
         picked = frames_in(times_ps, window, spec.frames_per_phase)
         if len(picked) == 0:
             raise InputError(
@@ -77,7 +90,35 @@ def _picks(reader, spec: APosterioriSpec) -> dict[int, list[str]]:
             )
         for k in picked:
             picks.setdefault(int(k), []).append(phase)
-    return picks
+    return picks, {"windows_ps": windows, "glass_transition": tg}
+
+
+def quench_glass_transition(reader, config: dict) -> dict:
+    """T_g of a trajectory's quench from the kink of its enthalpy per atom (E_pot + PV)
+    against the measured temperature (:func:`mlmd.properties.glass_transition`):
+    ``{"tg_K", "tg_err_K"}`` when the kink is resolved, else ``{"reason"}``."""
+    from mlmd.properties.glass_transition import glass_transition
+
+    window = quench_window(config)
+    obs = reader.observables()
+    if window is None or not {"temperature", "potential_energy"} <= set(obs):
+        return {"reason": "no quench with temperature and potential energy samples"}
+    t_ps = obs["temperature"].time_fs / 1e3
+    inside = (t_ps >= window[0]) & (t_ps <= window[1])
+    aligned = [k for k in ("potential_energy", "pressure", "volume") if k in obs]
+    aligned = [k for k in aligned if np.array_equal(obs[k].step, obs["temperature"].step)]
+    if "potential_energy" not in aligned:
+        return {"reason": "potential energy and temperature are sampled at different steps"}
+    h = obs["potential_energy"].value[inside]
+    if {"pressure", "volume"} <= set(aligned):
+        h = h + obs["pressure"].value[inside] * obs["volume"].value[inside] * units.GPA
+    try:
+        fit = glass_transition(obs["temperature"].value[inside], h / reader.n_atoms)
+    except InputError as exc:
+        return {"reason": str(exc)}
+    if not fit.resolved:
+        return {"reason": fit.reason}
+    return {"tg_K": fit.tg_K, "tg_err_K": fit.tg_err_K}
 
 
 def test_set_errors(model: str | Path) -> dict | None:
@@ -118,7 +159,8 @@ def aposteriori_errors(
     from mlmd.train.metrics import errors_on
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    by_phase = sample_frames(trajectories, spec)
+    windows: dict = {}
+    by_phase = sample_frames(trajectories, spec, windows)
     frames_path, labelled = out_dir / "frames.h5", out_dir / "labelled.h5"
     write_frames(
         frames_path, {"name": "none"}, [f for fs in by_phase.values() for f in fs], overwrite=True
@@ -144,6 +186,7 @@ def aposteriori_errors(
         "pass": all(p["pass"] for p in phases.values()),
         "phases": phases,
         "test_set": test_set_errors(model),
+        "windows": windows,
         "datasets": {"frames": str(frames_path), "labelled": str(labelled)},
         "plots": [] if plot is None else [str(plot)],
     }

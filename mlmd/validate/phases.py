@@ -6,8 +6,9 @@ temperature at both ends). From them:
 
 - ``liquid``: the second half of the melt hold (the first segment held at the highest
   temperature; its first half melts the start structure);
-- ``supercooled``: the quench (the falling segments) while T ≥ T_g (default: the middle of
-  the quench's temperature range);
+- ``supercooled``: the quench (the falling segments) while T ≥ T_g (given; else the
+  caller's fit, :func:`mlmd.validate.aposteriori.quench_glass_transition`; else the middle
+  of the quench's temperature range);
 - ``glass``: the anneal (the last segment, held at constant temperature after the quench).
 
 A run held at one temperature is one phase over its second half: ``liquid`` above T_g (or
@@ -44,6 +45,13 @@ def phase_windows(config: dict, glass_transition_K: float | None = None) -> dict
     if last.temperature_K[0] == last.temperature_K[1] and last.start_ps >= falling[-1].end_ps:
         out["glass"] = (last.start_ps, last.end_ps)
     return out
+
+
+def quench_window(config: dict) -> tuple[float, float] | None:
+    """(start_ps, end_ps) of the quench (the falling segments), or None."""
+    segs = [s for s in segments(config) if s.end_ps > s.start_ps and s.temperature_K]
+    falling = [s for s in segs if s.temperature_K[1] < s.temperature_K[0]]
+    return (falling[0].start_ps, falling[-1].end_ps) if falling else None
 
 
 def _crossing(falling, temperature_K: float) -> float:

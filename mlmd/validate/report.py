@@ -60,6 +60,11 @@ def _aposteriori_table(a: dict) -> list[str]:
             f"{_num(p['spearman'])} | {_num(p['calibration'])} | "
             f"{'pass' if p['pass'] else '**FAIL**'} |"
         )
+    for path, used in (a.get("windows") or {}).items():
+        spans = ", ".join(f"{k} {w[0]:g}–{w[1]:g} ps" for k, w in used["windows_ps"].items())
+        tg = used["glass_transition"]
+        tg_text = f"{tg['tg_K']:.0f} K" if tg.get("tg_K") is not None else "—"
+        lines.append(f"\nFrames of `{path}`: {spans}; T_g {tg_text} ({tg['source']}).")
     return lines
 
 

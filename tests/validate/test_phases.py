@@ -45,3 +45,39 @@ def test_frames_in_picks_only_frames_inside_the_window_evenly():
     assert times[picked[0]] == 20.0 and times[picked[-1]] == 30.0
     assert list(frames_in(times, (20.0, 21.0), 10)) == [40, 41, 42]
     assert len(frames_in(times, (20.1, 20.4), 10)) == 0
+
+
+def test_supercooled_window_ends_at_the_enthalpy_kink_of_the_quench(tmp_path):
+    """A real mlmd H5MD file whose quench has a kink in E_pot(T) at 2000 K: the supercooled
+    frames stop there, not at the middle of the range (2150 K)."""
+    from mlmd.analysis.reader import open_trajectory
+    from mlmd.data.build import random_sio2
+    from mlmd.md.h5md import H5MDWriter
+    from mlmd.validate.aposteriori import quench_glass_transition, sample_frames
+    from mlmd.validate.config import APosterioriSpec
+
+    frame = random_sio2(24, 2.2, seed=1)
+    path = tmp_path / "t.h5"
+    writer = H5MDWriter(path, frame.numbers, np.ones(24), np.arange(24), MELT_QUENCH)
+    rng = np.random.default_rng(0)
+    for step in range(0, 30001, 250):
+        t_ps = step / 1e3
+        temp = float(np.interp(t_ps, [0, 10, 20, 30], [4000, 4000, 300, 300]))
+        slope = 3e-4 if temp > 2000 else 1e-4  # eV/atom/K: liquid steeper than glass
+        epot = 24 * (-7.0 + 1e-4 * (temp - 2000) + (slope - 1e-4) * max(temp - 2000, 0))
+        epot += rng.normal(scale=0.002)
+        writer.write_observables(step, float(step), {"temperature": temp, "potential_energy": epot})
+        if step % 500 == 0:
+            writer.write_frame(step, float(step), frame.cell, frame.positions, np.zeros((24, 3)))
+    writer.close()
+    with open_trajectory(path) as reader:
+        tg = quench_glass_transition(reader, MELT_QUENCH)
+    assert tg["tg_K"] == pytest.approx(2000, abs=50)
+    windows = {}
+    frames = sample_frames([path], APosterioriSpec(frames_per_phase=50), windows)
+    used = windows[str(path)]
+    assert used["glass_transition"]["source"] == "enthalpy kink of the quench"
+    end = used["windows_ps"]["supercooled"][1]
+    assert end == pytest.approx(10 + 10 * 2000 / 3700, abs=0.2)
+    assert len(frames["supercooled"]) == int(end / 0.5) - 19  # frames every 0.5 ps from 10 ps
+    assert len(frames["glass"]) == 21 and len(frames["liquid"]) == 11
