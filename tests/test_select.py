@@ -23,7 +23,9 @@ def _frames(n: int) -> list[Frame]:
 
 
 def test_window_cap_known_and_fill():
-    ensemble = BodyOrderPotential(ModelConfig(channels=4, hidden=[8], n_basis=4, n_members=3))
+    ensemble = BodyOrderPotential(
+        ModelConfig(species=[8, 14], channels=4, hidden=[8], n_basis=4, n_members=3)
+    )
     frames = _frames(10)
     spreads = max_force_spread(ensemble, frames)
     assert spreads.shape == (10,) and np.all(spreads > 0)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from mlmd.data import _columns as col
 from mlmd.data.build import random_sio2, sio2_crystal
-from mlmd.data.convert import read_extxyz, write_extxyz
+from mlmd.data.convert import LabelKeys
+from mlmd.data.extxyz import read_extxyz, write_extxyz
 from mlmd.data.ops import merge_datasets, summary, write_frames
 from mlmd.data.store import Dataset
+from mlmd.data.validation import check_frames
 from mlmd.errors import InputError
 
 #: Reference written by ``mlmd build``: the structures carry no labels.
@@ -47,13 +49,24 @@ def _reference(text: str | None) -> dict[str, Any] | None:
     return value
 
 
+def _label_keys(args: argparse.Namespace) -> LabelKeys:
+    given = {k: getattr(args, f"{k}_key") for k in ("energy", "forces", "stress", "virial")}
+    for name, value in given.items():
+        if value is not None and not value.strip():
+            raise InputError("must not be empty", field=f"--{name}-key", fix="give a key name")
+    return LabelKeys(**{k: v for k, v in given.items() if v is not None})
+
+
 def _import(args: argparse.Namespace) -> int:
     reference = _reference(args.reference)
+    keys = _label_keys(args)
     frames = []
     for path in args.files:
-        frames += read_extxyz(path, require_forces=not args.allow_missing_forces)
+        frames += read_extxyz(path, require_forces=not args.allow_missing_forces, keys=keys)
     out = Path(args.output)
-    col.check_frames(frames, str(out))
+    if out.is_dir():
+        raise InputError("is a directory", file=str(out), fix="give the dataset file's path")
+    check_frames(frames, str(out))
     if out.exists():
         ds = Dataset(out)
         ds.validate()
@@ -61,7 +74,11 @@ def _import(args: argparse.Namespace) -> int:
         total = len(ds)
     else:
         n = total = write_frames(out, reference or IMPORT_REFERENCE, frames)
-    print(f"imported {n} frames from {len(args.files)} file(s) into {out} ({total} frames)")
+    counts = Counter(f.status for f in frames)
+    status = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    print(
+        f"imported {n} frames ({status}) from {len(args.files)} file(s) into {out} ({total} frames)"
+    )
     return 0
 
 
@@ -69,7 +86,9 @@ def _export(args: argparse.Namespace) -> int:
     ds = Dataset(args.input)
     ds.validate()
     frames = (ds[i] for i in ds.select(status=args.status)) if args.status else iter(ds)
-    n = write_extxyz(frames, args.output)
+    n = write_extxyz(
+        frames, args.output, keys=_label_keys(args), virial=args.virial_key is not None
+    )
     print(f"exported {n} frames from {args.input} to {args.output}")
     return 0
 
@@ -205,6 +224,24 @@ def _random_frame(material, args: argparse.Namespace):
         raise InputError(exc.message, field="--density", fix=exc.fix) from None
 
 
+def _label_key_options(p: argparse.ArgumentParser, verb: str) -> None:
+    """``--energy-key`` and friends (MACE: REF_energy, REF_forces, REF_stress; GAP: virial)."""
+    p.add_argument("--energy-key", help=f"info key to {verb} the energy (eV) as (default energy)")
+    p.add_argument("--forces-key", help=f"per-atom array to {verb} forces as (default forces)")
+    p.add_argument(
+        "--stress-key", help=f"info key to {verb} the stress (eV/Å³) as (default stress)"
+    )
+    p.add_argument(
+        "--virial-key",
+        help=f"info key to {verb} the virial (eV, stress = −virial/volume) as "
+        + (
+            "(default virial; used when there is no stress)"
+            if verb == "read"
+            else "instead of a stress"
+        ),
+    )
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``data`` and ``build`` to the ``mlmd`` command."""
     data = subparsers.add_parser("data", help="datasets: import, export, info, merge")
@@ -223,12 +260,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="keep structures with an energy but no forces (NaN, status missing_output)",
     )
+    _label_key_options(p, "read")
     p.set_defaults(func=_import)
 
     p = sub.add_parser("export", help="dataset → extxyz (full float64 precision)")
     p.add_argument("input")
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--status", nargs="+", help="export only frames with these statuses")
+    _label_key_options(p, "write")
     p.set_defaults(func=_export)
 
     p = sub.add_parser("info", help="counts and label statistics")

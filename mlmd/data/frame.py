@@ -2,13 +2,17 @@
 
 Units: positions and cell in Å, energy in eV, forces in eV/Å, stress in eV/Å³ with ASE's
 sign (stress = (1/V) ∂E/∂ε; positive under tension). Missing labels are NaN, and
-``status`` says why (see :data:`STATUSES`).
+``status`` says why (see :data:`STATUSES`). Whatever else a structure came with (extxyz
+``info`` such as ``config_type``, extra per-atom arrays such as charges) travels in
+``info`` and ``arrays`` and is stored with it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +27,11 @@ STATUSES = (
     "missing_output",
     "unphysical",  # a label outside physical bounds (mlmd.reference.bounds): never trained on
 )
+
+
+#: What a frame key looks like (:func:`frame_key`): keys name work directories, so a dataset
+#: refuses anything else on read and on write (:mod:`mlmd.data.validation`).
+KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
 
 
 def frame_key(numbers: np.ndarray, positions: np.ndarray, cell: np.ndarray, pbc: np.ndarray) -> str:
@@ -56,6 +65,8 @@ class Frame:
     source: str = ""  # where the frame came from (builder, file, md run, ...)
     weight: float = 1.0  # training weight
     key: str = field(default="")
+    info: dict[str, Any] = field(default_factory=dict)  # per-frame metadata (JSON values)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)  # extra per-atom [n, ...]
 
     def __post_init__(self) -> None:
         n = len(self.numbers)
@@ -74,6 +85,12 @@ class Frame:
             raise ValueError(f"unknown status {self.status!r}; valid: {', '.join(STATUSES)}")
         if not self.key:
             set_(self, "key", frame_key(self.numbers, self.positions, self.cell, self.pbc))
+        set_(self, "info", dict(self.info))
+        arrays = {str(k): np.asarray(v) for k, v in self.arrays.items()}
+        for name, arr in arrays.items():
+            if arr.ndim == 0 or arr.shape[0] != n:
+                raise ValueError(f"per-atom array {name!r} has shape {arr.shape}, not ({n}, ...)")
+        set_(self, "arrays", arrays)
 
     @property
     def n_atoms(self) -> int:

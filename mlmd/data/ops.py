@@ -6,7 +6,7 @@ Every operation reads its inputs, never changes them, and writes its output atom
 
 from __future__ import annotations
 
-import contextlib
+import json
 import os
 from collections import Counter
 from collections.abc import Sequence
@@ -17,10 +17,12 @@ import h5py
 import numpy as np
 from ase.data import chemical_symbols
 
-from mlmd.atomic import replace_file
-from mlmd.data import _columns as col
+from mlmd.atomic import atomic_output
 from mlmd.data.frame import Frame
-from mlmd.data.store import Dataset
+from mlmd.data.rows import frames_to_columns, write_columns
+from mlmd.data.schema import ATOM_FIELDS, FRAME_FIELDS, STRING_FIELDS
+from mlmd.data.store import Dataset, write_empty
+from mlmd.data.validation import check_frames
 from mlmd.errors import InputError
 from mlmd.units import GPA
 
@@ -40,7 +42,7 @@ def _gather(path: Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     ds.validate()
     fcols = {k: np.asarray(v) for k, v in ds.columns.items()}
     with h5py.File(path, "r") as f:
-        acols = {k: f["atoms"][k][()] for k in col.ATOM_FIELDS}
+        acols = {k: f["atoms"][k][()] for k in ATOM_FIELDS}
     ds.close()
     return fcols, acols
 
@@ -81,8 +83,8 @@ def merge_datasets(
                 fix="merge only datasets labelled by the same method",
             )
     parts = [_gather(p) for p in paths]
-    fcols = {k: np.concatenate([p[0][k] for p in parts]) for k in col.FRAME_FIELDS}
-    acols = {k: np.concatenate([p[1][k] for p in parts]) for k in col.ATOM_FIELDS}
+    fcols = {k: np.concatenate([p[0][k] for p in parts]) for k in FRAME_FIELDS}
+    acols = {k: np.concatenate([p[1][k] for p in parts]) for k in ATOM_FIELDS}
     keep = np.arange(len(fcols["key"]))
     if dedupe:
         keep = np.asarray(dedupe_indices(fcols["key"].tolist(), fcols["status"].tolist()))
@@ -109,17 +111,12 @@ def write_subset(
     )
     sub = {k: v[keep] for k, v in fcols.items()}
     sub["offset"] = new_starts
-    for name in ("status", "key", "source"):
+    for name in STRING_FIELDS:
         sub[name] = sub[name].tolist()
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
-    try:
-        Dataset.create(tmp, reference, overwrite=True)
+    with atomic_output(out) as tmp:
+        write_empty(tmp, json.dumps(reference, sort_keys=True))
         with h5py.File(tmp, "r+") as f:
-            col.write_columns(f, sub, {k: v[rows] for k, v in acols.items()})
-        replace_file(tmp, out)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+            write_columns(f, sub, {k: v[rows] for k, v in acols.items()})
     return int(keep.size)
 
 
@@ -182,13 +179,10 @@ def write_frames(
     out = Path(out)
     if out.exists() and not overwrite:
         raise InputError("file exists", file=str(out), fix="choose a new name or overwrite")
-    batch = col.check_frames(frames, str(out))
+    batch = check_frames(frames, str(out))
     if not batch:
         Dataset.create(out, reference, overwrite=overwrite)
         return 0
-    fcols, acols = col.frames_to_columns(batch)
-    fcols = {
-        k: np.asarray(v, dtype=object) if k in ("status", "key", "source") else v
-        for k, v in fcols.items()
-    }
+    fcols, acols = frames_to_columns(batch)
+    fcols = {k: np.asarray(v, dtype=object) if k in STRING_FIELDS else v for k, v in fcols.items()}
     return write_subset(out, reference, fcols, acols, np.arange(len(batch)))

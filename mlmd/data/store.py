@@ -1,26 +1,27 @@
 """The mlmd dataset: one HDF5 file of ragged frames labelled by one reference method.
 
-Layout (format ``mlmd.dataset``, version 1)::
+Layout (format ``mlmd.dataset``, version 2; see :mod:`mlmd.data.schema`)::
 
-    /            attrs format="mlmd.dataset", version=1, reference=<JSON>, mlmd_version
+    /            attrs format="mlmd.dataset", version=2, reference=<JSON>, mlmd_version
     /frames/n_atoms [F] int64      /frames/offset [F] int64 (first row in /atoms)
     /frames/cell [F,3,3] f8 Å      /frames/pbc [F,3] bool
     /frames/energy [F] f8 eV       /frames/stress [F,3,3] f8 eV/Å³ (ASE sign)
     /frames/status [F] str         /frames/key [F] str   /frames/source [F] str
-    /frames/weight [F] f8
+    /frames/weight [F] f8          /frames/info [F] str (JSON)   /frames/arrays [F] str (JSON)
     /atoms/numbers [N] int32       /atoms/positions [N,3] f8 Å   /atoms/forces [N,3] f8 eV/Å
 
-Missing labels are NaN and ``status`` says why (:data:`mlmd.data.frame.STATUSES`).
+Missing labels are NaN and ``status`` says why (:data:`mlmd.data.frame.STATUSES`). Keys are
+content hashes (32 hex digits); a file holding anything else is refused on open.
 
-Crash safety (copy-on-write): every write copies the file to ``<path>.tmp-<pid>``, changes the
-copy, flushes and fsyncs it and ``os.replace``-s it onto ``path`` (then fsyncs the directory).
-A writer killed at any moment therefore leaves either the old or the new file, never a mix,
-and every frame whose ``append`` returned is on disk. The price is one file copy per call
-(O(file size): about 0.1 s per 100 MB here), so append in batches, not frame by frame.
-Writers of the same file are serialised by ``flock`` on a hidden sidecar ``.<name>.lock``.
-Readers that hold the file open keep reading their consistent snapshot (``close()`` and the
-next access sees the new file). An interrupted writer leaves ``<path>.tmp-<pid>`` behind; the
-next writer removes it.
+Crash safety (copy-on-write): every write copies the file to a temporary beside it
+(:func:`mlmd.atomic.atomic_output`), changes the copy, flushes and fsyncs it and renames it
+onto ``path`` (then fsyncs the directory). A writer killed at any moment therefore leaves
+either the old or the new file, never a mix, and every frame whose ``append`` returned is on
+disk. The price is one file copy per call (O(file size): about 0.1 s per 100 MB here), so
+append in batches, not frame by frame. Writers of the same file, including those creating
+it, are serialised by ``flock`` on a hidden sidecar ``.<name>.lock``. Readers that hold the
+file open keep reading their consistent snapshot (``close()`` and the next access sees the
+new file). A killed writer's temporary is removed by the next writer.
 """
 
 from __future__ import annotations
@@ -38,13 +39,14 @@ import h5py
 import numpy as np
 
 from mlmd import __version__
-from mlmd.atomic import replace_file
-from mlmd.data import _columns as col
+from mlmd.atomic import atomic_output
+from mlmd.data import rows, validation
 from mlmd.data.frame import STATUSES, Frame
+from mlmd.data.schema import ATOM_FIELDS, FORMAT, VERSION, create_layout, upgrade_layout
+from mlmd.data.species import atomic_numbers
+from mlmd.data.split import split
 from mlmd.errors import InputError
 
-FORMAT = "mlmd.dataset"
-VERSION = 1
 _ITER_BLOCK = 512  # frames read per HDF5 call when iterating
 
 
@@ -85,31 +87,28 @@ class Dataset:
         """Write an empty dataset labelled by ``reference`` (atomically) and return it."""
         path = Path(path)
         ref_json = _canonical(reference, str(path))
-        if path.exists() and not overwrite:
-            raise InputError(
-                "file exists",
-                file=str(path),
-                fix="append with Dataset(path).append(...), or pass overwrite=True",
-            )
-        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-        try:
-            with h5py.File(tmp, "w") as f:
-                f.attrs.update(
-                    format=FORMAT, version=VERSION, reference=ref_json, mlmd_version=__version__
+        with _writer_lock(path):
+            if path.exists() and not overwrite:
+                raise InputError(
+                    "file exists",
+                    file=str(path),
+                    fix="append with Dataset(path).append(...), or pass overwrite=True",
                 )
-                col.create_layout(f)
-            replace_file(tmp, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+            write_empty(path, ref_json)
         return cls(path)
 
     @classmethod
     def open_or_create(cls, path: str | os.PathLike[str], reference: dict[str, Any]) -> Dataset:
-        """Open ``path`` if it exists (its reference must equal ``reference``), else create it."""
+        """Open ``path`` if it exists (its reference must equal ``reference``), else create it.
+
+        Safe when several processes do it at once: one creates, the others open.
+        """
         path = Path(path)
-        if not path.exists():
-            return cls.create(path, reference)
+        ref_json = _canonical(reference, str(path))
+        with _writer_lock(path):
+            if not path.exists():
+                write_empty(path, ref_json)
+                return cls(path)
         ds = cls(path)
         ds.check_reference(reference)
         return ds
@@ -138,7 +137,7 @@ class Dataset:
                 fix="restore it from a copy or re-create it with `mlmd data import`",
             ) from None
         try:
-            self._reference, self._cols = col.validate_layout(f, name, FORMAT, VERSION)
+            self._reference, self._cols = validation.validate_layout(f, name, FORMAT, VERSION)
         except BaseException:
             f.close()
             raise
@@ -199,6 +198,12 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.columns["n_atoms"])
 
+    def atom_column(self, name: str) -> np.ndarray:
+        """A whole per-atom column (``numbers``, ``positions`` or ``forces``), read now."""
+        if name not in ATOM_FIELDS:
+            raise KeyError(f"no per-atom column {name!r}; valid: {', '.join(ATOM_FIELDS)}")
+        return self._open()["atoms"][name][()]
+
     def keys(self) -> list[str]:
         """Content keys of the frames, in file order."""
         return [str(k) for k in self.columns["key"]]
@@ -225,15 +230,15 @@ class Dataset:
         c = self.columns
         a0 = int(c["offset"][start])
         a1 = int(c["offset"][stop - 1] + c["n_atoms"][stop - 1])
-        atoms = {k: f["atoms"][k][a0:a1] for k in col.ATOM_FIELDS}
+        atoms = {k: f["atoms"][k][a0:a1] for k in ATOM_FIELDS}
         for i in range(start, stop):
             s = slice(int(c["offset"][i]) - a0, int(c["offset"][i] + c["n_atoms"][i]) - a0)
-            yield col.make_frame(c, i, {k: v[s] for k, v in atoms.items()}, str(self.path))
+            yield rows.make_frame(c, i, {k: v[s] for k, v in atoms.items()}, str(self.path))
 
     def validate(self) -> None:
         """Full scan: finite positions; ``ok`` frames fully labelled (else InputError)."""
         f = self._open()
-        col.scan_atoms(f, self.columns, str(self.path))
+        validation.scan_atoms(f, self.columns, str(self.path))
 
     # ---------------------------------------------------------------- selection
     def select(
@@ -260,8 +265,8 @@ class Dataset:
                 )
             mask &= np.isin(c["status"].astype(str), sorted(wanted))
         if species is not None:
-            allowed = col.atomic_numbers(species)
-            numbers = self._open()["atoms"]["numbers"][()]
+            allowed = atomic_numbers(species)
+            numbers = self.atom_column("numbers")
             foreign = (~np.isin(numbers, allowed)).astype(np.int64)
             per_frame = np.zeros(len(self), dtype=np.int64)
             has_atoms = c["n_atoms"] > 0
@@ -278,13 +283,9 @@ class Dataset:
         seed: int = 0,
         indices: Sequence[int] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Seeded train/val/test split of ``indices`` (default: all frames).
-
-        Frames are ordered by sha256(seed, key) (ties by index), so a split depends on the seed
-        and the frames, not on file order; counts are ``round(f * n)`` for val and test and the
-        rest for train. Returns three sorted int64 index arrays.
-        """
-        return col.split(self.keys(), fractions, seed, indices, str(self.path))
+        """Seeded train/val/test split of ``indices`` (default: all frames); see
+        :func:`mlmd.data.split.split`."""
+        return split(self.keys(), fractions, seed, indices, str(self.path))
 
     # ------------------------------------------------------------------ writing
     def append(self, frames: Iterable[Frame], *, reference: dict[str, Any] | None = None) -> int:
@@ -292,11 +293,11 @@ class Dataset:
 
         If ``reference`` is given it must equal the file's reference method.
         """
-        batch = col.check_frames(frames, str(self.path))
+        batch = validation.check_frames(frames, str(self.path))
         if reference is not None:
             self.check_reference(reference)
         if batch:
-            self._transaction(lambda f: col.append_rows(f, batch))
+            self._transaction(lambda f: rows.append_rows(f, batch))
         return len(batch)
 
     def upsert(
@@ -306,14 +307,14 @@ class Dataset:
 
         Within ``frames`` the last frame of a key wins. Returns (replaced, appended).
         """
-        batch = col.check_frames(frames, str(self.path))
+        batch = validation.check_frames(frames, str(self.path))
         if reference is not None:
             self.check_reference(reference)
         counts = (0, 0)
 
         def change(f: h5py.File) -> None:
             nonlocal counts
-            counts = col.upsert_rows(f, batch, str(self.path))
+            counts = rows.upsert_rows(f, batch, str(self.path))
 
         if batch:
             self._transaction(change)
@@ -323,19 +324,27 @@ class Dataset:
         """Copy the file, apply ``change`` to the copy, fsync, and rename it over the file."""
         self._open()  # validate the current file before anything else
         self.close()
-        lock_path = self.path.with_name(f".{self.path.name}.lock")
-        with open(lock_path, "a") as lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-            for stale in self.path.parent.glob(f"{self.path.name}.tmp-*"):
-                stale.unlink(missing_ok=True)  # left by a writer that died holding the lock
-            tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
-            try:
-                shutil.copyfile(self.path, tmp)
-                with h5py.File(tmp, "r+") as f:
-                    col.validate_layout(f, str(self.path), FORMAT, VERSION)
-                    change(f)
-                    f.attrs["mlmd_version"] = __version__
-                replace_file(tmp, self.path)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
+        with _writer_lock(self.path), atomic_output(self.path) as tmp:
+            shutil.copyfile(self.path, tmp)
+            with h5py.File(tmp, "r+") as f:
+                validation.validate_layout(f, str(self.path), FORMAT, VERSION)
+                upgrade_layout(f)
+                change(f)
+                f.attrs["mlmd_version"] = __version__
+
+
+@contextlib.contextmanager
+def _writer_lock(path: Path) -> Iterator[None]:
+    """Exclusive ``flock`` of the hidden sidecar ``.<name>.lock`` beside ``path``."""
+    with open(path.with_name(f".{path.name}.lock"), "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        yield
+
+
+def write_empty(path: Path, reference_json: str) -> None:
+    """Write an empty dataset with reference ``reference_json`` to ``path`` atomically."""
+    with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs.update(
+            format=FORMAT, version=VERSION, reference=reference_json, mlmd_version=__version__
+        )
+        create_layout(f)

@@ -8,7 +8,10 @@ Results (ASE units: eV, eV/Å, eV/Å³):
 - ``stress``: Voigt [xx, yy, zz, yz, xz, xy], ASE sign (σ = (1/V) ∂E/∂ε), fully periodic
   structures only;
 - ensembles only: ``energy_std`` (eV), ``force_std`` [n] (eV/Å, per-atom spread of the force
-  vector over members) and ``max_force_std`` (eV/Å).
+  vector over members) and ``max_force_std`` (eV/Å), declared in ``implemented_properties``
+  so ``calc.get_property("energy_std", atoms)`` works as for any ASE property.
+
+An element the potential does not know is an :class:`~mlmd.errors.InputError` naming it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import torch
 from ase import Atoms
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 
-from mlmd.potential.contract import evaluate
+from mlmd.potential.contract import check_species, evaluate
 from mlmd.potential.graph import graph_from_atoms
 from mlmd.potential.registry import load_potential
 
@@ -35,6 +38,8 @@ class MlmdCalculator(Calculator):
     """
 
     implemented_properties = ["energy", "free_energy", "energies", "forces", "stress"]
+    #: What an ensemble (``n_members > 1``) adds.
+    ensemble_properties = ["energy_std", "force_std", "max_force_std"]
 
     def __init__(
         self,
@@ -45,6 +50,11 @@ class MlmdCalculator(Calculator):
         super().__init__(**kwargs)
         self.device = torch.device(device)
         self.potential = load_potential(potential, device=self.device)
+        if int(getattr(self.potential, "n_members", 1)) > 1:
+            self.implemented_properties = [
+                *type(self).implemented_properties,
+                *self.ensemble_properties,
+            ]
 
     def calculate(
         self,
@@ -57,6 +67,7 @@ class MlmdCalculator(Calculator):
         periodic = bool(np.all(atoms.pbc))
         if properties and "stress" in properties and not periodic:
             raise PropertyNotImplementedError("stress needs a fully periodic structure")
+        check_species(self.potential, atoms.numbers)
         graph = graph_from_atoms([atoms], self.potential.cutoff_A, device=self.device)
         ev = evaluate(self.potential, graph, forces=True, virial=periodic)
         energy = float(ev.energy[0].detach())

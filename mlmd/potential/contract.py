@@ -40,6 +40,7 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
+from mlmd.errors import InputError
 from mlmd.potential.graph import Graph
 
 
@@ -52,6 +53,30 @@ class Potential(Protocol):
     species: list[int]
 
     def __call__(self, graph: Graph, edge_vectors: torch.Tensor) -> torch.Tensor: ...
+
+
+def check_species(potential: object, numbers: object, *, source: str | None = None) -> None:
+    """InputError naming the elements of ``numbers`` that ``potential.species`` lacks.
+
+    Args:
+        potential: anything with a ``species`` list of atomic numbers.
+        numbers: atomic numbers (array, tensor or list).
+        source: the file the atoms came from, for the message.
+    """
+    from ase.data import chemical_symbols
+
+    known = {int(z) for z in potential.species}
+    values = numbers.tolist() if hasattr(numbers, "tolist") else list(numbers)
+    unknown = sorted({int(z) for z in values} - known)
+    if unknown:
+        names = ", ".join(f"{chemical_symbols[z] if 0 < z < 119 else '?'} ({z})" for z in unknown)
+        raise InputError(
+            f"atomic numbers {unknown} ({names}) are not among the potential's species "
+            f"{sorted(known)}",
+            file=source,
+            field="species",
+            fix="use a potential trained on these elements, or remove those atoms",
+        )
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from typing import Literal
 
 import torch
 
+from mlmd.potential.contract import check_species
 from mlmd.potential.graph import Graph
 from mlmd.potential.radial import (
     angular_gradient,
@@ -47,7 +48,8 @@ class ModelConfig:
     """Architecture of :class:`BodyOrderPotential` (stored as JSON in a model directory).
 
     Attributes:
-        species: atomic numbers the model knows (e.g. [8, 14]).
+        species: atomic numbers the model knows, e.g. [8, 14]; training fills an empty list
+            with the elements of its data (a model cannot be built without species).
         cutoff_A: cutoff radius r_c in Å (= receptive field).
         n_basis: Bessel radial functions per neighbour species.
         channels: C, learned channels per l and per mixing (U, V, W).
@@ -61,7 +63,7 @@ class ModelConfig:
             atoms apart where the data never went; zero beyond the outer radius).
     """
 
-    species: list[int] = field(default_factory=lambda: [8, 14])
+    species: list[int] = field(default_factory=list)
     cutoff_A: float = 5.0
     n_basis: int = 8
     channels: int = 16
@@ -75,6 +77,21 @@ class ModelConfig:
     repulsion_outer_A: float = 1.1
 
 
+def _check_config(config: ModelConfig) -> None:
+    """ValueError for an architecture that cannot be built (named field and value)."""
+    species = [int(z) for z in config.species]
+    if not species or len(set(species)) != len(species) or not all(0 < z < 119 for z in species):
+        raise ValueError(f"species = {config.species}: give distinct atomic numbers (1–118)")
+    for name in ("cutoff_A", "avg_neighbors", "repulsion_outer_A"):
+        if not getattr(config, name) > 0:
+            raise ValueError(f"{name} = {getattr(config, name)}: must be > 0")
+    for name in ("n_basis", "channels", "n_members", "envelope_p"):
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name} = {getattr(config, name)}: must be ≥ 1")
+    if any(w < 1 for w in config.hidden):
+        raise ValueError(f"hidden = {config.hidden}: every width must be ≥ 1")
+
+
 class BodyOrderPotential(torch.nn.Module):
     """See the module docstring. ``forward(graph, edge_vectors)`` → [n] or [K, n] eV."""
 
@@ -82,6 +99,7 @@ class BodyOrderPotential(torch.nn.Module):
 
     def __init__(self, config: ModelConfig, seed: int | None = None):
         super().__init__()
+        _check_config(config)
         self.config = config
         self.cutoff_A = float(config.cutoff_A)
         self.receptive_field_A = float(config.cutoff_A)
@@ -178,8 +196,7 @@ class BodyOrderPotential(torch.nn.Module):
     def _species(self, graph: Graph) -> torch.Tensor:
         s = self.species_index[graph.numbers]
         if bool((s < 0).any()):
-            unknown = sorted(set(graph.numbers[s < 0].tolist()))
-            raise ValueError(f"atomic numbers {unknown} not in the model's species {self.species}")
+            check_species(self, graph.numbers[s < 0])  # raises, naming the elements
         return s
 
     def _energies(self, a: torch.Tensor, s: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,7 @@ stress term). Defaults suit SiO2 with a teacher or DFT reference on 2 CPU cores.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -65,6 +66,47 @@ class TrainConfig:
     budget_clock: Literal["wall", "cpu"] = "wall"
     device: Literal["auto", "cpu", "cuda"] | str = "auto"
 
+    def __post_init__(self) -> None:
+        for name in _RANGES:
+            problem = _range_problem(name, getattr(self, name))
+            if problem:
+                raise ValueError(problem)
+        split = list(self.split)
+        if len(split) != 3 or any(not math.isfinite(f) or f < 0 for f in split):
+            raise ValueError(f"split = {split}: must be three non-negative fractions")
+        if abs(sum(split) - 1.0) > 1e-9 or split[0] <= 0:
+            raise ValueError(f"split = {split}: must sum to 1 with a non-empty train part")
+        if self.w_energy + self.w_forces + self.w_stress <= 0:
+            raise ValueError("w_energy, w_forces and w_stress are all 0: nothing to fit")
+
     def member_seed(self, member: int) -> int:
         """Seed of ensemble member ``member``."""
         return self.seed + 1000 * member
+
+
+#: Allowed range of each numeric field: (least, least excluded, upper bound (excluded) or None).
+_RANGES: dict[str, tuple[float, bool, float | None]] = {
+    "epochs": (1, False, None),
+    "batch_size": (1, False, None),
+    "lr": (0, True, None),
+    "weight_decay": (0, False, None),
+    "lr_factor": (0, True, 1),
+    "lr_patience": (0, False, None),
+    "min_lr": (0, False, None),
+    "ema_decay": (0, False, 1),
+    "early_stopping_patience": (1, False, None),
+    "grad_clip": (0, True, None),
+    "w_energy": (0, False, None),
+    "w_forces": (0, False, None),
+    "w_stress": (0, False, None),
+    "time_budget_s": (0, False, None),
+}
+
+
+def _range_problem(name: str, value: float) -> str | None:
+    low, open_low, high = _RANGES[name]
+    bad = not math.isfinite(value) or value < low or (open_low and value == low)
+    if bad or (high is not None and value >= high):
+        want = f"{'>' if open_low else '≥'} {low}" + (f" and < {high}" if high is not None else "")
+        return f"{name} = {value!r}: must be {want}"
+    return None

@@ -1,9 +1,15 @@
 """Train one ensemble member: AdamW, reduce-on-plateau, EMA, early stopping, gradient
 clipping, an atomic checkpoint every epoch and exact resume after a kill.
 
+The phases of :func:`train_member`, each its own function: load the split's samples
+(:func:`load_splits`), build the model with its species from the data and its reference
+energies fitted (:func:`init_model`), set up or restore the optimiser state
+(:func:`start_or_resume`), run epochs (:func:`run_epoch`, :func:`end_epoch`) until a stop
+reason (:func:`stop_reason`), then save the best weights and the metrics (:func:`finish`).
+
 Determinism: the weights come from ``member_seed``; epoch e shuffles with the generator
 seeded (member_seed, e); the bootstrap resample from member_seed. Everything a later epoch
-depends on (weights, EMA, optimiser and scheduler state, counters, history) is in the
+depends on (weights, EMA, optimiser and scheduler state, :class:`TrainState`) is in the
 checkpoint, so an interrupted run resumed from it ends with the same weights as an
 uninterrupted one (on the same device and thread count).
 """
@@ -15,17 +21,19 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from mlmd.atomic import write_text
 from mlmd.config import from_mapping, to_mapping
-from mlmd.data import Dataset
+from mlmd.data import Dataset, dataset_species
+from mlmd.data.species import symbols
 from mlmd.errors import InputError
-from mlmd.potential.export import atomic_save, atomic_write_text, save_member
+from mlmd.potential.export import save_member, torch_load, torch_save
 from mlmd.potential.model import BodyOrderPotential
 from mlmd.progress import Progress
 from mlmd.runtime import reuse_freed_memory
@@ -43,6 +51,55 @@ RESUMABLE_CHANGES = (
     "device",
     "early_stopping_patience",
 )
+
+
+@dataclass
+class TrainState:
+    """The counters of a training run (stored in the checkpoint as JSON).
+
+    Attributes:
+        epoch: epochs finished. step: optimiser steps taken.
+        best_val, best_epoch: lowest validation loss so far and its epoch.
+        bad_epochs: epochs since the last improvement (early stopping).
+        train_time_s: training seconds on the config's budget clock.
+        history: one record per epoch (losses, validation errors, learning rate).
+    """
+
+    epoch: int = 0
+    step: int = 0
+    best_val: float = float("inf")
+    best_epoch: int = -1
+    bad_epochs: int = 0
+    train_time_s: float = 0.0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class Splits:
+    """Samples of the train (bootstrap-resampled), validation and test frames."""
+
+    train: list[Sample]
+    val: list[Sample]
+    test: list[Sample]
+    base_train: list[Sample]  # the train split before any bootstrap (shared by members)
+    species: list[int]  # the elements of the ok frames
+
+    @property
+    def val_or_train(self) -> list[Sample]:
+        """What validation runs on: the validation split, or a tenth of the train set."""
+        return self.val or self.train[: max(1, len(self.train) // 10)]
+
+
+@dataclass
+class Trainer:
+    """What one member's training changes: the model, its EMA, optimiser and counters."""
+
+    model: BodyOrderPotential
+    ema: BodyOrderPotential
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.ReduceLROnPlateau
+    best: dict[str, torch.Tensor]
+    state: TrainState
 
 
 def resolve_device(name: str) -> torch.device:
@@ -71,6 +128,40 @@ def split_indices(
     return train, val, test
 
 
+def model_species(dataset: Dataset, cfg: TrainConfig) -> list[int]:
+    """The model's elements: those of the ok frames, or the config's (which must cover them)."""
+    present = dataset_species(dataset, dataset.select(status="ok"))
+    given = sorted(int(z) for z in cfg.model.species)
+    if not given:
+        return present
+    missing = sorted(set(present) - set(given))
+    if missing:
+        raise InputError(
+            f"the dataset's ok frames hold {', '.join(symbols(missing))} ({missing}), which the "
+            f"config's model species {given} lack",
+            file=str(dataset.path),
+            field="train.model.species",
+            fix="leave species out to take them from the data, or add those elements",
+        )
+    return given
+
+
+def load_splits(dataset: Dataset, cfg: TrainConfig, member: int) -> Splits:
+    """Samples (graphs with labels) of member ``member``'s parts of the split."""
+    train_idx, val_idx, test_idx = split_indices(dataset, cfg, member)
+    base_idx = split_indices(dataset, cfg, 0)[0]  # the train split before any bootstrap
+    unique = np.union1d(train_idx, base_idx)
+    cutoff = cfg.model.cutoff_A
+    cache = dict(zip(unique.tolist(), load_samples(dataset, unique, cutoff), strict=True))
+    return Splits(
+        train=[cache[int(i)] for i in train_idx],
+        val=load_samples(dataset, val_idx, cutoff),
+        test=load_samples(dataset, test_idx, cutoff),
+        base_train=[cache[int(i)] for i in base_idx],
+        species=model_species(dataset, cfg),
+    )
+
+
 def _fit_reference(samples: list[Sample], species: list[int]) -> tuple[np.ndarray, float, float]:
     """Per-element reference energies by least squares (E ≈ Σ_z n_z e0_z), the RMS force
     (the output scale) and the mean neighbour count."""
@@ -86,11 +177,38 @@ def _fit_reference(samples: list[Sample], species: list[int]) -> tuple[np.ndarra
     return e0, rms, max(edges / atoms, 1.0)
 
 
+def init_model(
+    cfg: TrainConfig, splits: Splits, seed: int, device: torch.device
+) -> BodyOrderPotential:
+    """A fresh model of the data's species with fitted reference energies and force scale."""
+    e0, rms, _ = _fit_reference(splits.train, splits.species)
+    # The neighbour normalisation is architecture, shared by all members so they stack:
+    # take it from the train split itself, not this member's bootstrap resample.
+    _, _, avg_nb = _fit_reference(splits.base_train, splits.species)
+    model_cfg = replace(
+        cfg.model, species=splits.species, n_members=1, avg_neighbors=round(avg_nb, 3)
+    )
+    model = BodyOrderPotential(model_cfg, seed=seed).to(device)
+    with torch.no_grad():
+        model.e0.copy_(torch.as_tensor(e0)[None])
+        model.scale.fill_(rms)
+    return model
+
+
 def _load_checkpoint(path: Path, cfg: TrainConfig) -> dict[str, Any] | None:
     if not path.is_file():
         return None
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    saved = json.loads(ckpt["train_config"])
+    ckpt = torch_load(path, "training checkpoint")
+    try:
+        saved = json.loads(ckpt["train_config"])
+        ckpt["state"] = TrainState(**json.loads(ckpt["state"]))
+        assert all(k in ckpt for k in ("model", "ema", "optimizer", "scheduler", "best"))
+    except (KeyError, TypeError, ValueError, AssertionError):
+        raise InputError(
+            "not a training checkpoint of mlmd (keys missing or unreadable)",
+            file=str(path),
+            fix="delete it to train this member afresh",
+        ) from None
     now = to_mapping(cfg)
     differs = sorted(k for k in now if k not in RESUMABLE_CHANGES and saved.get(k) != now[k])
     if differs:
@@ -100,6 +218,33 @@ def _load_checkpoint(path: Path, cfg: TrainConfig) -> dict[str, Any] | None:
             fix="use the original config, or a new output directory to start afresh",
         )
     return ckpt
+
+
+def start_or_resume(model: BodyOrderPotential, cfg: TrainConfig, ckpt_path: Path) -> Trainer:
+    """The optimiser state of a fresh run, or of the checkpoint at ``ckpt_path``."""
+    ema = copy.deepcopy(model)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        opt, factor=cfg.lr_factor, patience=cfg.lr_patience, min_lr=cfg.min_lr
+    )
+    best = {k: v.clone() for k, v in ema.state_dict().items()}
+    trainer = Trainer(model, ema, opt, sched, best, TrainState())
+    ckpt = _load_checkpoint(ckpt_path, cfg)
+    if ckpt is None:
+        return trainer
+    try:
+        model.load_state_dict(ckpt["model"])
+        ema.load_state_dict(ckpt["ema"])
+        opt.load_state_dict(ckpt["optimizer"])
+        sched.load_state_dict(ckpt["scheduler"])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise InputError(
+            f"checkpoint does not fit this model ({str(exc).splitlines()[0][:120]})",
+            file=str(ckpt_path),
+            fix="delete it to train this member afresh",
+        ) from None
+    trainer.best, trainer.state = ckpt["best"], ckpt["state"]
+    return trainer
 
 
 def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float, step: int) -> None:
@@ -124,6 +269,123 @@ def evaluate_samples(
     return total / max(n, 1), acc
 
 
+def run_epoch(
+    t: Trainer, train: list[Sample], cfg: TrainConfig, seed: int, device: torch.device, bar
+) -> float:
+    """One pass over ``train`` in the epoch's seeded order; returns the mean train loss."""
+    order = np.random.default_rng([seed, t.state.epoch]).permutation(len(train))
+    t.model.train()
+    total = 0.0
+    for group in batches(train, cfg.batch_size, order):
+        b = collate(group, device)
+        t.opt.zero_grad(set_to_none=True)
+        value = loss(predict(t.model, b, training=True), b, cfg)
+        value.backward()
+        torch.nn.utils.clip_grad_norm_(t.model.parameters(), cfg.grad_clip)
+        t.opt.step()
+        t.state.step += 1
+        if cfg.ema_decay > 0:
+            _ema_update(t.ema, t.model, cfg.ema_decay, t.state.step)
+        else:
+            t.ema.load_state_dict(t.model.state_dict())
+        total += float(value.detach()) * len(group)
+        bar.advance()
+    return total / len(train)
+
+
+def end_epoch(
+    t: Trainer, splits: Splits, cfg: TrainConfig, device: torch.device, train_loss: float
+) -> dict[str, float]:
+    """Validate the EMA weights, step the scheduler, keep the best; the epoch's record."""
+    val_loss, acc = evaluate_samples(t.ema, splits.val_or_train, cfg, device)
+    t.sched.step(val_loss)
+    s = t.state
+    if val_loss < s.best_val:
+        s.best_val, s.best_epoch, s.bad_epochs = val_loss, s.epoch, 0
+        t.best = {k: v.detach().clone() for k, v in t.ema.state_dict().items()}
+    else:
+        s.bad_epochs += 1
+    summ = acc.summary()
+    record = {
+        "epoch": s.epoch,
+        "train_loss": train_loss,
+        "val_loss": val_loss,
+        "val_forces_rmse": summ["forces_rmse"],
+        "val_energy_per_atom_rmse": summ["energy_per_atom_rmse"],
+        "lr": t.opt.param_groups[0]["lr"],
+    }
+    s.history.append(record)
+    s.epoch += 1
+    return record
+
+
+def save_checkpoint(t: Trainer, cfg: TrainConfig, path: Path) -> None:
+    """Everything a later epoch depends on, atomically."""
+    checkpoint = {
+        "model": t.model.state_dict(),
+        "ema": t.ema.state_dict(),
+        "optimizer": t.opt.state_dict(),
+        "scheduler": t.sched.state_dict(),
+        "best": t.best,
+        "state": json.dumps(asdict(t.state)),
+        "train_config": json.dumps(to_mapping(cfg)),
+        "model_config": json.dumps(asdict(t.model.config)),
+    }
+    torch_save(path, checkpoint)
+
+
+def stop_reason(state: TrainState, cfg: TrainConfig) -> str | None:
+    """Why training stops before the next epoch (None: it goes on)."""
+    if state.epoch >= cfg.epochs:
+        return "epochs"
+    if state.bad_epochs >= cfg.early_stopping_patience:
+        return "early_stopping"
+    if cfg.time_budget_s > 0 and state.train_time_s >= cfg.time_budget_s:
+        return "time_budget"
+    return None
+
+
+def finish(
+    t: Trainer,
+    splits: Splits,
+    cfg: TrainConfig,
+    out: Path,
+    device: torch.device,
+    member: int,
+    stopped: str,
+) -> dict[str, Any]:
+    """Save the best EMA weights, plots and ``metrics.json``; return the metrics."""
+    from mlmd.train.plots import learning_curve_png, parity_png
+
+    ema = t.ema
+    ema.load_state_dict(t.best)
+    ema.eval()
+    save_member(ema.cpu(), out)
+    ema.to(device)
+    metrics: dict[str, Any] = {
+        "member": member,
+        "epochs": t.state.epoch,
+        "best_epoch": t.state.best_epoch,
+        "stopped_by": stopped,
+        "train_time_s": t.state.train_time_s,
+        "budget_clock": cfg.budget_clock,
+        "n_train": len(splits.train),
+        "n_val": len(splits.val),
+        "n_test": len(splits.test),
+        "species": list(ema.species),
+        "device": str(device),
+    }
+    for name, part in (("val", splits.val), ("test", splits.test)):
+        if part:
+            _, acc = evaluate_samples(ema, part, cfg, device)
+            metrics[name] = acc.summary()
+            if name == "test":
+                parity_png(acc, out / "parity_test.png")
+    learning_curve_png(t.state.history, out / "learning_curve.png")
+    write_text(out / "metrics.json", json.dumps(metrics, indent=2))
+    return metrics
+
+
 def train_member(
     data: str | Path,
     model_dir: str | Path,
@@ -136,161 +398,47 @@ def train_member(
     """Train member ``member`` on the ``ok`` frames of dataset ``data`` into
     ``model_dir/member_<member>`` and return its metrics (also in ``metrics.json``).
 
-    Resumes from ``checkpoint.pt`` there when present. ``on_epoch_end(epoch, record)`` is
-    called after every checkpoint (tests use it to simulate a kill). ``progress`` draws a
-    bar with ETA on a terminal's stderr (:mod:`mlmd.progress`).
+    The model's species are the elements of the data (or ``cfg.model.species``, which must
+    cover them). Resumes from ``checkpoint.pt`` there when present. ``on_epoch_end(epoch,
+    record)`` is called after every checkpoint (tests use it to simulate a kill).
+    ``progress`` draws a bar with ETA on a terminal's stderr (:mod:`mlmd.progress`).
     """
-    from mlmd.train.plots import learning_curve_png, parity_png
-
-    out = Path(model_dir) / f"member_{member}"
-    out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(cfg.device)
     reuse_freed_memory()
     seed = cfg.member_seed(member)
     torch.manual_seed(seed)
-    dataset = Dataset(data)
-    train_idx, val_idx, test_idx = split_indices(dataset, cfg, member)
-    cutoff = cfg.model.cutoff_A
-    base_train = split_indices(dataset, cfg, 0)[0]  # the train split before any bootstrap
-    unique = np.union1d(train_idx, base_train)
-    cache = dict(zip(unique.tolist(), load_samples(dataset, unique, cutoff), strict=True))
-    train = [cache[int(i)] for i in train_idx]
-    val = load_samples(dataset, val_idx, cutoff)
-    test = load_samples(dataset, test_idx, cutoff)
-    val_set = val or train[: max(1, len(train) // 10)]
-
-    e0, rms, _ = _fit_reference(train, cfg.model.species)
-    # The neighbour normalisation is architecture, shared by all members so they stack:
-    # take it from the train split itself, not this member's bootstrap resample.
-    _, _, avg_nb = _fit_reference([cache[int(i)] for i in base_train], cfg.model.species)
-    model_cfg = replace(cfg.model, n_members=1, avg_neighbors=round(avg_nb, 3))
-    model = BodyOrderPotential(model_cfg, seed=seed).to(device)
-    with torch.no_grad():
-        model.e0.copy_(torch.as_tensor(e0)[None])
-        model.scale.fill_(rms)
-    train, val, test = (with_edge_terms(part, model) for part in (train, val, test))
-    val_set = val or train[: max(1, len(train) // 10)]
-    ema = copy.deepcopy(model)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        opt, factor=cfg.lr_factor, patience=cfg.lr_patience, min_lr=cfg.min_lr
+    splits = load_splits(Dataset(data), cfg, member)
+    out = Path(model_dir) / f"member_{member}"
+    out.mkdir(parents=True, exist_ok=True)
+    model = init_model(cfg, splits, seed, device)
+    splits.train, splits.val, splits.test = (
+        with_edge_terms(part, model) for part in (splits.train, splits.val, splits.test)
     )
-    state: dict[str, Any] = {
-        "epoch": 0, "step": 0, "best_val": float("inf"), "best_epoch": -1,
-        "bad_epochs": 0, "train_time_s": 0.0, "history": [],
-    }  # fmt: skip
-    best_state = {k: v.clone() for k, v in ema.state_dict().items()}
-    ckpt_path = out / "checkpoint.pt"
-    ckpt = _load_checkpoint(ckpt_path, cfg)
-    if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        ema.load_state_dict(ckpt["ema"])
-        opt.load_state_dict(ckpt["optimizer"])
-        sched.load_state_dict(ckpt["scheduler"])
-        best_state = ckpt["best"]
-        state = json.loads(ckpt["state"])
-        log.info("member %d: resumed at epoch %d", member, state["epoch"])
-    atomic_write_text(json.dumps(to_mapping(cfg), indent=2), out / "train_config.json")
-
-    stopped = "epochs"
-    n_batches = len(batches(train, cfg.batch_size))
-    bar = Progress(
-        max(cfg.epochs - state["epoch"], 0) * n_batches,
-        label=f"train[member {member}]",
-        unit="batch",
-        enabled=progress,
-    )
-    while state["epoch"] < cfg.epochs:
-        if state["bad_epochs"] >= cfg.early_stopping_patience:
-            stopped = "early_stopping"
-            break
-        if cfg.time_budget_s > 0 and state["train_time_s"] >= cfg.time_budget_s:
-            stopped = "time_budget"
-            break
-        clock = time.process_time if cfg.budget_clock == "cpu" else time.perf_counter
-        start = clock()
-        epoch = state["epoch"]
-        order = np.random.default_rng([seed, epoch]).permutation(len(train))
-        model.train()
-        train_loss = 0.0
-        for group in batches(train, cfg.batch_size, order):
-            b = collate(group, device)
-            opt.zero_grad(set_to_none=True)
-            value = loss(predict(model, b, training=True), b, cfg)
-            value.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
-            state["step"] += 1
-            if cfg.ema_decay > 0:
-                _ema_update(ema, model, cfg.ema_decay, state["step"])
-            else:
-                ema.load_state_dict(model.state_dict())
-            train_loss += float(value.detach()) * len(group)
-            bar.advance()
-        val_loss, acc = evaluate_samples(ema, val_set, cfg, device)
-        sched.step(val_loss)
-        if val_loss < state["best_val"]:
-            state.update(best_val=val_loss, best_epoch=epoch, bad_epochs=0)
-            best_state = {k: v.detach().clone() for k, v in ema.state_dict().items()}
-        else:
-            state["bad_epochs"] += 1
-        summ = acc.summary()
-        record = {
-            "epoch": epoch,
-            "train_loss": train_loss / len(train),
-            "val_loss": val_loss,
-            "val_forces_rmse": summ["forces_rmse"],
-            "val_energy_per_atom_rmse": summ["energy_per_atom_rmse"],
-            "lr": opt.param_groups[0]["lr"],
-        }
-        state["history"].append(record)
-        state["epoch"] = epoch + 1
-        state["train_time_s"] += clock() - start
-        checkpoint = {
-            "model": model.state_dict(),
-            "ema": ema.state_dict(),
-            "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict(),
-            "best": best_state,
-            "state": json.dumps(state),
-            "train_config": json.dumps(to_mapping(cfg)),
-            "model_config": json.dumps(asdict(model_cfg)),
-        }
-        atomic_save(checkpoint, ckpt_path)
-        log.info(
-            "member %d epoch %d: train %.4g val %.4g F_rmse %.4f eV/Å lr %.2g",
-            member, epoch, record["train_loss"], val_loss, summ["forces_rmse"], record["lr"],
-        )  # fmt: skip
-        bar.note = f"epoch {epoch + 1}/{cfg.epochs} val F_rmse {summ['forces_rmse']:.4f} eV/Å"
-        if on_epoch_end is not None:
-            on_epoch_end(epoch, record)
-    bar.close()
-
-    ema.load_state_dict(best_state)
-    ema.eval()
-    save_member(ema.cpu(), out)
-    ema.to(device)
-    metrics: dict[str, Any] = {
-        "member": member,
-        "epochs": state["epoch"],
-        "best_epoch": state["best_epoch"],
-        "stopped_by": stopped,
-        "train_time_s": state["train_time_s"],
-        "budget_clock": cfg.budget_clock,
-        "n_train": len(train),
-        "n_val": len(val),
-        "n_test": len(test),
-        "device": str(device),
-    }
-    for name, part in (("val", val), ("test", test)):
-        if part:
-            _, acc = evaluate_samples(ema, part, cfg, device)
-            metrics[name] = acc.summary()
-            if name == "test":
-                parity_png(acc, out / "parity_test.png")
-    learning_curve_png(state["history"], out / "learning_curve.png")
-    atomic_write_text(json.dumps(metrics, indent=2), out / "metrics.json")
-    return metrics
+    t = start_or_resume(model, cfg, out / "checkpoint.pt")
+    if t.state.epoch:
+        log.info("member %d: resumed at epoch %d", member, t.state.epoch)
+    write_text(out / "train_config.json", json.dumps(to_mapping(cfg), indent=2))
+    clock = time.process_time if cfg.budget_clock == "cpu" else time.perf_counter
+    n_batches = len(batches(splits.train, cfg.batch_size))
+    left = max(cfg.epochs - t.state.epoch, 0) * n_batches
+    with Progress(left, f"train[member {member}]", unit="batch", enabled=progress) as bar:
+        while (stopped := stop_reason(t.state, cfg)) is None:
+            start = clock()
+            record = end_epoch(
+                t, splits, cfg, device, run_epoch(t, splits.train, cfg, seed, device, bar)
+            )
+            t.state.train_time_s += clock() - start
+            save_checkpoint(t, cfg, out / "checkpoint.pt")
+            log.info(
+                "member %d epoch %d: train %.4g val %.4g F_rmse %.4f eV/Å lr %.2g", member,
+                record["epoch"], record["train_loss"], record["val_loss"],
+                record["val_forces_rmse"], record["lr"],
+            )  # fmt: skip
+            bar.note = f"epoch {t.state.epoch}/{cfg.epochs} val F_rmse "
+            bar.note += f"{record['val_forces_rmse']:.4f} eV/Å"
+            if on_epoch_end is not None:
+                on_epoch_end(record["epoch"], record)
+    return finish(t, splits, cfg, out, device, member, stopped)
 
 
 def train_config_from(mapping: dict[str, Any], source: str) -> TrainConfig:

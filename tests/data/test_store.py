@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import pickle
+import subprocess
+import sys
 from concurrent.futures import ProcessPoolExecutor
 
 import h5py
 import numpy as np
 import pytest
 
+from mlmd.atomic import temp_path
 from mlmd.data import Dataset, Frame
 from mlmd.errors import InputError
 from tests.data._helpers import make_frame, same_frame
@@ -25,11 +29,11 @@ def ds(tmp_path):
 
 def test_layout_and_attributes(ds):
     with h5py.File(ds.path, "r") as f:
-        assert f.attrs["format"] == "mlmd.dataset" and int(f.attrs["version"]) == 1
+        assert f.attrs["format"] == "mlmd.dataset" and int(f.attrs["version"]) == 2
         assert "mlmd_version" in f.attrs
         assert set(f["frames"]) == {
             "n_atoms", "offset", "cell", "pbc", "energy", "stress", "status", "key", "source",
-            "weight",
+            "weight", "info", "arrays",
         }  # fmt: skip
         assert set(f["atoms"]) == {"numbers", "positions", "forces"}
         n = f["frames/n_atoms"][()]
@@ -156,3 +160,120 @@ def test_nan_positions_in_file_are_reported(ds):
     with pytest.raises(InputError, match="positions"):
         d.validate()
     assert same_frame(d[1], make_frame(1))  # other frames still read
+
+
+@pytest.mark.parametrize("key", ["/abs/victim", "../victim", "0" * 31 + "/", "A" * 32, ""])
+def test_keys_that_are_not_content_hashes_are_refused_on_read(ds, key):
+    ds.close()
+    _damage(ds.path, lambda f: f["frames/key"].__setitem__(3, key))
+    with pytest.raises(InputError, match="not a content hash") as err:
+        len(Dataset(ds.path))
+    assert err.value.field == "frames/key" and err.value.file == str(ds.path)
+
+
+def test_keys_that_are_not_content_hashes_are_refused_on_write(ds):
+    before = ds.path.read_bytes()
+    for key in ("../victim", "/abs/x", "a;touch X"):
+        with pytest.raises(InputError, match="content hash"):
+            ds.append([make_frame(60), Frame(**{**make_frame(61).__dict__, "key": key})])
+        with pytest.raises(InputError, match="content hash"):
+            ds.upsert([Frame(**{**make_frame(62).__dict__, "key": key})])
+    assert ds.path.read_bytes() == before
+
+
+def test_version_1_files_are_read_and_upgraded_on_write(ds):
+    ds.close()
+
+    def to_v1(f):
+        del f["frames/info"], f["frames/arrays"]
+        f.attrs["version"] = 1
+
+    _damage(ds.path, to_v1)
+    old = Dataset(ds.path)
+    assert same_frame(old[4], make_frame(4)) and old[4].info == {} and old[4].arrays == {}
+    extra = Frame(**{**make_frame(70).__dict__, "info": {"config_type": "x"}})
+    old.append([extra])
+    with h5py.File(ds.path, "r") as f:
+        assert int(f.attrs["version"]) == 2 and f["frames/info"].shape == (13,)
+    assert old[12].info == {"config_type": "x"} and old[3].info == {}
+    assert same_frame(old[3], make_frame(3))
+
+
+def test_info_and_arrays_round_trip_with_dtypes(tmp_path):
+    base = make_frame(5)
+    n = base.n_atoms
+    info = {"config_type": "liquid", "T_K": 3000.5, "step": 7, "ok": True, "v": np.arange(3.0)}
+    arrays = {"tags": np.arange(n, dtype=np.int32), "q": np.linspace(-1, 1, n) / 3}
+    arrays["mask"] = np.arange(n) % 2 == 0
+    frame = Frame(**{**base.__dict__, "info": info, "arrays": arrays})
+    d = Dataset.create(tmp_path / "x.h5", REF)
+    d.append([frame])
+    back = d[0]
+    assert {k: v for k, v in back.info.items() if k != "v"} == {
+        k: v for k, v in info.items() if k != "v"
+    }
+    assert np.array_equal(back.info["v"], info["v"]) and back.info["v"].dtype == np.float64
+    for name, values in arrays.items():
+        assert np.array_equal(back.arrays[name], values)
+        assert back.arrays[name].dtype == values.dtype
+    with pytest.raises(InputError, match="cannot be stored"):
+        d.append([Frame(**{**make_frame(6).__dict__, "info": {"bad": object()}})])
+
+
+def test_dataset_species(ds):
+    from mlmd.data import dataset_species
+
+    assert dataset_species(ds) == sorted({int(z) for f in ds for z in f.numbers})
+    for chosen in ([0], [3, 7], [11]):
+        want = sorted({int(z) for i in chosen for z in ds[i].numbers})
+        assert dataset_species(ds, chosen) == want
+    assert dataset_species(ds, []) == []
+
+
+def _create_and_append(i: int, barrier, path: str, results) -> None:
+    barrier.wait()
+    try:
+        Dataset.open_or_create(path, REF).append([make_frame(i)])
+        results.put((i, ""))
+    except BaseException as exc:  # report, do not hide: the test asserts there is none
+        results.put((i, f"{type(exc).__name__}: {exc}"))
+
+
+def test_writers_creating_one_new_dataset_at_once_all_succeed(tmp_path):
+    """Before: a writer's `create` temporary was deleted by another writer's stale-file
+    cleanup (24 of 100 writers crashed with FileNotFoundError in 10 rounds of 10)."""
+    ctx = multiprocessing.get_context("fork")
+    writers = 10
+    for round_ in range(2):
+        path = tmp_path / f"new{round_}.h5"
+        barrier, results = ctx.Barrier(writers), ctx.Queue()
+        procs = [
+            ctx.Process(target=_create_and_append, args=(i, barrier, str(path), results))
+            for i in range(writers)
+        ]
+        for p in procs:
+            p.start()
+        outcome = dict(results.get(timeout=60) for _ in procs)
+        for p in procs:
+            p.join(timeout=60)
+        assert [e for e in outcome.values() if e] == []
+        d = Dataset(path)
+        assert sorted(d.keys()) == sorted(make_frame(i).key for i in range(writers))
+        assert sorted(p.name for p in tmp_path.glob(f"new{round_}.h5*")) == [path.name]
+
+
+def test_a_live_writers_temporary_survives_and_a_dead_ones_is_removed(ds, tmp_path):
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        live_tmp, dead_tmp = temp_path(ds.path, live.pid), temp_path(ds.path, dead.pid)
+        legacy_dead = tmp_path / f"{ds.path.name}.tmp-{dead.pid}"
+        for p in (live_tmp, dead_tmp, legacy_dead):
+            p.write_bytes(b"partial")
+        ds.append([make_frame(80)])
+        assert live_tmp.exists()  # before: every *.tmp-* was deleted, a live writer crashed
+        assert not dead_tmp.exists() and not legacy_dead.exists()
+    finally:
+        live.kill()
+        live.wait()

@@ -92,7 +92,9 @@ def test_ensemble_spread_counts_ghost_contributions():
     from mlmd.data.convert import frame_to_atoms
     from mlmd.potential.model import BodyOrderPotential, ModelConfig
 
-    config = ModelConfig(cutoff_A=4.0, n_basis=4, channels=4, hidden=[8], n_members=3)
+    config = ModelConfig(
+        species=[8, 14], cutoff_A=4.0, n_basis=4, channels=4, hidden=[8], n_members=3
+    )
     pot = BodyOrderPotential(config, seed=1)
     atoms = frame_to_atoms(sio2_crystal("cristobalite", (2, 1, 1)))
     atoms.rattle(0.05, seed=3)

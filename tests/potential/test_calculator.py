@@ -9,6 +9,7 @@ from ase.calculators.fd import calculate_numerical_forces, calculate_numerical_s
 from ase.spacegroup import crystal
 
 from mlmd import testing
+from mlmd.errors import InputError
 from mlmd.potential import Vashishta
 from mlmd.potential.calculator import MlmdCalculator
 from mlmd.potential.vashishta_file import NKV1994
@@ -96,3 +97,27 @@ def test_ensemble_mean_and_spread_in_results():
     assert np.allclose(results["force_std"], spread, atol=1e-12)
     assert results["max_force_std"] == pytest.approx(spread.max())
     assert results["max_force_std"] > 1e-3  # the members really differ
+
+
+def test_ensemble_spread_is_an_ase_property():
+    """Before: get_property("energy_std") raised PropertyNotImplementedError."""
+    atoms = quartz()
+    calc = MlmdCalculator(TwoTeachers())
+    for name in MlmdCalculator.ensemble_properties:
+        assert name in calc.implemented_properties
+    std = calc.get_property("energy_std", atoms)
+    assert std > 0 and std == calc.results["energy_std"]
+    assert calc.get_property("force_std", atoms).shape == (len(atoms),)
+    assert calc.get_property("max_force_std", atoms) == calc.results["force_std"].max()
+    single = MlmdCalculator("teacher")
+    assert "energy_std" not in single.implemented_properties
+    with pytest.raises(PropertyNotImplementedError):
+        single.get_property("energy_std", atoms)
+
+
+def test_an_element_the_potential_does_not_know_is_named():
+    atoms = quartz()
+    atoms.numbers[0] = 29
+    atoms.calc = MlmdCalculator("teacher")
+    with pytest.raises(InputError, match=r"\[29\] \(Cu \(29\)\) are not among"):
+        atoms.get_potential_energy()

@@ -8,6 +8,7 @@ from ase import Atoms
 from mlmd import testing
 from mlmd.data.build import sio2_crystal
 from mlmd.data.convert import frame_to_atoms
+from mlmd.errors import InputError
 from mlmd.potential import evaluate, graph_from_atoms
 from mlmd.potential.model import BodyOrderPotential, ModelConfig
 
@@ -81,5 +82,5 @@ def test_float32_model_agrees_with_float64():
 
 def test_unknown_species_is_rejected():
     atoms = Atoms(numbers=[14, 1], positions=[[0, 0, 0], [1.5, 0, 0]], pbc=False)
-    with pytest.raises(ValueError, match=r"\[1\]"):
+    with pytest.raises(InputError, match=r"\[1\] \(H \(1\)\) are not among"):
         evaluate(_model(), graph_from_atoms([atoms], TINY.cutoff_A))

@@ -33,7 +33,7 @@ def test_pair_derivative_matches_finite_difference_and_switch_is_smooth():
 
 def test_model_forces_include_the_wall_in_both_paths():
     atoms = _close_pair_cell()
-    cfg = ModelConfig(channels=4, hidden=[8], n_basis=4)
+    cfg = ModelConfig(species=[8, 14], channels=4, hidden=[8], n_basis=4)
     single = BodyOrderPotential(cfg, seed=1)
     assert_forces_match_finite_differences(single, atoms)  # analytic single-model path
     graph = graph_from_atoms([atoms], single.cutoff_A)
@@ -51,7 +51,9 @@ def test_model_forces_include_the_wall_in_both_paths():
 
 def test_ensemble_members_share_the_pair_term():
     atoms = _close_pair_cell()
-    ensemble = BodyOrderPotential(ModelConfig(channels=4, hidden=[8], n_basis=4, n_members=3))
+    ensemble = BodyOrderPotential(
+        ModelConfig(species=[8, 14], channels=4, hidden=[8], n_basis=4, n_members=3)
+    )
     graph = graph_from_atoms([atoms], ensemble.cutoff_A)
     ev = evaluate(ensemble, graph)
     members = ensemble(graph, graph.edge_vectors())  # [K, n]
