@@ -1,0 +1,293 @@
+"""The bad-input table (CONTRACTS §9): one row per mistake a user makes, run through the real
+``mlmd`` command in a subprocess.
+
+Every row must end with exit code 2, one line ``mlmd CMD: error: ...`` on stderr that holds
+every fragment in ``expect`` (the file and the field at fault), no traceback, within
+``TIMEOUT_S`` (a hang fails), and every file of the case directory unchanged and nothing new
+written (hashes before and after).
+
+Add a row: ``Case(id, argv, expect, prepare=..., readonly=...)``. ``argv`` runs in a fresh
+copy of the kit directory (:func:`kit`: ``data.h5`` six teacher-labelled SiO2 frames,
+``train.toml`` a tiny model, ``model/`` two trained members, ``good.extxyz`` the frames of
+``data.h5``, ``cu.h5`` one EMT-labelled Cu cell), so names are relative. ``prepare(d)``
+makes or damages files in that copy first; directories in ``readonly`` are created
+read-only (and the command runs without root's permission override, see
+:func:`tests.cli_helpers.unprivileged`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import TIMEOUT_S, run_mlmd, tree_digest, unprivileged
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    argv: str  # the words after ``mlmd``, split on spaces
+    expect: tuple[str, ...]  # fragments of the one-line error message
+    prepare: Callable[[Path], None] | None = None
+    readonly: tuple[str, ...] = ()
+
+
+# ------------------------------------------------------------------ the kit everyone shares
+@pytest.fixture(scope="session")
+def kit(tmp_path_factory) -> Path:
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    from mlmd.data import Dataset, frame_from_atoms, write_extxyz
+    from mlmd.potential.export import write_manifest
+    from mlmd.train.cli import load_train_config
+    from mlmd.train.loop import train_member
+    from tests.train.conftest import teacher_frames
+
+    d = tmp_path_factory.mktemp("kit")
+    frames = teacher_frames(6)
+    Dataset.create(d / "data.h5", {"name": "teacher", "potential": "teacher"}).append(frames)
+    write_extxyz(frames, d / "good.extxyz")
+    (d / "train.toml").write_text(
+        "[train]\nbatch_size = 3\nsplit = [0.5, 0.25, 0.25]\nepochs = 1\n"
+        "[train.model]\ncutoff_A = 3.5\nn_basis = 3\nchannels = 2\nhidden = [4]\n"
+    )
+    cfg = load_train_config(d / "train.toml")
+    for member in range(2):
+        train_member(d / "data.h5", d / "model", cfg, member)
+    write_manifest(d / "model", 2)
+    cu = bulk("Cu", "fcc", a=3.6, cubic=True)
+    cu.rattle(0.05, seed=1)
+    cu.calc = EMT()
+    cu.get_forces()
+    Dataset.create(d / "cu.h5", {"name": "emt"}).append([frame_from_atoms(cu)])
+    return d
+
+
+# ------------------------------------------------------------------ ways to damage inputs
+def write(name: str, content: str | bytes) -> Callable[[Path], None]:
+    def prepare(d: Path) -> None:
+        path = d / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
+
+    return prepare
+
+
+def mkdir(name: str) -> Callable[[Path], None]:
+    return lambda d: (d / name).mkdir(parents=True, exist_ok=True)
+
+
+def remove(name: str) -> Callable[[Path], None]:
+    def prepare(d: Path) -> None:
+        path = d / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+    return prepare
+
+
+def truncate(name: str, n_bytes: int) -> Callable[[Path], None]:
+    def prepare(d: Path) -> None:
+        path = d / name
+        path.write_bytes(path.read_bytes()[:n_bytes])
+
+    return prepare
+
+
+def edit_weights(name: str, how: str) -> Callable[[Path], None]:
+    def prepare(d: Path) -> None:
+        import torch
+
+        state = torch.load(d / name, weights_only=True)
+        for value in state.values():
+            if value.is_floating_point():
+                if how == "nan":
+                    value.view(-1)[0] = float("nan")
+                    break
+                value.mul_(1e12)
+        torch.save(state, d / name)
+
+    return prepare
+
+
+def edit_text(name: str, old: str, new: str) -> Callable[[Path], None]:
+    def prepare(d: Path) -> None:
+        path = d / name
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {name}"
+        path.write_text(text.replace(old, new))
+
+    return prepare
+
+
+def set_key(name: str, row: int, key: str) -> Callable[[Path], None]:
+    def prepare(d: Path) -> None:
+        import h5py
+
+        with h5py.File(d / name, "r+") as f:
+            f["frames/key"][row] = key
+
+    return prepare
+
+
+#: A two-step teacher MD run of the kit's first frame; rows replace one line of it.
+MD = (
+    'steps = 2\ntimestep_fs = 1.0\npotential = "teacher"\ndevice = "cpu"\n'
+    '[structure]\ndataset = "data.h5"\nindex = 0\n'
+    '[ensemble]\nkind = "langevin"\ntemperature_K = 300.0\ndamping_fs = 100.0\n'
+    '[output]\ndirectory = "mdout"\n'
+)
+
+
+def md_config(old: str = "", new: str = "") -> Callable[[Path], None]:
+    assert old in MD
+    return write("md.toml", MD.replace(old, new))
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR binary"
+TRAIN = "train data.h5 -o out --config train.toml"
+
+# ------------------------------------------------------------------ the table
+CASES = [
+    # config values any command reads (mlmd/config.py: data stream), on md run
+    Case("md-nan-timestep", "md run md.toml", ("md.toml", "timestep_fs", "not a finite number"),
+         md_config("timestep_fs = 1.0", "timestep_fs = nan")),
+    Case("md-inf-temperature", "md run md.toml",
+         ("md.toml", "ensemble.temperature_K", "not a finite number"),
+         md_config("temperature_K = 300.0", "temperature_K = inf")),
+    Case("md-nan-damping", "md run md.toml",
+         ("md.toml", "ensemble.damping_fs", "not a finite number"),
+         md_config("damping_fs = 100.0", "damping_fs = nan")),
+    Case("md-config-is-a-directory", "md run mdcfg", ("mdcfg", "is a directory"), mkdir("mdcfg")),
+    # outputs where the user may not write: one mechanism in the dispatcher for every command
+    Case("md-readonly-output", "md run md.toml", ("ro/md", "Permission denied"),
+         md_config('directory = "mdout"', 'directory = "ro/md"'), readonly=("ro",)),
+    Case("label-readonly-output", "label data.h5 -o ro/out.h5 --reference teacher",
+         ("ro/", "Permission denied"), readonly=("ro",)),
+    # data (data stream)
+    Case("import-png-as-extxyz", "data import s.extxyz -o new.h5",
+         ("s.extxyz", "not a readable extxyz file"), write("s.extxyz", PNG)),
+    Case("import-poscar-as-extxyz", "data import POSCAR -o new.h5",
+         ("POSCAR", "not a readable extxyz file"),
+         write("POSCAR", "Si\n1.0\n5.4 0 0\n0 5.4 0\n0 0 5.4\nSi\n1\nDirect\n0 0 0\n")),
+    Case("import-energy-not-a-number", "data import b.extxyz -o new.h5",
+         ("b.extxyz", "structure 0: energy", "not a number"),
+         write("b.extxyz", "1\nenergy=abc\nSi 0 0 0\n")),
+    Case("import-forces-wrong-shape", "data import b.extxyz -o new.h5",
+         ("b.extxyz", "structure 0: forces"),
+         write("b.extxyz", "1\nenergy=1 Properties=species:S:1:pos:R:3:forces:R:2\n"
+               "Si 0 0 0 1 2\n")),
+    Case("import-weight-not-a-number", "data import b.extxyz -o new.h5",
+         ("b.extxyz", "mlmd_weight"), write("b.extxyz", "1\nmlmd_weight=abc\nSi 0 0 0\n")),
+    Case("import-nan-positions", "data import b.extxyz -o new.h5",
+         ("b.extxyz", "structure 0: positions"), write("b.extxyz", "1\n\nSi nan 0 0\n")),
+    Case("import-stress-and-virial-disagree", "data import b.extxyz -o new.h5",
+         ("b.extxyz", "virial", "disagree"),
+         write("b.extxyz", '1\nLattice="3 0 0 0 3 0 0 0 3" energy=1 stress="1 0 0 0 1 0 0 0 1" '
+               'virial="1 0 0 0 1 0 0 0 1" Properties=species:S:1:pos:R:3:forces:R:3 pbc="T T T"'
+               "\nSi 0 0 0 0 0 0\n")),
+    Case("import-empty-label-key", "data import good.extxyz -o new.h5 --energy-key=",
+         ("--energy-key", "must not be empty")),
+    Case("import-output-is-a-directory", "data import good.extxyz -o outdir",
+         ("outdir", "is a directory"), mkdir("outdir")),
+    Case("import-readonly-directory", "data import good.extxyz -o ro/new.h5",
+         ("ro/new.h5", "Permission denied"), readonly=("ro",)),
+    Case("info-not-hdf5", "data info x.h5", ("x.h5", "not an HDF5 file"), write("x.h5", "text")),
+    Case("info-truncated-dataset", "data info data.h5", ("data.h5", "truncated or damaged"),
+         truncate("data.h5", 3000)),
+    Case("info-hostile-absolute-key", "data info data.h5",
+         ("data.h5", "frames/key", "not a content hash"), set_key("data.h5", 2, "/abs/victim")),
+    Case("merge-hostile-relative-key", "data merge data.h5 -o m.h5",
+         ("data.h5", "frames/key", "'../victim'"), set_key("data.h5", 0, "../victim")),
+    Case("export-hostile-key", "data export data.h5 -o x.extxyz",
+         ("frames/key",), set_key("data.h5", 5, "a;touch X")),
+    Case("merge-readonly-directory", "data merge data.h5 -o ro/m.h5",
+         ("ro/m.h5", "Permission denied"), readonly=("ro",)),
+    Case("export-readonly-directory", "data export data.h5 -o ro/x.extxyz",
+         ("ro/x.extxyz", "Permission denied"), readonly=("ro",)),
+    # train (data stream)
+    Case("train-negative-epochs", f"{TRAIN} --epochs -1", ("--epochs", "epochs = -1")),
+    Case("train-zero-epochs", f"{TRAIN} --epochs 0", ("--epochs", "must be ≥ 1")),
+    Case("train-negative-lr", "train data.h5 -o out --config bad.toml",
+         ("bad.toml", "lr = -0.1", "must be > 0"), write("bad.toml", "[train]\nlr = -0.1\n")),
+    Case("train-nan-lr", "train data.h5 -o out --config bad.toml",
+         ("bad.toml", "train.lr", "not a finite number"), write("bad.toml", "[train]\nlr = nan\n")),
+    Case("train-inf-weight", "train data.h5 -o out --config bad.toml",
+         ("bad.toml", "train.w_forces", "not a finite number"),
+         write("bad.toml", "[train]\nw_forces = inf\n")),
+    Case("train-config-is-a-directory", "train data.h5 -o out --config cfgdir",
+         ("cfgdir", "is a directory"), mkdir("cfgdir")),
+    Case("train-config-not-toml", "train data.h5 -o out --config bad.toml",
+         ("bad.toml", "not valid TOML"), write("bad.toml", PNG)),
+    Case("train-species-miss-an-element", "train data.h5 -o out --config bad.toml",
+         ("data.h5", "train.model.species", "O (", "lack"),
+         write("bad.toml", "[train.model]\nspecies = [14]\n")),
+    Case("train-member-outside-ensemble", f"{TRAIN} --ensemble 2 --member 2", ("--member",)),
+    Case("train-garbage-checkpoint", "train data.h5 -o model --config train.toml --epochs 2",
+         ("member_0/checkpoint.pt", "not a readable training checkpoint"),
+         write("model/member_0/checkpoint.pt", b"garbage")),
+    Case("train-truncated-checkpoint", "train data.h5 -o model --config train.toml --epochs 2",
+         ("member_0/checkpoint.pt", "not a readable training checkpoint"),
+         truncate("model/member_0/checkpoint.pt", 3000)),
+    Case("train-readonly-directory", f"{TRAIN.replace('-o out', '-o ro/m')}",
+         ("ro/m", "Permission denied"), readonly=("ro",)),
+    # evaluate / export (data stream)
+    Case("evaluate-missing-member-weights", "evaluate model data.h5",
+         ("member_1", "weights.pt missing"), remove("model/member_1/weights.pt")),
+    Case("evaluate-missing-member", "evaluate model data.h5",
+         ("model", "ensemble of 2 members", "[1]"), remove("model/member_1")),
+    Case("evaluate-nan-weights", "evaluate model data.h5",
+         ("member_0/weights.pt", "non-finite"), edit_weights("model/member_0/weights.pt", "nan")),
+    Case("evaluate-huge-weights", "evaluate model data.h5",
+         ("data.h5", "weights are damaged"), edit_weights("model/member_0/weights.pt", "huge")),
+    Case("evaluate-mismatched-weights", "evaluate model data.h5",
+         ("member_1/weights.pt", "do not match the model config"),
+         edit_text("model/member_1/config.json", '"channels": 2', '"channels": 3')),
+    Case("evaluate-config-not-json", "evaluate model data.h5",
+         ("member_0/config.json", "not valid JSON"), write("model/member_0/config.json", "{x")),
+    Case("evaluate-unknown-element", "evaluate model cu.h5", ("cu.h5", "Cu (29)")),
+    Case("evaluate-not-an-export", "evaluate junk.pt data.h5",
+         ("junk.pt", "not a readable model export"), write("junk.pt", b"PK\x03\x04 not a zip")),
+    Case("export-nan-weights", "export model -o m.pt",
+         ("member_1/weights.pt", "non-finite"), edit_weights("model/member_1/weights.pt", "nan")),
+    Case("export-missing-member", "export model -o m.pt",
+         ("model", "member(s) [0]"), remove("model/member_0")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input(case: Case, kit: Path, tmp_path: Path) -> None:
+    work = tmp_path / "case"
+    shutil.copytree(kit, work)
+    if case.prepare is not None:
+        case.prepare(work)
+    prefix: list[str] = []
+    if case.readonly:
+        prefix = unprivileged()
+        if prefix is None:
+            pytest.skip("running as root without setpriv: permissions cannot be enforced")
+        for name in case.readonly:
+            (work / name).mkdir(parents=True, exist_ok=True)
+            (work / name).chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
+    before = tree_digest(work)
+    try:
+        result = run_mlmd(*case.argv.split(), cwd=work, prefix=prefix, timeout=TIMEOUT_S)
+    finally:
+        for name in case.readonly:
+            (work / name).chmod(0o755)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 2, f"exit {result.returncode}\n{result.stderr}"
+    assert lines and lines[-1].startswith("mlmd ") and "error:" in lines[-1], result.stderr
+    errors = [line for line in lines if "error:" in line]
+    assert len(errors) == 1, result.stderr
+    for fragment in case.expect:
+        assert fragment in lines[-1], f"{fragment!r} not in: {lines[-1]}"
+    assert tree_digest(work) == before, "a failed command changed or wrote files"
+    assert not os.path.exists(work / "X")  # nothing ran from a hostile name
