@@ -107,9 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
-    if getattr(args, "json", False):
-        progress.silence()
-    return run_command(args)
+    with progress.silenced(getattr(args, "json", False)):
+        return run_command(args)
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -10,7 +10,8 @@ way::
 
 It draws only where a person is watching: on a terminal (``stream.isatty()``), never into a
 log file, a pipe or a batch job's output, and never while :func:`silence` is in effect (the
-``mlmd`` dispatcher calls it for ``--json``), so machine-readable output stays clean.
+``mlmd`` dispatcher silences a command given ``--json``, see :func:`silenced`), so
+machine-readable output stays clean.
 Set ``MLMD_PROGRESS=1`` to draw even when the stream is not a terminal (plain lines, one
 every ``interval_s``), ``MLMD_PROGRESS=0`` to never draw.
 """
@@ -22,7 +23,8 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 _SILENT = False
@@ -32,6 +34,17 @@ def silence(value: bool = True) -> None:
     """Turn every bar of this process off (``True``) or back to automatic (``False``)."""
     global _SILENT
     _SILENT = value
+
+
+@contextmanager
+def silenced(value: bool = True) -> Iterator[None]:
+    """Bars off inside the block when ``value`` (then back to what they were)."""
+    before = _SILENT
+    silence(value or before)
+    try:
+        yield
+    finally:
+        silence(before)
 
 
 def _clock(seconds: float) -> str:

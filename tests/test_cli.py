@@ -57,10 +57,12 @@ def test_other_os_errors_and_bugs_keep_their_traceback():
         cli.run_command(_failing(KeyError("bug")))
 
 
-def test_json_silences_progress(monkeypatch, tmp_path):
-    monkeypatch.setattr(progress, "_SILENT", False)
+def test_json_silences_progress_for_that_command_only(monkeypatch, tmp_path):
+    seen = []
+    monkeypatch.setattr(cli, "run_command", lambda args: seen.append(progress._SILENT) or 0)
     cli.main(["data", "info", str(tmp_path / "none.h5"), "--json"])
-    assert progress._SILENT is True
+    cli.main(["data", "info", str(tmp_path / "none.h5")])
+    assert seen == [True, False] and progress._SILENT is False
 
 
 def test_the_console_script_exits_2_on_bad_input(tmp_path):
