@@ -244,6 +244,12 @@ def _label_key_options(p: argparse.ArgumentParser, verb: str) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``data`` and ``build`` to the ``mlmd`` command."""
+    _register_data(subparsers)
+    _register_build(subparsers)
+
+
+def _register_data(subparsers: argparse._SubParsersAction) -> None:
+    """``mlmd data import|export|info|merge``."""
     data = subparsers.add_parser("data", help="datasets: import, export, info, merge")
     sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
 
@@ -282,6 +288,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.set_defaults(func=_merge)
 
+
+def _register_build(subparsers: argparse._SubParsersAction) -> None:
+    """``mlmd build --material FILE ...`` and ``mlmd build sio2 ...``."""
     build = subparsers.add_parser(
         "build",
         help="starting structures of a material file (random cell, crystal, start recipe)",

@@ -2,10 +2,11 @@
 clipping, an atomic checkpoint every epoch and exact resume after a kill.
 
 The phases of :func:`train_member`, each its own function: load the split's samples
-(:func:`load_splits`), build the model with its species from the data and its reference
-energies fitted (:func:`init_model`), set up or restore the optimiser state
-(:func:`start_or_resume`), run epochs (:func:`run_epoch`, :func:`end_epoch`) until a stop
-reason (:func:`stop_reason`), then save the best weights and the metrics (:func:`finish`).
+(:func:`mlmd.train.setup.load_splits`), build the model with its species from the data and
+its reference energies fitted (:func:`mlmd.train.setup.init_model`), set up or restore the
+optimiser state (:func:`start_or_resume`), run epochs (:func:`run_epoch`,
+:func:`end_epoch`) until a stop reason (:func:`stop_reason`), then save the best weights and
+the metrics (:func:`finish`).
 
 Determinism: the weights come from ``member_seed``; epoch e shuffles with the generator
 seeded (member_seed, e); the bootstrap resample from member_seed. Everything a later epoch
@@ -21,7 +22,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +31,18 @@ import torch
 
 from mlmd.atomic import write_text
 from mlmd.config import from_mapping, to_mapping
-from mlmd.data import Dataset, dataset_species
-from mlmd.data.species import symbols
+from mlmd.data import Dataset
 from mlmd.errors import InputError
 from mlmd.potential.export import save_member, torch_load, torch_save
 from mlmd.potential.model import BodyOrderPotential
 from mlmd.progress import Progress
 from mlmd.runtime import reuse_freed_memory
-from mlmd.train.batch import Sample, batches, collate, load_samples, with_edge_terms
+from mlmd.train.batch import Sample, batches, collate, with_edge_terms
 from mlmd.train.config import TrainConfig
 from mlmd.train.loss import ErrorAccumulator, loss, predict
+from mlmd.train.setup import Splits, init_model, load_splits, resolve_device, split_indices
+
+__all__ = ["TrainState", "resolve_device", "split_indices", "train_config_from", "train_member"]
 
 log = logging.getLogger(__name__)
 
@@ -75,22 +78,6 @@ class TrainState:
 
 
 @dataclass
-class Splits:
-    """Samples of the train (bootstrap-resampled), validation and test frames."""
-
-    train: list[Sample]
-    val: list[Sample]
-    test: list[Sample]
-    base_train: list[Sample]  # the train split before any bootstrap (shared by members)
-    species: list[int]  # the elements of the ok frames
-
-    @property
-    def val_or_train(self) -> list[Sample]:
-        """What validation runs on: the validation split, or a tenth of the train set."""
-        return self.val or self.train[: max(1, len(self.train) // 10)]
-
-
-@dataclass
 class Trainer:
     """What one member's training changes: the model, its EMA, optimiser and counters."""
 
@@ -100,99 +87,6 @@ class Trainer:
     sched: torch.optim.lr_scheduler.ReduceLROnPlateau
     best: dict[str, torch.Tensor]
     state: TrainState
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` → CUDA when available, else CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def split_indices(
-    dataset: Dataset, cfg: TrainConfig, member: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(train, val, test) frame indices of ``ok`` frames; train is bootstrap-resampled for
-    members > 0 when ``cfg.bootstrap``."""
-    ok = dataset.select(status="ok")
-    if len(ok) < 3:
-        raise InputError(
-            f"{len(ok)} frames with status ok; training needs at least 3",
-            file=str(dataset.path),
-            fix="label more frames (mlmd label) before training",
-        )
-    train, val, test = dataset.split(tuple(cfg.split), seed=cfg.split_seed, indices=ok)
-    if cfg.bootstrap and member > 0:
-        rng = np.random.default_rng(cfg.member_seed(member))
-        train = np.sort(rng.choice(train, size=len(train), replace=True))
-    return train, val, test
-
-
-def model_species(dataset: Dataset, cfg: TrainConfig) -> list[int]:
-    """The model's elements: those of the ok frames, or the config's (which must cover them)."""
-    present = dataset_species(dataset, dataset.select(status="ok"))
-    given = sorted(int(z) for z in cfg.model.species)
-    if not given:
-        return present
-    missing = sorted(set(present) - set(given))
-    if missing:
-        raise InputError(
-            f"the dataset's ok frames hold {', '.join(symbols(missing))} ({missing}), which the "
-            f"config's model species {given} lack",
-            file=str(dataset.path),
-            field="train.model.species",
-            fix="leave species out to take them from the data, or add those elements",
-        )
-    return given
-
-
-def load_splits(dataset: Dataset, cfg: TrainConfig, member: int) -> Splits:
-    """Samples (graphs with labels) of member ``member``'s parts of the split."""
-    train_idx, val_idx, test_idx = split_indices(dataset, cfg, member)
-    base_idx = split_indices(dataset, cfg, 0)[0]  # the train split before any bootstrap
-    unique = np.union1d(train_idx, base_idx)
-    cutoff = cfg.model.cutoff_A
-    cache = dict(zip(unique.tolist(), load_samples(dataset, unique, cutoff), strict=True))
-    return Splits(
-        train=[cache[int(i)] for i in train_idx],
-        val=load_samples(dataset, val_idx, cutoff),
-        test=load_samples(dataset, test_idx, cutoff),
-        base_train=[cache[int(i)] for i in base_idx],
-        species=model_species(dataset, cfg),
-    )
-
-
-def _fit_reference(samples: list[Sample], species: list[int]) -> tuple[np.ndarray, float, float]:
-    """Per-element reference energies by least squares (E ≈ Σ_z n_z e0_z), the RMS force
-    (the output scale) and the mean neighbour count."""
-    counts = np.array(
-        [[int((s.graph.numbers == z).sum()) for z in species] for s in samples], dtype=float
-    )
-    energy = np.array([float(s.energy) for s in samples])
-    e0 = np.linalg.lstsq(counts, energy, rcond=None)[0]
-    forces = torch.cat([s.forces for s in samples])
-    rms = float(forces.pow(2).mean().sqrt()) or 1.0
-    edges = sum(s.graph.edge_index.shape[1] for s in samples)
-    atoms = sum(s.n_atoms for s in samples)
-    return e0, rms, max(edges / atoms, 1.0)
-
-
-def init_model(
-    cfg: TrainConfig, splits: Splits, seed: int, device: torch.device
-) -> BodyOrderPotential:
-    """A fresh model of the data's species with fitted reference energies and force scale."""
-    e0, rms, _ = _fit_reference(splits.train, splits.species)
-    # The neighbour normalisation is architecture, shared by all members so they stack:
-    # take it from the train split itself, not this member's bootstrap resample.
-    _, _, avg_nb = _fit_reference(splits.base_train, splits.species)
-    model_cfg = replace(
-        cfg.model, species=splits.species, n_members=1, avg_neighbors=round(avg_nb, 3)
-    )
-    model = BodyOrderPotential(model_cfg, seed=seed).to(device)
-    with torch.no_grad():
-        model.e0.copy_(torch.as_tensor(e0)[None])
-        model.scale.fill_(rms)
-    return model
 
 
 def _load_checkpoint(path: Path, cfg: TrainConfig) -> dict[str, Any] | None:
