@@ -44,3 +44,26 @@ def test_merge_guards(tmp_path):
         merge_datasets([a], tmp_path / "c.h5")
     assert merge_datasets([a, a], tmp_path / "c.h5", overwrite=True, dedupe=False) == 2
     assert same_frame(Dataset(tmp_path / "c.h5")[1], make_frame(0))
+
+
+def test_merge_keeps_info_and_arrays_and_reads_version_1_inputs(tmp_path):
+    import h5py
+    import numpy as np
+
+    from mlmd.data import Frame
+
+    tagged = [
+        Frame(**{**make_frame(i).__dict__, "info": {"config_type": f"c{i}"},
+                 "arrays": {"q": np.arange(make_frame(i).n_atoms) / 7}})
+        for i in range(3)
+    ]  # fmt: skip
+    write_frames(tmp_path / "a.h5", REF, tagged)
+    write_frames(tmp_path / "b.h5", REF, [make_frame(i) for i in range(3, 5)])
+    with h5py.File(tmp_path / "b.h5", "r+") as f:  # an old file without the extra columns
+        del f["frames/info"], f["frames/arrays"]
+        f.attrs["version"] = 1
+    assert merge_datasets([tmp_path / "a.h5", tmp_path / "b.h5"], tmp_path / "m.h5") == 5
+    merged = list(Dataset(tmp_path / "m.h5"))
+    assert [f.info for f in merged] == [{"config_type": f"c{i}"} for i in range(3)] + [{}, {}]
+    assert np.array_equal(merged[2].arrays["q"], tagged[2].arrays["q"])
+    assert merged[4].arrays == {} and same_frame(merged[4], make_frame(4))
