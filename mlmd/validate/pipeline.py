@@ -106,7 +106,8 @@ def compare_state(
     else:
         rows_of = liquid_rows if state == "liquid" else glass_rows
         rows = rows_of(results[model.role], ref_results, cfg.tolerances)
-    curves = {r.role.replace("_", " "): results[r.role].curves for r in measured}
+    shown = sorted(measured, key=lambda r: r.is_reference)  # the model first: red, solid
+    curves = {r.role.replace("_", " "): results[r.role].curves for r in shown}
     pngs = [
         plots.plot_overlays(state, curves, kind, out / f"{state}_{kind}.png")
         for kind in ("g", "angle", "msd")
