@@ -32,13 +32,12 @@ sys.path.insert(0, str(ROOT))
 
 from mlmd.data import build  # noqa: E402
 from mlmd.md import domain  # noqa: E402
-from mlmd.md.config import UncertaintyConfig  # noqa: E402
+from mlmd.md.config import SafetyConfig, UncertaintyConfig  # noqa: E402
 from mlmd.md.engine import Engine  # noqa: E402
 from mlmd.md.forces import ForceField  # noqa: E402
 from mlmd.md.integrators import make_integrator  # noqa: E402
 from mlmd.md.runner import initial_atoms  # noqa: E402
 from mlmd.md.schedule import Schedule  # noqa: E402
-from mlmd.md.state import MDState  # noqa: E402
 from mlmd.md.structure import as_structure  # noqa: E402
 from mlmd.potential import evaluate, graph_from_frames, load_potential  # noqa: E402
 from mlmd.runtime import reuse_freed_memory  # noqa: E402
@@ -57,10 +56,6 @@ def crystal(n_atoms: int):
     if n_atoms not in REPEATS:
         raise SystemExit(f"size {n_atoms} not in {sorted(REPEATS)}")
     return build.sio2_crystal("cristobalite", REPEATS[n_atoms])
-
-
-class _Cfg:
-    seed = 1
 
 
 def device_of(potential: torch.nn.Module) -> torch.device:
@@ -86,22 +81,24 @@ def engine_state(frame, potential, temperature_K=300.0, kind="nve", skin=1.0, co
         seed=1,
         temperature=Schedule.constant(temperature_K),
         pressure=Schedule.constant(0.0),
-        spread_every=UncertaintyConfig.every,  # as `mlmd md run` by default
     )
     st = as_structure(frame)
-    whole = initial_atoms(st, _Cfg, temperature_K, integ.dof) if grid.rank == 0 else None
-    n = len(st.numbers)
-    mine = eng.rebuild(domain.distribute(grid, whole, st.cell), st.cell)
-    state = MDState(**mine, cell=st.cell, dt_fs=1.0, n_atoms=n, dof=integ.dof(n))
-    state = integ.init(eng.setup(state), eng.context(0, 1.0))
-    return eng, state
+    whole = initial_atoms(st, temperature_K, 1, integ.dof) if grid.rank == 0 else None
+    return eng, eng.start(whole, st.cell, len(st.numbers), dt_fs=1.0)
+
+
+def md_step(eng, state):
+    """One engine step with `mlmd md run`'s default cadence of safety checks and spreads."""
+    step = state.step + 1
+    check = step % SafetyConfig.check_every == 0
+    return eng.step(state, check=check, spread=step % UncertaintyConfig.every == 0)
 
 
 def time_steps(eng, state, steps: int) -> tuple[float, object]:
     eng.grid.comm.Barrier()
     t = time.perf_counter()
     for _ in range(steps):
-        state = eng.step(state)
+        state = md_step(eng, state)
     eng.grid.comm.Barrier()
     return (time.perf_counter() - t) / steps, state
 
@@ -121,7 +118,7 @@ def overhead(sizes, steps, potential) -> list[dict]:
         synchronize(device)
         raw = (time.perf_counter() - t) / steps
         eng, state = engine_state(frame, potential)
-        eng.step(state)
+        md_step(eng, state)
         md, state = time_steps(eng, state, steps)
         out.append(
             {
@@ -160,7 +157,7 @@ def ase_compare(n, steps, potential) -> dict:
     """(b) ASE VelocityVerlet through MlmdCalculator vs the mlmd engine, same potential."""
     ase_step = ase_step_time(n, steps, potential)
     eng, state = engine_state(crystal(n), potential)
-    eng.step(state)
+    md_step(eng, state)
     md, _ = time_steps(eng, state, steps)
     return {
         "n_atoms": n,
@@ -174,7 +171,7 @@ def ase_compare(n, steps, potential) -> dict:
 def parallel_worker(n: int, steps: int) -> None:
     potential = load_potential("teacher")
     eng, state = engine_state(crystal(n), potential)
-    eng.step(state)
+    md_step(eng, state)
     dt, _ = time_steps(eng, state, steps)
     if MPI.COMM_WORLD.Get_rank() == 0:
         print(
@@ -291,7 +288,7 @@ def lammps(n, steps, potential) -> dict:
         return {"error": (p.stdout + p.stderr)[-1000:]}
     lmp_rate = n * int(m.group(3)) / float(m.group(1))
     eng, state = engine_state(frame, potential)
-    eng.step(state)
+    md_step(eng, state)
     md, _ = time_steps(eng, state, steps)
     return {
         "n_atoms": n,
@@ -310,12 +307,12 @@ def drift(temperature_K, nve_ps, equil_ps, potential) -> dict:
     )
     eng.temperature = Schedule.constant(temperature_K)
     for _ in range(int(equil_ps * 1000)):
-        state = eng.step(state)
+        state = md_step(eng, state)
     nve = make_integrator("nve")
     eng.integrator = nve
     from dataclasses import replace
 
-    state = replace(state, dof=nve.dof(n))
+    state = replace(state, dof=nve.dof(n), bath=None)
     times, energies, temps = [], [], []
     t0 = time.perf_counter()
     for k in range(int(nve_ps * 1000) + 1):
@@ -324,7 +321,7 @@ def drift(temperature_K, nve_ps, equil_ps, potential) -> dict:
             energies.append(state.potential_energy + state.kinetic_energy)
             temps.append(state.temperature_K)
         if k < int(nve_ps * 1000):
-            state = eng.step(state)
+            state = md_step(eng, state)
     e = np.array(energies)
     slope = np.polyfit(times, e, 1)[0] / n * 1e3
     return {

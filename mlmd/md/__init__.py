@@ -2,8 +2,10 @@
 
 Public API: :func:`run_md` (config → summary), :class:`MDConfig` / :func:`load_config`,
 the state (:class:`MDState`), the decomposition (:mod:`mlmd.md.domain`: ``exchange``,
-``borders``, ``forward``, ``reverse``), the integrator registry (:data:`INTEGRATORS`,
-:func:`make_integrator`), :class:`Engine`, :class:`MDSafetyError` and the H5MD writer.
+``borders``, ``forward``, ``reverse``), the integrator registry (:data:`INTEGRATORS`, each
+with its ``[ensemble]`` config in :mod:`mlmd.md.ensemble`; :func:`make_integrator`),
+:class:`Engine` (``start`` / ``resume`` / ``step``: the step in LAMMPS order),
+:class:`MDSafetyError` and the H5MD writer.
 """
 
 from mlmd.md.config import MDConfig, config_from_mapping, load_config

@@ -4,29 +4,80 @@ Contents (``.npz``): every per-atom array of every rank in rank order (``rank`` 
 row it is, so a restart on the same number of ranks gives each rank its atoms back in the
 same order), the positions and cell of the last neighbour-list rebuild (``ref_positions``,
 ``ref_cell``: the ghost plan and list are rebuilt from them bit for bit), the global
-scalars (step, cell, energies, virial, kinetic tensor), the integrator variables
-(``extra/<name>``) and the resolved config (JSON). Counter-based noise needs no RNG state
-beyond the seed and the step. The file is written to ``<path>.tmp``, fsynced and renamed.
+scalars (step, cell, energies, virial, kinetic tensor), the integrator's name and its
+variables field by field (``bath/<field>``, e.g. ``bath/heat_eV``), the potential's identity
+(JSON: name and a hash of its weights) and the resolved config (JSON). Counter-based noise
+needs no RNG state beyond the seed and the step. The file is written beside the target and
+renamed onto it by :func:`mlmd.atomic.replace_file` (fsync of file and directory).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from mlmd.atomic import replace_file
 from mlmd.errors import InputError
 from mlmd.md import domain
 from mlmd.md.domain import Grid
+from mlmd.md.integrators import INTEGRATORS
 from mlmd.md.state import PER_ATOM, MDState
 
-FORMAT = "mlmd.md.checkpoint/1"
+FORMAT = "mlmd.md.checkpoint/2"
 
 
-def write_checkpoint(path: str | Path, grid: Grid, state: MDState, plan, config: dict) -> None:
-    """Gather the state on rank 0 and write it atomically to ``path`` (collective)."""
+@dataclass(frozen=True)
+class Restored:
+    """A checkpoint read back on one rank: its ``state``; the rebuild reference
+    ``ref_positions`` [n_owned, 3] Å and ``ref_cell`` [3, 3] Å (None when the rank grid
+    differs and the atoms were redistributed); the ``integrator`` kind; the ``potential``
+    identity and the resolved ``config`` of the run that wrote it."""
+
+    state: MDState
+    ref_positions: np.ndarray | None
+    ref_cell: np.ndarray | None
+    integrator: str
+    potential: dict
+    config: dict
+
+
+def _bath_arrays(bath) -> dict[str, np.ndarray]:
+    if bath is None:
+        return {}
+    return {f"bath/{f.name}": np.asarray(getattr(bath, f.name)) for f in dataclasses.fields(bath)}
+
+
+def _bath_from(integrator: str, meta: dict):
+    cls = INTEGRATORS[integrator].Vars
+    if cls is None:
+        return None
+    values = {}
+    for f in dataclasses.fields(cls):
+        v = np.array(meta[f"bath/{f.name}"])
+        values[f.name] = float(v) if v.ndim == 0 else v
+    return cls(**values)
+
+
+def write_checkpoint(
+    path: str | Path,
+    grid: Grid,
+    state: MDState,
+    plan,
+    config: dict,
+    *,
+    integrator: str,
+    potential: dict,
+) -> None:
+    """Gather the state on rank 0 and write it atomically to ``path`` (collective).
+
+    ``integrator``: the kind whose variables ``state.bath`` holds; ``potential``: its
+    identity (:meth:`mlmd.md.forces.ForceField.identity`)."""
     local = {k: getattr(state, k) for k in PER_ATOM}
     local["ref_positions"] = plan.positions[: plan.n_owned]
     local["rank"] = np.full(state.n_owned, grid.rank, dtype=np.int64)
@@ -49,36 +100,48 @@ def write_checkpoint(path: str | Path, grid: Grid, state: MDState, plan, config:
         n_atoms=np.array(state.n_atoms),
         dof=np.array(state.dof),
         config=np.array(json.dumps(config)),
-        **{f"extra/{k}": v for k, v in state.extra.items()},
+        integrator=np.array(integrator),
+        potential=np.array(json.dumps(potential)),
+        **_bath_arrays(state.bath),
     )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+        replace_file(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     grid.comm.Barrier()
 
 
-def read_checkpoint(path: str | Path, grid: Grid):
+def _load(path: str | Path) -> tuple[dict | None, str | None]:
+    """(arrays, None) or (None, what is wrong)."""
+    try:
+        with np.load(path) as npz:
+            data = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        return None, f"not a readable .npz file: {type(exc).__name__}: {exc}"
+    found = str(data.get("format", "none"))
+    if found.startswith("mlmd.md.checkpoint/") and found != FORMAT:
+        return None, (
+            f"checkpoint format {found} was written by an older mlmd; this one reads {FORMAT} "
+            "only: rerun from the start (or finish the run with the mlmd that wrote it)"
+        )
+    if found != FORMAT:
+        return None, f"not an mlmd MD checkpoint (format {found!r})"
+    return data, None
+
+
+def read_checkpoint(path: str | Path, grid: Grid) -> Restored:
     """Load a checkpoint on every rank (collective).
 
-    Returns ``(state, ref_positions | None, ref_cell | None, config dict)``: with the same
-    rank count and grid each rank gets its own atoms in their saved order plus the rebuild
-    reference (for a bitwise continuation); otherwise atoms are redistributed by position
-    and the reference is None (a fresh rebuild).
+    With the same rank count and grid each rank gets its own atoms in their saved order
+    plus the rebuild reference (for a bitwise continuation); otherwise atoms are
+    redistributed by position and the reference is None (a fresh rebuild).
     """
-    data, error = None, None
-    if grid.rank == 0:
-        try:
-            with np.load(path) as npz:
-                data = {k: npz[k] for k in npz.files}
-            if str(data.get("format")) != FORMAT:
-                error = "not an mlmd MD checkpoint"
-        except (OSError, ValueError) as exc:
-            error = str(exc)
+    data, error = _load(path) if grid.rank == 0 else (None, None)
     error = grid.comm.bcast(error, root=0)
     if error is not None:
         raise InputError(f"cannot read checkpoint ({error})", file=str(path), field="--restart")
@@ -92,10 +155,7 @@ def read_checkpoint(path: str | Path, grid: Grid):
             ]
         meta = {k: v for k, v in data.items() if k not in per_atom and k != "rank"}
         meta["same"] = same
-        meta["all"] = None if same else per_atom
-    meta = grid.comm.bcast(
-        None if meta is None else {k: v for k, v in meta.items() if k != "all"}, root=0
-    )
+    meta = grid.comm.bcast(meta, root=0)
     if meta["same"]:
         mine = grid.comm.scatter(parts, root=0)
         ref = mine.pop("ref_positions")
@@ -106,7 +166,7 @@ def read_checkpoint(path: str | Path, grid: Grid):
             whole = {k: data[k] for k in PER_ATOM}
         mine = domain.distribute(grid, whole, meta["cell"])
         ref, ref_cell = None, None
-    extra = {k.split("/", 1)[1]: np.array(v) for k, v in meta.items() if k.startswith("extra/")}
+    integrator = str(meta["integrator"])
     state = MDState(
         **{k: mine[k] for k in PER_ATOM},
         cell=np.array(meta["cell"]),
@@ -117,6 +177,13 @@ def read_checkpoint(path: str | Path, grid: Grid):
         kinetic=np.array(meta["kinetic"]),
         n_atoms=int(meta["n_atoms"]),
         dof=int(meta["dof"]),
-        extra=extra,
+        bath=_bath_from(integrator, meta),
     )
-    return state, ref, ref_cell, json.loads(str(meta["config"]))
+    return Restored(
+        state,
+        ref,
+        ref_cell,
+        integrator,
+        json.loads(str(meta["potential"])),
+        json.loads(str(meta["config"])),
+    )

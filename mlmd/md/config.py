@@ -14,7 +14,7 @@ A config file is one MD run::
     n_atoms = 3000
     density_g_cm3 = 2.2
 
-    [ensemble]
+    [ensemble]                     # only the keys of this kind (mlmd.md.ensemble)
     kind = "npt"                   # nve | langevin | nose_hoover_chain | npt | berendsen
     temperature_K = 4000.0
     pressure_GPa = 0.0
@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from mlmd.config import from_mapping, from_toml
-
-Kind = Literal["nve", "langevin", "nose_hoover_chain", "npt", "berendsen"]
+from mlmd.config import from_mapping, load_toml
+from mlmd.md.ensemble import EnsembleConfig, NVEConfig, require_finite
+from mlmd.md.integrators import parse_ensemble
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class StructureConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        require_finite(self, "structure.")
         given = [k for k in ("dataset", "extxyz", "builder") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
@@ -67,30 +68,6 @@ class StructureConfig:
 
 
 @dataclass(frozen=True)
-class EnsembleConfig:
-    """Integrator and its targets; see :mod:`mlmd.md.integrators` for the equations."""
-
-    kind: Kind = "nve"
-    temperature_K: float = 300.0
-    pressure_GPa: float = 0.0
-    damping_fs: float = 100.0
-    chain_length: int = 3
-    barostat_damping_fs: float = 1000.0
-    compressibility_per_GPa: float = 0.03
-    coupling: Literal["isotropic", "per_axis"] = "isotropic"
-    barostat: bool = False  # berendsen only: also couple the pressure
-
-    def __post_init__(self) -> None:
-        for name in ("damping_fs", "barostat_damping_fs", "compressibility_per_GPa"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"ensemble.{name} must be positive")
-        if self.temperature_K < 0:
-            raise ValueError("ensemble.temperature_K must not be negative")
-        if self.chain_length < 1:
-            raise ValueError("ensemble.chain_length must be at least 1")
-
-
-@dataclass(frozen=True)
 class ScheduleConfig:
     """Piecewise-linear targets; an absent list keeps the ensemble's constant value."""
 
@@ -99,6 +76,7 @@ class ScheduleConfig:
     pressure_GPa: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
+        require_finite(self, "schedule.")
         for name in ("temperature_K", "pressure_GPa"):
             values = getattr(self, name)
             if values is not None and len(values) != len(self.time_ps):
@@ -134,6 +112,7 @@ class UncertaintyConfig:
     dataset: str | None = None
 
     def __post_init__(self) -> None:
+        require_finite(self, "uncertainty.")
         if self.every < 1:
             raise ValueError("uncertainty.every must be ≥ 1")
         if self.threshold_eV_A is not None and self.dataset is None:
@@ -144,13 +123,15 @@ class UncertaintyConfig:
 
 @dataclass(frozen=True)
 class SafetyConfig:
-    """Safety checks, reduced across ranks every ``check_every`` steps."""
+    """Thresholds of the safety checks, reduced across ranks every ``check_every`` steps (and
+    at the last step): closest pair (Å), kinetic temperature (K), non-finite forces."""
 
     check_every: int = 10
     min_distance_A: float = 0.5
     max_temperature_K: float = 1.0e5
 
     def __post_init__(self) -> None:
+        require_finite(self, "safety.")
         if self.check_every < 1:
             raise ValueError("safety.check_every must be ≥ 1")
 
@@ -169,13 +150,14 @@ class MDConfig:
     skin_A: float = 1.0
     decomposition: tuple[int, int, int] | None = None
     torch_threads: int = 0  # CPU threads per rank; 0 = OMP_NUM_THREADS, else cores / ranks
-    ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
+    ensemble: EnsembleConfig = field(default_factory=NVEConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     uncertainty: UncertaintyConfig = field(default_factory=UncertaintyConfig)
     safety: SafetyConfig = field(default_factory=SafetyConfig)
 
     def __post_init__(self) -> None:
+        require_finite(self)
         if self.steps < 0:
             raise ValueError("steps must be ≥ 0")
         if self.timestep_fs <= 0:
@@ -184,12 +166,20 @@ class MDConfig:
             raise ValueError("skin_A must be ≥ 0")
         if self.seed < 0:
             raise ValueError("seed must be ≥ 0")
+        if self.schedule.pressure_GPa is not None and not self.ensemble.has_barostat:
+            raise ValueError(
+                f"schedule.pressure_GPa does not apply to kind = {self.ensemble.kind!r} "
+                "(no barostat): use kind = 'npt' or remove it"
+            )
 
 
 def load_config(path: str | Path) -> MDConfig:
     """Parse an MD TOML file strictly (errors name the file and the key)."""
-    return from_toml(MDConfig, path)
+    return config_from_mapping(load_toml(path), source=str(path))
 
 
-def config_from_mapping(data: dict, source: str = "<md config>") -> MDConfig:
+def config_from_mapping(data: dict | MDConfig, source: str = "<md config>") -> MDConfig:
+    """An :class:`MDConfig` from a mapping; ``[ensemble]`` goes to its integrator's config."""
+    if isinstance(data, dict) and "ensemble" in data:
+        data = {**data, "ensemble": parse_ensemble(data["ensemble"], source)}
     return from_mapping(MDConfig, data, source=source)

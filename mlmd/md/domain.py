@@ -24,7 +24,7 @@ import numpy as np
 from mpi4py import MPI
 
 from mlmd.errors import InputError
-from mlmd.md.state import PER_ATOM, concat, take
+from mlmd.md.state import PER_ATOM, concat, take, wrap
 
 AXES = "xyz"
 
@@ -107,10 +107,7 @@ def exchange(grid: Grid, atoms: dict[str, np.ndarray], cell: np.ndarray) -> dict
     than one brick hops on). Returns this rank's owned atoms (dict of per-atom arrays).
     """
     atoms = dict(atoms)
-    frac = fractional(atoms["positions"], cell)
-    shift = np.floor(frac)
-    atoms["positions"] = atoms["positions"] - shift @ cell
-    atoms["images"] = atoms["images"] + shift.astype(np.int64)
+    atoms["positions"], atoms["images"] = wrap(atoms["positions"], atoms["images"], cell)
     for d in range(3):
         n_dim, me = grid.dims[d], grid.coords[d]
         if n_dim == 1:

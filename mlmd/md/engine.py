@@ -1,25 +1,25 @@
-"""The step loop's engine: one rank's grid, ghost plan, skin list and force field.
+"""The MD engine of one rank: its grid, the ghost plan, the skin list and the step.
 
-:meth:`Engine.step` is the LAMMPS step order: ``integrator.begin`` (kick, drift, …) → if
-any atom moved more than skin/2 (allreduced flag): :func:`exchange` + :func:`borders` +
-list rebuild, else :func:`forward` → forces on owned + ghosts → :func:`reverse` → half kick
-→ one allreduce of (E, W, K, heat, non-finite count) → ``integrator.end`` (thermostat).
-Safety problems are flags accumulated in the loop; :meth:`Engine.check` reduces them every
-few steps and raises :class:`MDSafetyError` naming the step and the atoms.
+:class:`Engine` is the single owner of the decomposition state (``plan``, ``topology``):
+:meth:`Engine.start` (a new run) and :meth:`Engine.resume` (a checkpoint) are the two ways
+in, :meth:`Engine.step` is one step in LAMMPS ``Verlet::run`` order, read top to bottom.
+Safety problems are flags accumulated in the loop; :meth:`Engine.check` reduces them (on
+the steps the caller chooses) and raises :class:`MDSafetyError` naming the step and atoms.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 from mpi4py import MPI
 
 from mlmd.errors import MlmdError
 from mlmd.md import domain
+from mlmd.md.config import SafetyConfig
 from mlmd.md.domain import Grid, Plan
-from mlmd.md.forces import ForceField
-from mlmd.md.integrators import StepContext, half_kick
+from mlmd.md.forces import ForceField, LocalForces, Topology, force_spread
+from mlmd.md.integrators import NVE, StepContext, half_kick
 from mlmd.md.neighbours import build, centre_mask, max_displacement, strain_margin
 from mlmd.md.schedule import Schedule
 from mlmd.md.state import MDState, kinetic_tensor
@@ -35,15 +35,6 @@ class MDSafetyError(MlmdError):
         super().__init__(f"{kind} at step {step} (atoms {shown}){': ' + detail if detail else ''}")
 
 
-@dataclass(frozen=True)
-class Safety:
-    """Thresholds of the safety checks (reduced every ``check_every`` steps)."""
-
-    check_every: int = 10
-    min_distance_A: float = 0.5
-    max_temperature_K: float = 1.0e5
-
-
 class Engine:
     """Drives one rank's part of the run (see module docstring).
 
@@ -54,67 +45,102 @@ class Engine:
         skin_A: Verlet skin in Å.
         seed: noise seed.
         temperature / pressure: schedules (K, GPa).
-        safety: thresholds.
-        spread_every: an ensemble's force spread is computed on steps that are multiples
-            of this (and at setup); other steps get the mean forces only, at about one
-            member's cost.
+        safety: thresholds of :meth:`check`.
     """
 
     def __init__(
         self,
         grid: Grid,
         forcefield: ForceField,
-        integrator,
+        integrator: NVE,
         *,
         skin_A: float,
         seed: int,
         temperature: Schedule,
         pressure: Schedule,
-        safety: Safety = Safety(),
-        spread_every: int = 1,
+        safety: SafetyConfig | None = None,
     ):
         self.grid, self.ff, self.integrator = grid, forcefield, integrator
         self.skin_A, self.seed = float(skin_A), int(seed)
-        self.temperature, self.pressure, self.safety = temperature, pressure, safety
-        self.spread_every = int(spread_every)
+        self.temperature, self.pressure = temperature, pressure
+        self.safety = safety or SafetyConfig()
         self.depth_A = forcefield.receptive_field_A + self.skin_A
         self.plan: Plan | None = None
+        self.topology: Topology | None = None
         self.rebuilds = 0
         self._nonfinite = 0.0
         self._closest = (np.inf, -1, -1)
 
-    # -- communication helpers -------------------------------------------------------
+    # -- the two ways in ----------------------------------------------------------------
+    def start(self, whole: dict | None, cell: np.ndarray, n_atoms: int, dt_fs: float) -> MDState:
+        """A new run from the whole structure's per-atom arrays ``whole`` (rank 0; None
+        elsewhere): scatter to owners (one exchange), borders, forces, integrator variables."""
+        mine = domain.distribute(self.grid, whole, cell)
+        dof = self.integrator.dof(n_atoms)
+        state = MDState(**mine, cell=cell, dt_fs=dt_fs, n_atoms=n_atoms, dof=dof)
+        state = self._first_forces(state)
+        return self.integrator.init(state, self.context(0, dt_fs))
+
+    def resume(self, restored, dt_fs: float) -> MDState:
+        """Continue from :func:`mlmd.md.checkpoint.read_checkpoint`'s ``restored``: on the
+        same grid the plan is rebuilt from the saved rebuild reference (bitwise); otherwise
+        the atoms were redistributed and forces are recomputed. A checkpoint of another
+        integrator gets this one's degrees of freedom and fresh variables."""
+        state = restored.state
+        if restored.ref_positions is not None:
+            self._borders({**state.atoms(), "positions": restored.ref_positions}, restored.ref_cell)
+        else:
+            state = self._first_forces(state)
+        if restored.integrator != self.integrator.cfg.kind:  # e.g. NVT → NVE
+            state = replace(state, dof=self.integrator.dof(state.n_atoms))
+            state = self.integrator.init(state, self.context(state.step, dt_fs))
+        return replace(state, dt_fs=dt_fs)
+
+    def _first_forces(self, state: MDState) -> MDState:
+        self._borders(state.atoms(), state.cell)
+        lf = self.ff.compute(self.topology, self.plan.positions, state.cell)
+        state, _ = self._sums(self._reverse(state, lf), lf, 0.0)
+        return state
+
+    # -- the step ---------------------------------------------------------------------
+    def step(self, state: MDState, *, check: bool, spread: bool) -> MDState:
+        """One MD step. ``check``: find the closest pair for :meth:`check` (a host sync);
+        ``spread``: compute an ensemble's force spread."""
+        integ, ctx = self.integrator, self.context(state.step + 1, state.dt_fs)
+        state = half_kick(integ.pre_kick(state, ctx))  # (thermostat ½-step) + B
+        state, heat = integ.drift(state, ctx)  # A (+ O, barostat)
+        if self._needs_rebuild(state):  # exchange + borders + skin list
+            state = state.with_atoms(domain.exchange(self.grid, state.atoms(), state.cell))
+            local = self._borders(state.atoms(), state.cell)
+        else:  # forward
+            local = domain.forward(self.grid, self.plan, state.positions, state.cell)
+        lf = self.ff.compute(self.topology, local, state.cell, check, spread)  # forces
+        state = self._reverse(replace(state, step=state.step + 1), lf)  # reverse
+        state = half_kick(state)  # B
+        state, heat = self._sums(state, lf, heat)  # one allreduce of E, W, K, heat
+        return integ.post_kick(state, ctx, heat)  # thermostat / barostat
+
+    def context(self, step: int, dt_fs: float) -> StepContext:
+        t = step * dt_fs
+        return StepContext(self.temperature(t), self.pressure(t), self.seed, self.reduce)
+
     def reduce(self, values: np.ndarray) -> np.ndarray:
         """Allreduce-sum of a float64 array."""
         out = np.empty_like(values, dtype=np.float64)
         self.grid.comm.Allreduce(np.ascontiguousarray(values, dtype=np.float64), out, op=MPI.SUM)
         return out
 
-    def context(self, step: int, dt_fs: float) -> StepContext:
-        t = step * dt_fs
-        return StepContext(self.temperature(t), self.pressure(t), self.seed, self.reduce)
-
-    # -- decomposition ----------------------------------------------------------------
-    def rebuild(self, atoms: dict, cell: np.ndarray) -> dict:
-        """exchange + borders + neighbour list; returns this rank's owned atoms."""
-        atoms = domain.exchange(self.grid, atoms, cell)
-        self._adopt(atoms, cell)
-        return atoms
-
-    def _adopt(self, atoms: dict, cell: np.ndarray) -> None:
+    def _borders(self, atoms: dict, cell: np.ndarray) -> np.ndarray:
+        """Build ghosts, the skin list and the topology; returns the local positions."""
         plan = domain.borders(self.grid, atoms, cell, self.depth_A)
-        centres = centre_mask(
-            self.grid, plan, self.ff.cutoff_A, self.ff.receptive_field_A, self.skin_A
-        )
-        self.ff.bind(plan, build(plan, centres, self.ff.cutoff_A, self.skin_A))
+        ff = self.ff
+        centres = centre_mask(self.grid, plan, ff.cutoff_A, ff.receptive_field_A, self.skin_A)
+        self.topology = ff.topology(plan, build(plan, centres, ff.cutoff_A, self.skin_A))
         self.plan = plan
         self.rebuilds += 1
+        return plan.positions
 
-    def restore_plan(self, atoms: dict, reference_positions: np.ndarray, reference_cell) -> None:
-        """Rebuild the plan exactly as it was at the last rebuild (bitwise restarts)."""
-        self._adopt({**atoms, "positions": reference_positions}, reference_cell)
-
-    def needs_rebuild(self, state: MDState) -> bool:
+    def _needs_rebuild(self, state: MDState) -> bool:
         """Allreduced: has any atom moved more than skin/2 (or the cell strained the margin)?"""
         plan = self.plan
         back = domain.fractional(state.positions, state.cell) @ plan.cell
@@ -123,23 +149,21 @@ class Engine:
         local = 2.0 * moved + margin > self.skin_A
         return bool(self.grid.comm.allreduce(int(local), op=MPI.MAX))
 
-    # -- forces and the step ----------------------------------------------------------
-    def forces(self, state: MDState, closest: bool = True, spread: bool = True):
-        """(state with forces at its positions, this rank's :class:`LocalForces`)."""
-        lf = self.ff.compute(self.grid, state.positions, state.cell, closest, spread)
-        state = replace(state, forces=lf.forces, force_std=lf.force_std)
-        self._note(lf)
-        return state, lf
-
-    def _note(self, lf) -> None:
-        self._nonfinite += float((~np.isfinite(lf.forces)).any(axis=1).sum())
+    def _reverse(self, state: MDState, lf: LocalForces) -> MDState:
+        """Ghost forces (and members' forces) summed onto their owners; flags noted."""
+        forces = domain.reverse(self.grid, self.plan, lf.forces)
+        std = None
+        if lf.member_forces is not None:
+            std = force_spread(domain.reverse(self.grid, self.plan, lf.member_forces))
+        self._nonfinite += float((~np.isfinite(forces)).any(axis=1).sum())
         if lf.min_distance < self._closest[0]:
             self._closest = (lf.min_distance, *lf.closest_pair)
+        return replace(state, forces=forces, force_std=std)
 
-    def sums(self, state: MDState, energy: float, virial: np.ndarray, heat: float):
+    def _sums(self, state: MDState, lf: LocalForces, heat: float):
         """One allreduce of (E, W, K, heat); returns the state with global sums and heat."""
         k_local = kinetic_tensor(state.masses, state.velocities)
-        local = np.concatenate([[energy], virial.ravel(), k_local.ravel(), [heat]])
+        local = np.concatenate([[lf.energy], lf.virial.ravel(), k_local.ravel(), [heat]])
         red = self.reduce(local)
         state = replace(
             state,
@@ -149,29 +173,9 @@ class Engine:
         )
         return state, float(red[19])
 
-    def setup(self, state: MDState) -> MDState:
-        """Forces and global sums for a freshly built state (plan already adopted)."""
-        state, lf = self.forces(state)
-        state, _ = self.sums(state, lf.energy, lf.virial, 0.0)
-        return state
-
-    def step(self, state: MDState) -> MDState:
-        """One MD step (see module docstring)."""
-        ctx = self.context(state.step + 1, state.dt_fs)
-        state, heat = self.integrator.begin(state, ctx)
-        if self.needs_rebuild(state):
-            state = state.with_atoms(self.rebuild(state.atoms(), state.cell))
-        step = state.step + 1
-        state, lf = self.forces(
-            state, step % self.safety.check_every == 0, step % self.spread_every == 0
-        )
-        state = half_kick(replace(state, step=step))
-        state, heat = self.sums(state, lf.energy, lf.virial, heat)
-        return self.integrator.end(state, ctx, heat)
-
     # -- safety -----------------------------------------------------------------------
     def check(self, state: MDState) -> None:
-        """Reduce the safety flags; raise :class:`MDSafetyError` on a problem."""
+        """Reduce the safety flags; raise :class:`MDSafetyError` on a problem (collective)."""
         comm, s = self.grid.comm, self.safety
         flags = np.array([self._nonfinite, state.n_owned], dtype=np.float64)
         nonfinite, n_total = self.reduce(flags)

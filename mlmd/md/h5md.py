@@ -17,20 +17,7 @@ import h5py
 import numpy as np
 
 from mlmd import __version__
-
-#: Observable name → unit.
-OBSERVABLES = {
-    "potential_energy": "eV",
-    "kinetic_energy": "eV",
-    "total_energy": "eV",
-    "conserved_energy": "eV",
-    "temperature": "K",
-    "pressure": "GPa",
-    "volume": "angstrom^3",
-    "density": "g cm-3",
-    "force_std_max": "eV/angstrom",
-    "force_std_mean": "eV/angstrom",
-}
+from mlmd.md.observables import UNITS
 
 
 def _series(group: h5py.Group, name: str, shape: tuple[int, ...], dtype, unit: str | None):
@@ -146,8 +133,9 @@ class H5MDWriter:
         self.flush()
 
     def write_observables(self, step: int, time_fs: float, values: dict[str, float]) -> None:
-        """Queue scalar observables (names from :data:`OBSERVABLES`); they reach the file in
-        blocks of :attr:`buffer_rows`, with every frame and on :meth:`flush` / :meth:`close`."""
+        """Queue scalar observables (names from :data:`mlmd.md.observables.TABLE`); they
+        reach the file in blocks of :attr:`buffer_rows`, with every frame and on
+        :meth:`flush` / :meth:`close`."""
         for name, value in values.items():
             self._pending.setdefault(name, []).append((step, time_fs, value))
         if max(len(v) for v in self._pending.values()) >= self.buffer_rows:
@@ -159,7 +147,7 @@ class H5MDWriter:
         for name, rows in self._pending.items():
             if not rows:
                 continue
-            g = _series(obs, name, (), np.float64, OBSERVABLES.get(name))
+            g = _series(obs, name, (), np.float64, UNITS.get(name))
             n, k = g["step"].shape[0], len(rows)
             steps, times, values = zip(*rows, strict=True)
             for key, data in (("value", values), ("step", steps), ("time", times)):

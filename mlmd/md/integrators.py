@@ -1,12 +1,17 @@
-"""Integrators as ``begin`` / ``end`` halves around the force call, looked up by name.
+"""Integrators as three pieces around the force call, registered once by name.
 
-The runner takes one step as (LAMMPS ``initial_integrate`` / ``final_integrate``)::
+The engine's step (:meth:`mlmd.md.engine.Engine.step`, LAMMPS ``Verlet::run`` order)::
 
-    state, heat = integrator.begin(state, ctx)    # kicks, drifts, O-steps, barostat moves
-    forces at the new positions                   # forward/exchange → potential → reverse
-    state = half_kick(state)                      # v += ½ dt F / m
-    global sums (E, W, K, heat)                   # one allreduce
-    state = integrator.end(state, ctx, heat)      # thermostat halves that need the global K
+    state = half_kick(integrator.pre_kick(state, ctx))   # (NHC: chain ½-step) + B
+    state, heat = integrator.drift(state, ctx)          # A (Langevin: A/2 O A/2; barostat moves)
+    exchange + borders, or forward → forces → reverse
+    state = half_kick(state)                            # B
+    global sums (E, W, K, heat)                         # one allreduce
+    state = integrator.post_kick(state, ctx, heat)      # thermostat halves that need the global K
+
+Each integrator is built from its own config (:mod:`mlmd.md.ensemble`) and keeps its
+variables in a frozen dataclass on the state (``state.bath``: :class:`HeatBath`,
+:class:`Chain`, or None), replaced every step and written to checkpoints field by field.
 
 Symbols: x positions (Å), v velocities (Å/fs), F forces (eV/Å), m masses (amu),
 dt timestep (fs), K kinetic energy (eV), kT target thermal energy (eV), N_f degrees of
@@ -31,12 +36,15 @@ freedom, W virial (eV), V volume (Å³), P pressure (eV/Å³), γ = 1/``damping_
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from typing import ClassVar
 
 import numpy as np
 
 from mlmd import units
-from mlmd.errors import InputError
+from mlmd.config import from_mapping
+from mlmd.errors import ConfigError, InputError
+from mlmd.md import ensemble as ens
 from mlmd.md.rng import GLOBAL_STREAM, normals
 from mlmd.md.state import MDState
 
@@ -89,66 +97,96 @@ def ornstein_uhlenbeck(
 
 
 @dataclass(frozen=True)
+class HeatBath:
+    """Langevin / NPT variables: ``heat_eV`` given to the bath so far (global)."""
+
+    heat_eV: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class Chain:
+    """Nosé–Hoover chain variables: positions ``xi`` [M] and velocities ``v_xi`` [M] (1/fs)."""
+
+    xi: np.ndarray
+    v_xi: np.ndarray
+
+
+@dataclass(frozen=True)
 class NVE:
     """Velocity Verlet (see module docstring)."""
+
+    cfg: ens.NVEConfig = ens.NVEConfig()
+    Config: ClassVar[type] = ens.NVEConfig
+    Vars: ClassVar[type | None] = None
 
     def dof(self, n_atoms: int) -> int:
         return 3 * n_atoms - 3
 
     def init(self, state: MDState, ctx: StepContext) -> MDState:
+        return replace(state, bath=None)
+
+    def pre_kick(self, state: MDState, ctx: StepContext) -> MDState:
         return state
 
-    def begin(self, state: MDState, ctx: StepContext) -> tuple[MDState, float]:
-        return drift(half_kick(state)), 0.0
+    def drift(self, state: MDState, ctx: StepContext) -> tuple[MDState, float]:
+        return drift(state), 0.0
 
-    def end(self, state: MDState, ctx: StepContext, heat: float) -> MDState:
+    def post_kick(self, state: MDState, ctx: StepContext, heat: float) -> MDState:
         return state
 
     def conserved(self, state: MDState, ctx: StepContext) -> float:
         return state.potential_energy + state.kinetic_energy
 
 
+def _baoab_drift(state: MDState, damping_fs: float, ctx: StepContext) -> tuple[MDState, float]:
+    """A/2 O A/2 (after the first B); returns (state, local heat removed in eV)."""
+    state, heat = ornstein_uhlenbeck(drift(state, 0.5), damping_fs, ctx.temperature_K, ctx.seed)
+    return drift(state, 0.5), heat
+
+
+def _add_heat(state: MDState, heat: float) -> MDState:
+    return replace(state, bath=HeatBath(state.bath.heat_eV + heat))
+
+
 @dataclass(frozen=True)
-class Langevin:
+class Langevin(NVE):
     """BAOAB Langevin (see module docstring). ``damping_fs`` = 1/γ."""
 
-    damping_fs: float = 100.0
+    cfg: ens.LangevinConfig = ens.LangevinConfig()
+    Config: ClassVar[type] = ens.LangevinConfig
+    Vars: ClassVar[type | None] = HeatBath
 
     def dof(self, n_atoms: int) -> int:
         return 3 * n_atoms
 
     def init(self, state: MDState, ctx: StepContext) -> MDState:
-        return replace(state, extra={**state.extra, "heat": np.zeros(1)})
+        return replace(state, bath=HeatBath())
 
-    def begin(self, state: MDState, ctx: StepContext) -> tuple[MDState, float]:
-        state = drift(half_kick(state), 0.5)
-        state, heat = ornstein_uhlenbeck(state, self.damping_fs, ctx.temperature_K, ctx.seed)
-        return drift(state, 0.5), heat
+    def drift(self, state: MDState, ctx: StepContext) -> tuple[MDState, float]:
+        return _baoab_drift(state, self.cfg.damping_fs, ctx)
 
-    def end(self, state: MDState, ctx: StepContext, heat: float) -> MDState:
-        return replace(state, extra={**state.extra, "heat": state.extra["heat"] + heat})
+    def post_kick(self, state: MDState, ctx: StepContext, heat: float) -> MDState:
+        return _add_heat(state, heat)
 
     def conserved(self, state: MDState, ctx: StepContext) -> float:
         """E + heat given to the bath (constant up to the splitting error)."""
-        return state.potential_energy + state.kinetic_energy + float(state.extra["heat"][0])
+        return state.potential_energy + state.kinetic_energy + state.bath.heat_eV
 
 
 @dataclass(frozen=True)
-class NoseHooverChain:
+class NoseHooverChain(NVE):
     """Nosé–Hoover chain (see module docstring). ``damping_fs`` = τ."""
 
-    damping_fs: float = 100.0
-    chain_length: int = 3
-
-    def dof(self, n_atoms: int) -> int:
-        return 3 * n_atoms - 3
+    cfg: ens.NoseHooverChainConfig = ens.NoseHooverChainConfig()
+    Config: ClassVar[type] = ens.NoseHooverChainConfig
+    Vars: ClassVar[type | None] = Chain
 
     def init(self, state: MDState, ctx: StepContext) -> MDState:
-        m = self.chain_length
-        return replace(state, extra={**state.extra, "xi": np.zeros(m), "v_xi": np.zeros(m)})
+        m = self.cfg.chain_length
+        return replace(state, bath=Chain(np.zeros(m), np.zeros(m)))
 
     def _masses(self, kT: float, dof: int) -> np.ndarray:
-        q = np.full(self.chain_length, kT * self.damping_fs**2)
+        q = np.full(self.cfg.chain_length, kT * self.cfg.damping_fs**2)
         q[0] *= dof
         return q
 
@@ -156,9 +194,9 @@ class NoseHooverChain:
         kT = units.KB_EV_PER_K * ctx.temperature_K
         dof = state.dof
         q = self._masses(kT, dof)
-        v, xi = state.extra["v_xi"].copy(), state.extra["xi"].copy()
+        v, xi = state.bath.v_xi.copy(), state.bath.xi.copy()
         kin = state.kinetic_energy
-        m = self.chain_length
+        m = self.cfg.chain_length
 
         def g(j: int) -> float:
             if j == 0:
@@ -185,19 +223,19 @@ class NoseHooverChain:
             state,
             velocities=state.velocities * scale,
             kinetic=state.kinetic * scale * scale,
-            extra={**state.extra, "xi": xi, "v_xi": v},
+            bath=Chain(xi, v),
         )
 
-    def begin(self, state: MDState, ctx: StepContext) -> tuple[MDState, float]:
-        return drift(half_kick(self._half(state, ctx))), 0.0
+    def pre_kick(self, state: MDState, ctx: StepContext) -> MDState:
+        return self._half(state, ctx)
 
-    def end(self, state: MDState, ctx: StepContext, heat: float) -> MDState:
+    def post_kick(self, state: MDState, ctx: StepContext, heat: float) -> MDState:
         return self._half(state, ctx)
 
     def conserved(self, state: MDState, ctx: StepContext) -> float:
         kT = units.KB_EV_PER_K * ctx.temperature_K
         q = self._masses(kT, state.dof)
-        v, xi = state.extra["v_xi"], state.extra["xi"]
+        v, xi = state.bath.v_xi, state.bath.xi
         chain = 0.5 * float((q * v * v).sum()) + state.dof * kT * xi[0] + kT * float(xi[1:].sum())
         return state.potential_energy + state.kinetic_energy + chain
 
@@ -221,19 +259,14 @@ def _scale_box(state: MDState, factors: np.ndarray) -> MDState:
 
 
 @dataclass(frozen=True)
-class StochasticCellRescaling:
+class StochasticCellRescaling(Langevin):
     """NPT: BAOAB Langevin + stochastic cell rescaling (see module docstring)."""
 
-    damping_fs: float = 100.0
-    barostat_damping_fs: float = 1000.0
-    compressibility_per_GPa: float = 0.03
-    coupling: str = "isotropic"
-
-    def dof(self, n_atoms: int) -> int:
-        return 3 * n_atoms
+    cfg: ens.NPTConfig = ens.NPTConfig()
+    Config: ClassVar[type] = ens.NPTConfig
 
     def init(self, state: MDState, ctx: StepContext) -> MDState:
-        if self.coupling == "per_axis" and not np.allclose(
+        if self.cfg.coupling == "per_axis" and not np.allclose(
             state.cell, np.diag(np.diag(state.cell))
         ):
             raise InputError(
@@ -241,16 +274,17 @@ class StochasticCellRescaling:
                 field="ensemble.coupling",
                 fix="use coupling = 'isotropic' for a triclinic cell",
             )
-        return Langevin(self.damping_fs).init(state, ctx)
+        return super().init(state, ctx)
 
-    def begin(self, state: MDState, ctx: StepContext) -> tuple[MDState, float]:
-        state, heat = Langevin(self.damping_fs).begin(state, ctx)
+    def drift(self, state: MDState, ctx: StepContext) -> tuple[MDState, float]:
+        state, heat = super().drift(state, ctx)
+        c = self.cfg
         kT = units.KB_EV_PER_K * ctx.temperature_K
-        beta = self.compressibility_per_GPa / units.GPA  # Å³/eV
+        beta = c.compressibility_per_GPa / units.GPA  # Å³/eV
         p0 = ctx.pressure_GPa * units.GPA
         ptensor = state.pressure_tensor
-        vol, dt, tau = state.volume, state.dt_fs, self.barostat_damping_fs
-        if self.coupling == "isotropic":
+        vol, dt, tau = state.volume, state.dt_fs, c.barostat_damping_fs
+        if c.coupling == "isotropic":
             p = np.trace(ptensor) / 3.0
             xi = normals(ctx.seed, state.step + 1, np.array([GLOBAL_STREAM]), 1)[0, 0]
             de = beta / tau * (p - p0) * dt + np.sqrt(2 * kT * beta * dt / (vol * tau)) * xi
@@ -262,55 +296,43 @@ class StochasticCellRescaling:
             factors = np.exp(de)
         return _scale_box(state, factors), heat
 
-    def end(self, state: MDState, ctx: StepContext, heat: float) -> MDState:
-        return Langevin(self.damping_fs).end(state, ctx, heat)
-
     def conserved(self, state: MDState, ctx: StepContext) -> float:
         """Enthalpy-like E + P0 V + heat (not exactly conserved: the barostat does work)."""
         pv = ctx.pressure_GPa * units.GPA * state.volume
-        return Langevin(self.damping_fs).conserved(state, ctx) + pv
+        return super().conserved(state, ctx) + pv
 
 
 @dataclass(frozen=True)
-class Berendsen:
+class Berendsen(NVE):
     """Berendsen weak coupling for equilibration (see module docstring)."""
 
-    damping_fs: float = 100.0
-    barostat_damping_fs: float | None = None
-    compressibility_per_GPa: float = 0.03
+    cfg: ens.BerendsenConfig = ens.BerendsenConfig()
+    Config: ClassVar[type] = ens.BerendsenConfig
 
-    def dof(self, n_atoms: int) -> int:
-        return 3 * n_atoms - 3
-
-    def init(self, state: MDState, ctx: StepContext) -> MDState:
-        return state
-
-    def begin(self, state: MDState, ctx: StepContext) -> tuple[MDState, float]:
-        state = drift(half_kick(state))
-        if self.barostat_damping_fs is not None:
+    def drift(self, state: MDState, ctx: StepContext) -> tuple[MDState, float]:
+        state, c = drift(state), self.cfg
+        if c.barostat:
             p = np.trace(state.pressure_tensor) / 3.0
-            beta = self.compressibility_per_GPa / units.GPA
-            mu3 = 1.0 - beta * state.dt_fs / self.barostat_damping_fs * (
+            beta = c.compressibility_per_GPa / units.GPA
+            mu3 = 1.0 - beta * state.dt_fs / c.barostat_damping_fs * (
                 ctx.pressure_GPa * units.GPA - p
             )
             mu = np.cbrt(np.clip(mu3, 0.9, 1.1))
             state = replace(state, cell=state.cell * mu, positions=state.positions * mu)
         return state, 0.0
 
-    def end(self, state: MDState, ctx: StepContext, heat: float) -> MDState:
+    def post_kick(self, state: MDState, ctx: StepContext, heat: float) -> MDState:
         t = state.temperature_K
         if t <= 0:
             return state
-        lam2 = 1.0 + state.dt_fs / self.damping_fs * (ctx.temperature_K / t - 1.0)
+        lam2 = 1.0 + state.dt_fs / self.cfg.damping_fs * (ctx.temperature_K / t - 1.0)
         lam = np.sqrt(np.clip(lam2, 0.64, 1.44))
         return replace(state, velocities=state.velocities * lam, kinetic=state.kinetic * lam * lam)
 
-    def conserved(self, state: MDState, ctx: StepContext) -> float:
-        return state.potential_energy + state.kinetic_energy
 
-
-#: Integrator registry: name → class.
-INTEGRATORS: dict[str, type] = {
+#: The integrator registry: ``[ensemble] kind`` → integrator class (its ``Config`` parses the
+#: rest of the table, its ``Vars`` are the variables it keeps on the state).
+INTEGRATORS: dict[str, type[NVE]] = {
     "nve": NVE,
     "langevin": Langevin,
     "nose_hoover_chain": NoseHooverChain,
@@ -319,12 +341,34 @@ INTEGRATORS: dict[str, type] = {
 }
 
 
-def make_integrator(name: str, **params):
-    """The integrator registered as ``name`` with ``params`` (an unknown name lists the valid)."""
-    if name not in INTEGRATORS:
-        raise InputError(
-            f"unknown integrator {name!r}",
-            field="ensemble.kind",
+def parse_ensemble(data, source: str = "<md config>", prefix: str = "ensemble"):
+    """The ``[ensemble]`` table ``data`` parsed into its integrator's config, strictly."""
+    if any(isinstance(data, cls.Config) for cls in INTEGRATORS.values()):
+        return data
+    if not isinstance(data, dict):
+        return from_mapping(ens.NVEConfig, data, source=source, prefix=prefix)  # names the error
+    kind = data.get("kind", "nve")
+    if kind not in INTEGRATORS:
+        raise ConfigError(
+            f"unknown integrator {kind!r}",
+            file=source,
+            field=f"{prefix}.kind",
             fix=f"choose one of {', '.join(INTEGRATORS)}",
         )
-    return INTEGRATORS[name](**params)
+    cls = INTEGRATORS[kind].Config
+    unknown = sorted(set(data) - {f.name for f in fields(cls)})
+    if unknown:
+        raise ConfigError(
+            f"'{unknown[0]}' does not apply to kind = {kind!r}",
+            file=source,
+            field=f"{prefix}.{unknown[0]}",
+            fix=f"valid keys for {kind}: {', '.join(f.name for f in fields(cls))}",
+        )
+    return from_mapping(cls, data, source=source, prefix=prefix)
+
+
+def make_integrator(config: ens.EnsembleConfig | str = "nve", **params) -> NVE:
+    """The registered integrator for ``config`` (or for the kind ``config`` with ``params``)."""
+    if isinstance(config, str):
+        config = parse_ensemble({"kind": config, **params}, source="make_integrator")
+    return INTEGRATORS[config.kind](config)

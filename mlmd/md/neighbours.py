@@ -24,8 +24,8 @@ class SkinList:
     """Pairs within ``cutoff + skin`` at the rebuild.
 
     Attributes:
-        edge_index: [2, E] int64 local indices (centre, neighbour).
-        n_centres: centres are the first ``n_centres`` local atoms… or ``centres`` if given.
+        edge_index: [2, E] int64 local indices (centre, neighbour), sorted by centre, for
+            the centres :func:`centre_mask` chose.
         cutoff_A, skin_A: Å.
     """
 

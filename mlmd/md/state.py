@@ -44,7 +44,8 @@ class MDState:
         kinetic: [3, 3] eV, global kinetic tensor ½ Σ m v⊗v.
         n_atoms: global number of atoms N.
         dof: degrees of freedom used for the temperature.
-        extra: integrator variables (thermostat chain, …), global, float64 arrays.
+        bath: the integrator's variables (a frozen dataclass of its ``Vars`` type, e.g.
+            :class:`mlmd.md.integrators.Chain`), global; None for NVE.
         force_std: [n] eV/Å per-atom force spread of an ensemble, or None.
     """
 
@@ -63,7 +64,7 @@ class MDState:
     kinetic: np.ndarray = field(default_factory=lambda: np.zeros((3, 3)))
     n_atoms: int = 0
     dof: int = 0
-    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    bath: object | None = None
     force_std: np.ndarray | None = None
 
     @property
@@ -104,6 +105,13 @@ class MDState:
     def with_atoms(self, atoms: dict[str, np.ndarray]) -> MDState:
         """A copy whose owned atoms are replaced by ``atoms`` (all per-atom fields)."""
         return replace(self, **{k: atoms[k] for k in PER_ATOM}, force_std=None)
+
+
+def wrap(positions: np.ndarray, images: np.ndarray, cell: np.ndarray):
+    """Positions [n, 3] Å wrapped into ``cell`` and the image counters [n, 3] that keep
+    ``wrapped + images @ cell`` equal to the unwrapped positions."""
+    shift = np.floor(positions @ np.linalg.inv(cell))
+    return positions - shift @ cell, images + shift.astype(np.int64)
 
 
 def empty_atoms(n: int = 0) -> dict[str, np.ndarray]:

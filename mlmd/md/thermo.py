@@ -1,4 +1,7 @@
-"""Thermo lines: one whitespace-separated row per output step, to stdout and a file."""
+"""Thermo lines: one whitespace-separated row per output step, to a file (and an echo stream).
+
+The columns are ``step``, ``time_ps``, the logged observables of
+:data:`mlmd.md.observables.TABLE` and ``atom_steps_per_s``."""
 
 from __future__ import annotations
 
@@ -6,17 +9,13 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from mlmd.md.observables import TABLE
+
+#: (name, format, width) of every column.
 COLUMNS = (
     ("step", "d", 10),
     ("time_ps", ".4f", 11),
-    ("T_K", ".2f", 10),
-    ("P_GPa", ".4f", 10),
-    ("Epot_eV", ".6f", 16),
-    ("Etot_eV", ".6f", 16),
-    ("Econs_eV", ".6f", 16),
-    ("volume_A3", ".3f", 13),
-    ("density_g_cm3", ".5f", 14),
-    ("fstd_max_eV_A", ".4f", 14),
+    *((o.column, o.fmt, o.width) for o in TABLE if o.column),
     ("atom_steps_per_s", ".4g", 17),
 )
 

@@ -21,7 +21,7 @@ from mpi4py import MPI
 from mlmd.md import domain
 from mlmd.md.config import UncertaintyConfig
 from mlmd.md.domain import Grid
-from mlmd.md.state import MDState
+from mlmd.md.state import MDState, wrap
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,7 @@ class UncertaintyMonitor:
         return None
 
     def _collect(self, state: MDState) -> None:
-        frac = domain.fractional(state.positions, state.cell)
-        pos = state.positions - np.floor(frac) @ state.cell
+        pos, _ = wrap(state.positions, state.images, state.cell)
         g = domain.gather(
             self.grid,
             {"ids": state.ids, "numbers": state.numbers, "positions": pos},

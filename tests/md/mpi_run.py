@@ -35,7 +35,8 @@ def run(out: str, kind: str, steps: int, options: dict[str, str]) -> None:
         "torch_threads": 1,
         "initial_temperature_K": float(options.pop("T", 1500.0)),
         "structure": {"builder": "random_sio2", "n_atoms": 1},  # replaced below
-        "ensemble": {"kind": kind, "temperature_K": 1500.0, "damping_fs": 50.0},
+        "ensemble": {"kind": kind, "temperature_K": 1500.0}
+        | ({} if kind == "nve" else {"damping_fs": 50.0}),
         "output": {
             "directory": out,
             "thermo_every": int(options.pop("thermo_every", 10)),

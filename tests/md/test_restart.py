@@ -74,5 +74,5 @@ def test_sigterm_and_restart_is_bitwise_identical(tmp_path):
         np.load(tmp_path / "full" / "langevin" / "checkpoint.npz"),
         np.load(tmp_path / "cut" / "langevin" / "checkpoint.npz"),
     )
-    for key in ("positions", "velocities", "forces", "ids", "extra/heat"):
+    for key in ("positions", "velocities", "forces", "ids", "bath/heat_eV"):
         assert np.array_equal(a[key], b[key]), key
