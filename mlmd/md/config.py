@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Literal
 
 from mlmd.config import from_mapping, load_toml
-from mlmd.md.ensemble import EnsembleConfig, NVEConfig, require_finite
+from mlmd.md.ensemble import EnsembleConfig, NVEConfig
 from mlmd.md.integrators import parse_ensemble
 
 
@@ -56,7 +56,6 @@ class StructureConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        require_finite(self, "structure.")
         given = [k for k in ("dataset", "extxyz", "builder") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
@@ -76,7 +75,6 @@ class ScheduleConfig:
     pressure_GPa: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
-        require_finite(self, "schedule.")
         for name in ("temperature_K", "pressure_GPa"):
             values = getattr(self, name)
             if values is not None and len(values) != len(self.time_ps):
@@ -95,9 +93,11 @@ class OutputConfig:
     checkpoint_every: int = 1000
     velocities: bool = False
     forces: bool = False
+    pressure_tensor_every: int = 0  # /observables/pressure_tensor [T, 3, 3] GPa; 0 = off
 
     def __post_init__(self) -> None:
-        for name in ("trajectory_every", "thermo_every", "checkpoint_every"):
+        names = ("trajectory_every", "thermo_every", "checkpoint_every", "pressure_tensor_every")
+        for name in names:
             if getattr(self, name) < 0:
                 raise ValueError(f"output.{name} must be ≥ 0")
 
@@ -112,7 +112,6 @@ class UncertaintyConfig:
     dataset: str | None = None
 
     def __post_init__(self) -> None:
-        require_finite(self, "uncertainty.")
         if self.every < 1:
             raise ValueError("uncertainty.every must be ≥ 1")
         if self.threshold_eV_A is not None and self.dataset is None:
@@ -131,7 +130,6 @@ class SafetyConfig:
     max_temperature_K: float = 1.0e5
 
     def __post_init__(self) -> None:
-        require_finite(self, "safety.")
         if self.check_every < 1:
             raise ValueError("safety.check_every must be ≥ 1")
 
@@ -157,7 +155,6 @@ class MDConfig:
     safety: SafetyConfig = field(default_factory=SafetyConfig)
 
     def __post_init__(self) -> None:
-        require_finite(self)
         if self.steps < 0:
             raise ValueError("steps must be ≥ 0")
         if self.timestep_fs <= 0:

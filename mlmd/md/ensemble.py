@@ -9,21 +9,8 @@ config has the target ``temperature_K`` (NVE uses it for the initial velocities 
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Literal
-
-
-def require_finite(obj, prefix: str = "") -> None:
-    """Raise ValueError naming the first float field of dataclass ``obj`` (or float item of a
-    tuple field) that is NaN or infinite."""
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
-        items = value if isinstance(value, tuple) else (value,)
-        for v in items:
-            if isinstance(v, float) and not math.isfinite(v):
-                raise ValueError(f"{prefix}{f.name} must be a finite number (got {v})")
 
 
 def _positive(obj, *names: str) -> None:
@@ -42,7 +29,6 @@ class NVEConfig:
     has_barostat = False
 
     def __post_init__(self) -> None:
-        require_finite(self, "ensemble.")
         if self.temperature_K < 0:
             raise ValueError("ensemble.temperature_K must not be negative")
 

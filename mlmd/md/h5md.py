@@ -20,7 +20,11 @@ from mlmd import __version__
 from mlmd.md.observables import UNITS
 
 
-def _series(group: h5py.Group, name: str, shape: tuple[int, ...], dtype, unit: str | None):
+def _series(
+    group: h5py.Group, name: str, shape: tuple[int, ...], dtype, unit: str | None, rows: int = 1
+):
+    """The time-series group ``name`` (created empty if absent): ``value`` [T, *shape] in
+    chunks of ``rows`` rows (1 for frames; observables take blocks), ``step``, ``time``."""
     g = group.require_group(name)
     if "value" not in g:
         g.create_dataset(
@@ -28,7 +32,7 @@ def _series(group: h5py.Group, name: str, shape: tuple[int, ...], dtype, unit: s
             shape=(0, *shape),
             maxshape=(None, *shape),
             dtype=dtype,
-            chunks=(1, *shape) if shape else (1024,),
+            chunks=(rows, *shape),
         )
         g.create_dataset("step", shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(1024,))
         g.create_dataset("time", shape=(0,), maxshape=(None,), dtype=np.float64, chunks=(1024,))
@@ -72,7 +76,7 @@ class H5MDWriter:
         self.path = Path(path)
         self.velocities, self.forces = velocities, forces
         self._pending: dict[str, list] = {}
-        self.buffer_rows = 100
+        self.buffer_rows = 500
         n = len(ids)
         if restart_step is not None and self.path.exists():
             self.file = h5py.File(self.path, "a")
@@ -132,10 +136,11 @@ class H5MDWriter:
             _append(parts["force"], forces, step, time_fs)
         self.flush()
 
-    def write_observables(self, step: int, time_fs: float, values: dict[str, float]) -> None:
-        """Queue scalar observables (names from :data:`mlmd.md.observables.TABLE`); they
-        reach the file in blocks of :attr:`buffer_rows`, with every frame and on
-        :meth:`flush` / :meth:`close`."""
+    def write_observables(self, step: int, time_fs: float, values: dict) -> None:
+        """Queue observables (names from :mod:`mlmd.md.observables`: scalars, or arrays such
+        as ``pressure_tensor`` [3, 3]); each name is its own series with its own step/time.
+        They reach the file in blocks of :attr:`buffer_rows` rows (no flush per step), with
+        every frame and on :meth:`flush` / :meth:`close`."""
         for name, value in values.items():
             self._pending.setdefault(name, []).append((step, time_fs, value))
         if max(len(v) for v in self._pending.values()) >= self.buffer_rows:
@@ -147,9 +152,10 @@ class H5MDWriter:
         for name, rows in self._pending.items():
             if not rows:
                 continue
-            g = _series(obs, name, (), np.float64, UNITS.get(name))
-            n, k = g["step"].shape[0], len(rows)
             steps, times, values = zip(*rows, strict=True)
+            values = np.asarray(values, dtype=np.float64)
+            g = _series(obs, name, values.shape[1:], np.float64, UNITS.get(name), 1024)
+            n, k = g["step"].shape[0], len(rows)
             for key, data in (("value", values), ("step", steps), ("time", times)):
                 g[key].resize(n + k, axis=0)
                 g[key][n:] = data

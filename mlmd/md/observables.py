@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from mlmd import units
 from mlmd.md.integrators import NVE, StepContext
 from mlmd.md.state import MDState
@@ -42,8 +44,17 @@ TABLE: tuple[Observable, ...] = (
     Observable("force_std_mean", "eV/angstrom"),
 )
 
+#: The full pressure tensor (kinetic + virial, pressure = +trace/3) [3, 3] in GPa, written
+#: every ``output.pressure_tensor_every`` steps as its own series (own step/time).
+PRESSURE_TENSOR = Observable("pressure_tensor", "GPa")
+
 #: name → unit string.
-UNITS = {o.name: o.unit for o in TABLE}
+UNITS = {o.name: o.unit for o in (*TABLE, PRESSURE_TENSOR)}
+
+
+def pressure_tensor_GPa(state: MDState) -> np.ndarray:
+    """[3, 3] GPa: (2 K + W) / V of the global kinetic and virial tensors (no communication)."""
+    return units.ev_per_a3_to_gpa(state.pressure_tensor)
 
 
 def measure(

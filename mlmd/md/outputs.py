@@ -16,7 +16,7 @@ from mlmd.md import domain
 from mlmd.md.config import OutputConfig
 from mlmd.md.domain import Grid
 from mlmd.md.h5md import H5MDWriter
-from mlmd.md.observables import TABLE
+from mlmd.md.observables import PRESSURE_TENSOR, TABLE, pressure_tensor_GPa
 from mlmd.md.state import MDState, wrap
 from mlmd.md.thermo import ThermoLog
 
@@ -63,7 +63,7 @@ class Outputs:
         first = domain.gather(grid, state.atoms(), ("ids", "numbers", "masses"))
         if grid.rank != 0:
             return
-        if cfg.trajectory_every:
+        if cfg.trajectory_every or cfg.pressure_tensor_every:
             self.writer = H5MDWriter(
                 self.paths["trajectory"],
                 first["numbers"],
@@ -78,11 +78,16 @@ class Outputs:
         self.thermo = ThermoLog(self.paths["thermo"], append=restarted, echo=echo_to)
 
     def record(self, state: MDState, measure: Callable[[], dict], force: bool = False) -> None:
-        """Write what is due at ``state.step``: a frame every ``trajectory_every`` steps,
-        observables (``measure()``) every ``thermo_every`` steps or when ``force``d."""
+        """Write what is due at ``state.step``: a frame every ``trajectory_every`` steps, the
+        pressure tensor every ``pressure_tensor_every`` steps, observables (``measure()``)
+        every ``thermo_every`` steps or when ``force``d."""
         o, step = self.cfg, state.step
         if o.trajectory_every and step % o.trajectory_every == 0:
             self._frame(state)
+        if self.writer is not None and o.pressure_tensor_every:
+            if step % o.pressure_tensor_every == 0:
+                tensor = {PRESSURE_TENSOR.name: pressure_tensor_GPa(state)}
+                self.writer.write_observables(step, state.time_fs, tensor)
         if o.thermo_every and (step % o.thermo_every == 0 or force):
             self._observables(state, measure())
 
@@ -113,6 +118,12 @@ class Outputs:
                 g["velocities"],
                 g["forces"],
             )
+
+    def flush(self) -> None:
+        """Everything queued to the files (before a checkpoint: a crash then loses nothing
+        up to the checkpoint's step)."""
+        if self.writer is not None:
+            self.writer.flush()
 
     def close(self) -> None:
         for f in (self.writer, self.thermo):

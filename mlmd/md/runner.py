@@ -134,8 +134,10 @@ class Run:
     potential_id: dict
     paths: dict[str, Path]
 
-    def checkpoint(self, state: MDState, name: str = "checkpoint.npz") -> None:
-        """Write a checkpoint of ``state`` into the output directory (collective)."""
+    def checkpoint(self, state: MDState, outputs: Outputs, name: str = "checkpoint.npz") -> None:
+        """Flush ``outputs``, then write a checkpoint of ``state`` into the output directory
+        (collective): a crash after it loses no output row up to its step."""
+        outputs.flush()
         write_checkpoint(
             self.paths["checkpoint"].with_name(name),
             self.grid,
@@ -270,7 +272,7 @@ def _loop(run: Run, state: MDState, outputs: Outputs, monitor, measure) -> tuple
             spread = step % cfg.uncertainty.every == 0
             state = run.engine.step(state, check=check, spread=spread)
             if check:
-                _check(run, state)
+                _check(run, state, outputs)
                 if comm.allreduce(int(signals.caught is not None), op=MPI.MAX):
                     status = "interrupted"
             if spread and monitor.observe(state) == "stop":
@@ -278,17 +280,17 @@ def _loop(run: Run, state: MDState, outputs: Outputs, monitor, measure) -> tuple
             outputs.record(state, measure(state), force=status != "completed")
             every = cfg.output.checkpoint_every
             if status == "completed" and every and step % every == 0 and step < cfg.steps:
-                run.checkpoint(state)
-        run.checkpoint(state)
+                run.checkpoint(state, outputs)
+        run.checkpoint(state, outputs)
     return state, status
 
 
-def _check(run: Run, state: MDState) -> None:
+def _check(run: Run, state: MDState, outputs: Outputs) -> None:
     """The safety check; on a problem, ``checkpoint_error.npz`` first, then the error."""
     try:
         run.engine.check(state)
     except MDSafetyError:
-        run.checkpoint(state, "checkpoint_error.npz")
+        run.checkpoint(state, outputs, "checkpoint_error.npz")
         raise
 
 

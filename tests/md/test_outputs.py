@@ -141,3 +141,36 @@ def test_non_finite_forces_raise_named_error(tmp_path):
     cfg = config(tmp_path, safety={"check_every": 1})
     with pytest.raises(MDSafetyError, match="non-finite forces at step 1"):
         run_md(cfg, potential=Broken(), structure=fcc_crystal((3, 3, 3)), echo=False)
+
+
+@pytest.mark.parametrize("every", [1, 3])
+def test_pressure_tensor_observable_every_n_steps(tmp_path, every):
+    """/observables/pressure_tensor [T, 3, 3] GPa, own step/time, pressure = +trace/3 (the
+    scalar pressure observable, kinetic part included), written every ``every`` steps."""
+    cfg = config(
+        tmp_path,
+        steps=12,
+        ensemble={"kind": "langevin", "temperature_K": 600.0},
+        output={"pressure_tensor_every": every, "thermo_every": 6, "trajectory_every": 0},
+    )
+    run_md(cfg, potential=Morse(), structure=fcc_crystal((3, 3, 3)), echo=False)
+    with h5py.File(tmp_path / "trajectory.h5") as f:
+        g = f["observables/pressure_tensor"]
+        tensor, steps = g["value"][()], g["step"][()]
+        assert g["value"].attrs["unit"] == "GPa" and g["value"].dtype == np.float64
+        assert np.allclose(g["time"][()], steps * 1.0)
+        scalar = dict(zip(f["observables/pressure/step"][()], f["observables/pressure/value"][()]))
+    assert list(steps) == list(range(0, 13, every)) and tensor.shape == (len(steps), 3, 3)
+    for k, step in enumerate(steps):
+        if step in scalar:
+            assert np.trace(tensor[k]) / 3 == pytest.approx(scalar[step], rel=1e-12, abs=1e-12)
+    assert np.abs(tensor - tensor.transpose(0, 2, 1)).max() < 1e-9  # central pair forces
+    assert np.abs(tensor[:, 0, 1]).max() > 0  # the off-diagonal stress a viscosity needs
+
+
+def test_pressure_tensor_is_off_by_default(tmp_path):
+    run_md(
+        config(tmp_path, steps=4), potential=Morse(), structure=fcc_crystal((3, 3, 3)), echo=False
+    )
+    with h5py.File(tmp_path / "trajectory.h5") as f:
+        assert "pressure_tensor" not in f["observables"]
