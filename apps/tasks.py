@@ -179,7 +179,11 @@ def md_command(
     """
     config_q, checkpoint_q = shlex.quote(config), shlex.quote(checkpoint)
     run = f"$PARSL_MPI_PREFIX mlmd md run {config_q}"
-    return f"if [ -f {checkpoint_q} ]; then {run} --restart {checkpoint_q}; else {run}; fi"
+    # no checkpoint: a fresh start, replacing what an attempt killed before its first
+    # checkpoint left (`mlmd md run` refuses existing outputs without --overwrite)
+    return (
+        f"if [ -f {checkpoint_q} ]; then {run} --restart {checkpoint_q}; else {run} --overwrite; fi"
+    )
 
 
 def analyze(trajectory: str, out_dir: str) -> dict:

@@ -1,9 +1,10 @@
 """MD engine benchmarks (JSON on stdout): step/evaluation overhead, ASE comparison (one core
 each, and each on the whole machine), 1 → 2 rank efficiency, teacher vs LAMMPS ``pair_style
-vashishta``, and NVE energy drift.
+vashishta``, NVE energy drift, and the cost of the every-step pressure-tensor observable.
 
     .venv/bin/python benchmarks/bench_md.py --parts overhead,ase,ase_machine,parallel,lammps,drift \
         --sizes 5184 21600 --nve-ps 20 > bench_md.json
+    .venv/bin/python benchmarks/bench_md.py --parts pressure_tensor --sizes 648 --steps 500
 
 Structures are beta-cristobalite SiO2 supercells (24 atoms per cell) with the teacher
 (NKV 1994 Vashishta), float64, one torch thread per rank unless --threads says otherwise.
@@ -337,6 +338,43 @@ def drift(temperature_K, nve_ps, equil_ps, potential) -> dict:
     }
 
 
+def pressure_tensor_cost(n: int, steps: int, repeats: int = 3) -> dict:
+    """(f) `run_md` steps/s with the pressure-tensor observable off and written every step
+    (teacher, Langevin, thermo every 100 steps, no frames), alternating, best of ``repeats``."""
+    from mlmd.md.runner import run_md
+
+    rates: dict[str, list[float]] = {"off": [], "every_step": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(repeats):
+            for label, every in (("off", 0), ("every_step", 1)):
+                cfg = {
+                    "steps": steps,
+                    "seed": 1,
+                    "torch_threads": 1,
+                    "initial_temperature_K": 300.0,
+                    "structure": {"builder": "sio2_crystal", "repeat": list(REPEATS[n])},
+                    "ensemble": {"kind": "langevin", "temperature_K": 300.0},
+                    "output": {
+                        "directory": f"{tmp}/{label}{k}",
+                        "trajectory_every": 0,
+                        "thermo_every": 100,
+                        "checkpoint_every": 0,
+                        "pressure_tensor_every": every,
+                    },
+                }
+                summary = run_md(cfg, echo=False, overwrite=True)
+                rates[label].append(steps / summary["wall_s"])
+    best = {label: max(r) for label, r in rates.items()}
+    return {
+        "n_atoms": n,
+        "steps": steps,
+        "steps_per_s_off": best["off"],
+        "steps_per_s_every_step": best["every_step"],
+        "slowdown": best["off"] / best["every_step"] - 1.0,
+        "all_steps_per_s": rates,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--parts", default="overhead,ase,ase_machine,parallel,lammps,drift")
@@ -379,6 +417,8 @@ def main() -> None:
         result["parallel"] = parallel(args.sizes[-1], args.steps)
     if "lammps" in parts:
         result["lammps"] = lammps(args.sizes[0], args.steps, potential)
+    if "pressure_tensor" in parts:
+        result["pressure_tensor"] = pressure_tensor_cost(args.sizes[0], args.steps)
     if "drift" in parts:
         result["drift"] = [
             drift(t, args.nve_ps, args.equil_ps, potential) for t in args.drift_temperatures

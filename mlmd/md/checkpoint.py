@@ -37,7 +37,8 @@ class Restored:
     """A checkpoint read back on one rank: its ``state``; the rebuild reference
     ``ref_positions`` [n_owned, 3] Å and ``ref_cell`` [3, 3] Å (None when the rank grid
     differs and the atoms were redistributed); the ``integrator`` kind; the ``potential``
-    identity and the resolved ``config`` of the run that wrote it."""
+    identity, the resolved ``config`` of the run that wrote it, and the atomic ``numbers``
+    [N] of all its atoms in id order."""
 
     state: MDState
     ref_positions: np.ndarray | None
@@ -45,6 +46,7 @@ class Restored:
     integrator: str
     potential: dict
     config: dict
+    numbers: np.ndarray
 
 
 def _bath_arrays(bath) -> dict[str, np.ndarray]:
@@ -155,6 +157,7 @@ def read_checkpoint(path: str | Path, grid: Grid) -> Restored:
             ]
         meta = {k: v for k, v in data.items() if k not in per_atom and k != "rank"}
         meta["same"] = same
+        meta["numbers_by_id"] = data["numbers"][np.argsort(data["ids"], kind="stable")]
     meta = grid.comm.bcast(meta, root=0)
     if meta["same"]:
         mine = grid.comm.scatter(parts, root=0)
@@ -186,4 +189,41 @@ def read_checkpoint(path: str | Path, grid: Grid) -> Restored:
         integrator,
         json.loads(str(meta["potential"])),
         json.loads(str(meta["config"])),
+        meta["numbers_by_id"],
     )
+
+
+def mismatch(restored: Restored, potential: dict, numbers: np.ndarray | None, structure: dict):
+    """What differs between a checkpoint and the run asked to continue it (empty: nothing).
+
+    Args:
+        potential: this run's potential identity (:meth:`ForceField.identity`).
+        numbers: [N] atomic numbers of this config's start structure in id order, when it
+            was cheap to read (a file or a given structure); else None.
+        structure: this config's ``[structure]`` table (compared when ``numbers`` is None:
+            builders are deterministic, so the same table builds the same atoms).
+    """
+    found = []
+    mine, theirs = potential.get("sha256"), restored.potential.get("sha256")
+    if mine != theirs:
+        found.append(
+            f"potential: the checkpoint's is {restored.potential.get('name')!r} "
+            f"(weights sha256 {str(theirs)[:12]}…), this config's {potential.get('name')!r} "
+            f"(sha256 {str(mine)[:12]}…)"
+        )
+    if numbers is not None:
+        n_ck, n_me = len(restored.numbers), len(numbers)
+        if n_ck != n_me:
+            found.append(f"atoms: the checkpoint has {n_ck}, this config's structure {n_me}")
+        elif not np.array_equal(restored.numbers, numbers):
+            first = int(np.nonzero(restored.numbers != numbers)[0][0])
+            found.append(
+                f"species: atom {first} is Z={int(restored.numbers[first])} in the checkpoint, "
+                f"Z={int(numbers[first])} in this config's structure"
+            )
+    elif restored.config.get("structure") != structure:
+        found.append(
+            f"structure: the checkpoint's run built {restored.config.get('structure')}, "
+            f"this config builds {structure}"
+        )
+    return found

@@ -1,4 +1,9 @@
-"""``mlmd md run CONFIG.toml [--restart CKPT]`` (under ``mpiexec -n N`` or on one rank)."""
+"""``mlmd md run CONFIG.toml [--restart CKPT] [--overwrite] [--json]`` (under ``mpiexec -n N``
+or on one rank).
+
+stdout: the thermo rows (unless a progress bar draws them on a terminal) and the summary
+JSON; with ``--json`` the summary JSON alone (thermo rows go to thermo.log only).
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,18 @@ def register(subparsers) -> None:
     run = sub.add_parser(
         "run",
         help="run MD from a TOML config (mpiexec -n N mlmd md run CONFIG.toml)",
-        description="Run one MD run; see mlmd/md/config.py and mlmd/md/examples/*.toml.",
+        description="Run one MD run; see mlmd/md/config.py and mlmd/md/examples/*.toml. "
+        "An output directory that already holds a run is refused unless --overwrite or "
+        "--restart is given; one that another run is writing into is always refused.",
     )
     run.add_argument("config", help="MD config TOML file")
     run.add_argument("--restart", metavar="CKPT", help="continue from this checkpoint (.npz)")
+    run.add_argument(
+        "--overwrite", action="store_true", help="replace the outputs in output.directory"
+    )
+    run.add_argument(
+        "--json", action="store_true", help="print only the summary JSON on stdout (no bar)"
+    )
     run.set_defaults(func=_run)
 
 
@@ -24,7 +37,13 @@ def _run(args: argparse.Namespace) -> int:
 
     from mlmd.md.runner import run_md
 
-    summary = run_md(args.config, restart=args.restart)
+    summary = run_md(
+        args.config,
+        restart=args.restart,
+        echo=not args.json,
+        overwrite=args.overwrite,
+        progress=not args.json,
+    )
     if MPI.COMM_WORLD.Get_rank() == 0:
         print(json.dumps(summary, indent=1))
     return EXIT_CODES.get(summary["status"], 1)

@@ -5,6 +5,8 @@
 in, :meth:`Engine.step` is one step in LAMMPS ``Verlet::run`` order, read top to bottom.
 Safety problems are flags accumulated in the loop; :meth:`Engine.check` reduces them (on
 the steps the caller chooses) and raises :class:`MDSafetyError` naming the step and atoms.
+Non-finite forces also raise :attr:`Engine.alarm` in the step they appear (one more number
+in the step's allreduce), so the caller checks before a NaN reaches the positions.
 """
 
 from __future__ import annotations
@@ -68,8 +70,11 @@ class Engine:
         self.plan: Plan | None = None
         self.topology: Topology | None = None
         self.rebuilds = 0
-        self._nonfinite = 0.0
+        self._nonfinite = self._nonfinite_now = 0.0
+        self._first_bad: tuple[int, list[int]] | None = None  # (step, ids) of the first
         self._closest = (np.inf, -1, -1)
+        #: set by a step whose forces are non-finite on any rank: the caller checks at once
+        self.alarm = False
 
     # -- the two ways in ----------------------------------------------------------------
     def start(self, whole: dict | None, cell: np.ndarray, n_atoms: int, dt_fs: float) -> MDState:
@@ -155,16 +160,23 @@ class Engine:
         std = None
         if lf.member_forces is not None:
             std = force_spread(domain.reverse(self.grid, self.plan, lf.member_forces))
-        self._nonfinite += float((~np.isfinite(forces)).any(axis=1).sum())
+        bad = ~np.isfinite(forces).all(axis=1)
+        self._nonfinite_now = float(bad.sum())
+        self._nonfinite += self._nonfinite_now
+        if self._nonfinite_now and self._first_bad is None:
+            self._first_bad = (state.step, state.ids[bad].tolist())
         if lf.min_distance < self._closest[0]:
             self._closest = (lf.min_distance, *lf.closest_pair)
         return replace(state, forces=forces, force_std=std)
 
     def _sums(self, state: MDState, lf: LocalForces, heat: float):
-        """One allreduce of (E, W, K, heat); returns the state with global sums and heat."""
+        """One allreduce of (E, W, K, heat, non-finite count); returns the state with global
+        sums and the heat, and sets :attr:`alarm` (the same on every rank)."""
         k_local = kinetic_tensor(state.masses, state.velocities)
-        local = np.concatenate([[lf.energy], lf.virial.ravel(), k_local.ravel(), [heat]])
+        extra = [heat, self._nonfinite_now]
+        local = np.concatenate([[lf.energy], lf.virial.ravel(), k_local.ravel(), extra])
         red = self.reduce(local)
+        self.alarm = bool(red[20] > 0)  # non-finite forces somewhere: check this step
         state = replace(
             state,
             potential_energy=float(red[0]),
@@ -182,10 +194,11 @@ class Engine:
         closest = comm.allreduce(self._closest[0], op=MPI.MIN)
         self._nonfinite, closest_local = 0.0, self._closest
         self._closest = (np.inf, -1, -1)
-        if nonfinite > 0:
-            bad = state.ids[~np.isfinite(state.forces).all(axis=1)].tolist()
-            bad = sorted(sum(comm.allgather(bad), []))
-            raise MDSafetyError("non-finite forces", state.step, bad)
+        if nonfinite > 0:  # named where they first appeared (NaN spreads from there)
+            firsts = [f for f in comm.allgather(self._first_bad) if f is not None]
+            step = min(f[0] for f in firsts)
+            bad = sorted(i for f in firsts if f[0] == step for i in f[1])
+            raise MDSafetyError("non-finite forces", step, bad)
         if int(n_total) != state.n_atoms:
             raise MDSafetyError(
                 "atoms lost in migration", state.step, [], f"{int(n_total)} of {state.n_atoms} left"

@@ -75,7 +75,8 @@ class Outputs:
                 restart_step=state.step if restarted else None,
             )
         echo_to = sys.stdout if echo else None
-        self.thermo = ThermoLog(self.paths["thermo"], append=restarted, echo=echo_to)
+        restart_step = state.step if restarted else None
+        self.thermo = ThermoLog(self.paths["thermo"], restart_step=restart_step, echo=echo_to)
 
     def record(self, state: MDState, measure: Callable[[], dict], force: bool = False) -> None:
         """Write what is due at ``state.step``: a frame every ``trajectory_every`` steps, the

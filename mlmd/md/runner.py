@@ -26,8 +26,8 @@ from mpi4py import MPI
 from mlmd import units
 from mlmd.config import to_mapping
 from mlmd.errors import InputError, MlmdError
-from mlmd.md import domain
-from mlmd.md.checkpoint import read_checkpoint, write_checkpoint
+from mlmd.md import domain, rundir
+from mlmd.md.checkpoint import mismatch, read_checkpoint, write_checkpoint
 from mlmd.md.config import MDConfig, config_from_mapping, load_config
 from mlmd.md.engine import Engine, MDSafetyError
 from mlmd.md.forces import ForceField
@@ -37,8 +37,9 @@ from mlmd.md.observables import summary_values
 from mlmd.md.outputs import Outputs, output_paths
 from mlmd.md.schedule import Schedule
 from mlmd.md.state import MDState, atoms_from_structure, kinetic_tensor, maxwell_boltzmann
-from mlmd.md.structure import as_structure, load_structure
+from mlmd.md.structure import as_structure, check_start, load_structure
 from mlmd.md.uncertainty import UncertaintyMonitor
+from mlmd.progress import Progress
 from mlmd.runtime import reuse_freed_memory
 
 log = logging.getLogger(__name__)
@@ -157,15 +158,22 @@ def run_md(
     structure=None,
     comm: MPI.Comm | None = None,
     echo: bool = True,
+    overwrite: bool = True,
+    progress: bool = False,
 ) -> dict:
     """Run MD as configured; collective over ``comm`` (default ``MPI.COMM_WORLD``).
 
     Args:
         config: an :class:`MDConfig`, a mapping or a TOML path.
-        restart: a checkpoint to continue from (bitwise on the same rank count).
+        restart: a checkpoint to continue from (bitwise on the same rank count); refused
+            when it was written by another run (atoms, species, potential).
         potential: a potential Module to use instead of ``config.potential``.
         structure: a Frame / ASE Atoms start structure instead of ``config.structure``.
-        echo: print thermo lines to stdout (rank 0).
+        echo: print thermo lines to stdout (rank 0; not while a progress bar draws).
+        overwrite: replace the outputs already in ``output.directory`` (``mlmd md run``
+            passes False unless ``--overwrite``); a directory another run is writing into
+            is refused either way.
+        progress: draw a progress bar with ETA on a terminal's stderr (rank 0).
 
     Returns:
         a summary dict (status, steps, atoms, ranks, wall time, atom-steps/s, final
@@ -175,9 +183,12 @@ def run_md(
         cfg = load_config(config)
     else:
         cfg = config_from_mapping(config)
-    run = _setup(cfg, potential, comm or MPI.COMM_WORLD)
-    state = _start(run, structure) if restart is None else _resume(run, restart)
-    return _run_loop(run, state, restarted=restart is not None, echo=echo)
+    comm = comm or MPI.COMM_WORLD
+    restarting = restart is not None
+    with rundir.claim(cfg.output.directory, comm, overwrite=overwrite, restart=restarting):
+        run = _setup(cfg, potential, comm)
+        state = _start(run, structure) if restart is None else _resume(run, restart, structure)
+        return _run_loop(run, state, restarted=restarting, echo=echo, progress=progress)
 
 
 def _setup(cfg: MDConfig, potential: torch.nn.Module | None, comm: MPI.Comm) -> Run:
@@ -214,6 +225,7 @@ def _start(run: Run, structure) -> MDState:
     if grid.rank == 0:
         try:  # rank 0 builds; a failure must reach every rank, not leave them waiting
             st = as_structure(structure) if structure is not None else load_structure(cfg.structure)
+            check_start(st, cfg.safety.min_distance_A, _source(cfg, structure))
             t0 = cfg.initial_temperature_K
             t0 = run.engine.temperature(0.0) if t0 is None else t0
             whole, cell = initial_atoms(st, t0, cfg.seed, run.engine.integrator.dof), st.cell
@@ -226,15 +238,66 @@ def _start(run: Run, structure) -> MDState:
     return run.engine.start(whole, cell, n_atoms, cfg.timestep_fs)
 
 
-def _resume(run: Run, restart: str | Path) -> MDState:
-    """Continue from the checkpoint ``restart``."""
+def _source(cfg: MDConfig, structure) -> str:
+    """Where the start structure comes from, for messages."""
+    if structure is not None:
+        return "the start structure given to run_md"
+    return cfg.structure.dataset or cfg.structure.extxyz or f"builder {cfg.structure.builder}"
+
+
+def _resume(run: Run, restart: str | Path, structure) -> MDState:
+    """Continue from the checkpoint ``restart``, once it is shown to be this run's."""
+    cfg = run.cfg
     restored = read_checkpoint(restart, run.grid)
-    return run.engine.resume(restored, run.cfg.timestep_fs)
+    problems, error = [], None
+    if run.grid.rank == 0:
+        try:
+            numbers = None
+            if structure is not None or cfg.structure.builder is None:  # cheap to read
+                st = (
+                    as_structure(structure)
+                    if structure is not None
+                    else load_structure(cfg.structure)
+                )
+                numbers = st.numbers
+            problems = mismatch(restored, run.potential_id, numbers, to_mapping(cfg.structure))
+        except MlmdError as exc:
+            error = exc
+    problems, error = run.grid.comm.bcast((problems, error), root=0)
+    if error is not None:
+        raise error
+    step = restored.state.step
+    if problems:
+        raise InputError(
+            "checkpoint is from another run: " + "; ".join(problems),
+            file=str(restart),
+            field="--restart",
+            fix="continue it with the config that wrote it, or start afresh without --restart",
+        )
+    if step > cfg.steps:
+        raise InputError(
+            f"checkpoint is at step {step}, past this config's steps = {cfg.steps}",
+            file=str(restart),
+            field="--restart",
+            fix=f"set steps above {step} to continue the run",
+        )
+    if step == cfg.steps and run.grid.rank == 0:
+        log.warning(
+            "%s is at step %d = steps: nothing to run (raise steps to continue)", restart, step
+        )
+    return run.engine.resume(restored, cfg.timestep_fs)
 
 
-def _run_loop(run: Run, state: MDState, *, restarted: bool, echo: bool) -> dict:
+def _run_loop(run: Run, state: MDState, *, restarted: bool, echo: bool, progress: bool) -> dict:
     """Open the outputs, step to ``cfg.steps``, close; returns the summary."""
     cfg, grid = run.cfg, run.grid
+    bar = Progress(
+        max(cfg.steps - state.step, 0),
+        label="md run",
+        unit="step",
+        enabled=progress and grid.rank == 0,
+    )
+    echo = echo and not bar.active  # a bar on the terminal replaces the echoed rows
     outputs = Outputs(cfg.output, grid, state, run.config_map, restarted=restarted, echo=echo)
     monitor = UncertaintyMonitor(cfg.uncertainty, grid, run.config_map)
     total_mass = grid.comm.allreduce(float(state.masses.sum()))
@@ -247,22 +310,25 @@ def _run_loop(run: Run, state: MDState, *, restarted: bool, echo: bool) -> dict:
 
     t_start, first_step = time.perf_counter(), state.step
     try:
+        if run.engine.alarm:  # non-finite forces at the start
+            _check(run, state, outputs)
         if not restarted:
             monitor.observe(state)
             outputs.record(state, measure(state))
-        state, status = _loop(run, state, outputs, monitor, measure)
+        state, status = _loop(run, state, outputs, monitor, measure, bar)
     finally:
         outputs.close()
+        bar.close()
     wall = time.perf_counter() - t_start
     return _summary(run, state, status, state.step - first_step, wall, measure(state)(), monitor)
 
 
-def _loop(run: Run, state: MDState, outputs: Outputs, monitor, measure) -> tuple[MDState, str]:
+def _loop(run: Run, state: MDState, outputs: Outputs, monitor, measure, bar) -> tuple:
     """Step until ``cfg.steps``, a signal or an uncertainty stop; returns (state, status).
 
-    The one place that decides which step checks safety (every ``safety.check_every`` and
-    the last), computes the ensemble spread (every ``uncertainty.every``), writes outputs
-    and checkpoints."""
+    The one place that decides which step checks safety (every ``safety.check_every``, the
+    last, and any step whose forces are non-finite), computes the ensemble spread (every
+    ``uncertainty.every``), writes outputs and checkpoints."""
     cfg, comm = run.cfg, run.grid.comm
     status = "completed"
     with _Signals() as signals:
@@ -271,7 +337,8 @@ def _loop(run: Run, state: MDState, outputs: Outputs, monitor, measure) -> tuple
             check = step % cfg.safety.check_every == 0 or step == cfg.steps
             spread = step % cfg.uncertainty.every == 0
             state = run.engine.step(state, check=check, spread=spread)
-            if check:
+            bar.advance()
+            if check or run.engine.alarm:
                 _check(run, state, outputs)
                 if comm.allreduce(int(signals.caught is not None), op=MPI.MAX):
                     status = "interrupted"

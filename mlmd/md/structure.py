@@ -1,4 +1,9 @@
-"""The start structure of a run: a dataset frame, an extxyz file or a builder."""
+"""The start structure of a run: a dataset frame, an extxyz file or a builder, checked.
+
+Only rank 0 reads files; ASE is asked to read serially (``parallel=False``): under mpi4py
+``ase.io.read`` is otherwise a collective broadcast that the other ranks never join (a
+hang of ``mpiexec -n 2 mlmd md run`` with an extxyz start).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from vesin import NeighborList
 
 from mlmd.errors import InputError
 from mlmd.md.config import StructureConfig
@@ -61,9 +67,37 @@ def load_structure(cfg: StructureConfig) -> Structure:
 
         if not Path(cfg.extxyz).exists():
             raise InputError("extxyz file not found", file=cfg.extxyz, field="structure.extxyz")
-        return as_structure(ase.io.read(cfg.extxyz, index=cfg.index))
+        return as_structure(ase.io.read(cfg.extxyz, index=cfg.index, parallel=False))
     from mlmd.data import build
 
     if cfg.builder == "random_sio2":
         return as_structure(build.random_sio2(cfg.n_atoms, cfg.density_g_cm3, seed=cfg.seed))
     return as_structure(build.sio2_crystal(cfg.crystal, cfg.repeat))
+
+
+def check_start(st: Structure, min_distance_A: float, source: str) -> None:
+    """Refuse a start structure MD cannot run: non-finite positions or cell, or atoms closer
+    than ``min_distance_A`` (periodic images included); the message names the atoms (ids =
+    indices in the structure) and ``source``."""
+    bad = np.nonzero(~np.isfinite(st.positions).all(axis=1))[0]
+    if len(bad) or not np.isfinite(st.cell).all():
+        what = f"atoms {_ids(bad)} have non-finite positions" if len(bad) else "non-finite cell"
+        raise InputError(what, file=source, field="structure", fix="give finite coordinates")
+    i, j, d = NeighborList(cutoff=min_distance_A, full_list=False).compute(
+        st.positions, st.cell, True, quantities="ijd"
+    )
+    if len(d):
+        order = np.argsort(d, kind="stable")[:10]
+        pairs = ", ".join(f"{i[k]}–{j[k]} at {d[k]:.3g} Å" for k in order)
+        raise InputError(
+            f"{len(d)} atom pair(s) closer than {min_distance_A} Å: {pairs}",
+            file=source,
+            field="structure",
+            fix="separate the overlapping atoms (or lower safety.min_distance_A if they are "
+            "meant to be that close)",
+        )
+
+
+def _ids(index: np.ndarray, shown: int = 20) -> str:
+    text = ", ".join(map(str, index[:shown].tolist()))
+    return text + (f" … ({len(index)} in all)" if len(index) > shown else "")

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from mlmd.atomic import write_text
 from mlmd.md.observables import TABLE
 
 #: (name, format, width) of every column.
@@ -21,11 +22,24 @@ COLUMNS = (
 
 
 class ThermoLog:
-    """Writes a header then rows (rank 0 only). ``path`` is appended to on a restart."""
+    """Writes a header then rows (rank 0 only).
 
-    def __init__(self, path: str | Path, *, append: bool = False, echo: TextIO | None = sys.stdout):
+    ``restart_step``: continue an existing ``path`` after dropping its rows past that step
+    (a run killed after its last checkpoint wrote them; they are written again), so a
+    restarted log has every output step once."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        restart_step: int | None = None,
+        echo: TextIO | None = sys.stdout,
+    ):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        append = restart_step is not None
+        if append and self.path.exists():
+            _truncate(self.path, restart_step)
         self.file = self.path.open("a" if append else "w")
         self.echo = echo
         header = "# " + " ".join(f"{name:>{width}}" for name, _, width in COLUMNS)
@@ -48,6 +62,20 @@ class ThermoLog:
 
     def close(self) -> None:
         self.file.close()
+
+
+def _truncate(path: Path, step: int) -> None:
+    """Keep the comment lines and the whole rows of steps ≤ ``step`` (atomic rewrite; a
+    row torn by a kill has no newline or no integer step and goes too)."""
+
+    def keep(line: str) -> bool:
+        if line.startswith("#"):
+            return True
+        first = line.split()[0] if line.strip() and line.endswith("\n") else ""
+        return first.isdigit() and int(first) <= step
+
+    lines = path.read_text().splitlines(keepends=True)
+    write_text(path, "".join(line for line in lines if keep(line)))
 
 
 def read_thermo(path: str | Path) -> dict[str, list[float]]:

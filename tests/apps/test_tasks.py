@@ -44,7 +44,7 @@ def test_md_command_passes_hostile_paths_as_single_arguments(tmp_path, name, res
         check=True,
     ).stdout
     args = out.decode().split("\0")[:-1]
-    restart = ["--restart", str(checkpoint)] if resume else []
+    restart = ["--restart", str(checkpoint)] if resume else ["--overwrite"]
     assert args == ["mlmd", "md", "run", str(config), *restart]
     assert not _planted(tmp_path)
 

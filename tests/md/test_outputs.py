@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from mlmd.errors import InputError
 from mlmd.md import MDSafetyError, run_md
 from tests.md.helpers import Morse, fcc_crystal
 
@@ -121,14 +122,34 @@ def test_ensemble_spread_is_logged_and_uncertain_frames_collected(tmp_path):
 
 
 def test_atoms_too_close_raise_named_error_with_checkpoint(tmp_path):
-    atoms = fcc_crystal((3, 3, 3), rattle=0.0)
-    atoms.positions[5] = atoms.positions[6] + [0.3, 0.0, 0.0]
-    cfg = config(tmp_path, safety={"check_every": 2, "min_distance_A": 0.5})
+    """Atoms that come closer than safety.min_distance_A during the run: the named pair, the
+    step of the check that saw it, and checkpoint_error.npz holding that state."""
+    cfg = config(
+        tmp_path,
+        initial_temperature_K=2000.0,
+        safety={"check_every": 2, "min_distance_A": 2.5},  # fcc neighbours start at 2.76 Å
+    )
     with pytest.raises(MDSafetyError) as info:
-        run_md(cfg, potential=Morse(), structure=atoms, echo=False)
+        run_md(cfg, potential=Morse(), structure=fcc_crystal((3, 3, 3), rattle=0.0), echo=False)
     assert info.value.kind == "atoms closer than the minimum distance"
-    assert info.value.step == 2 and sorted(info.value.atoms) == [5, 6]
-    assert (tmp_path / "checkpoint_error.npz").exists()
+    assert info.value.step % 2 == 0 and len(info.value.atoms) == 2
+    saved = np.load(tmp_path / "checkpoint_error.npz")
+    assert int(saved["step"]) == info.value.step
+    a, b = (saved["positions"][saved["ids"] == i][0] for i in info.value.atoms)
+    frac = (b - a) @ np.linalg.inv(saved["cell"])
+    assert np.linalg.norm((frac - np.round(frac)) @ saved["cell"]) < 2.5
+
+
+def test_overlapping_start_is_refused_naming_the_atoms(tmp_path):
+    atoms = fcc_crystal((3, 3, 3), rattle=0.0)
+    atoms.positions[5] = atoms.positions[6] + [0.001, 0.0, 0.0]
+    with pytest.raises(InputError, match=r"closer than 0.5 Å: 5–6 at 0.001 Å") as info:
+        run_md(config(tmp_path), potential=Morse(), structure=atoms, echo=False)
+    assert info.value.field == "structure"
+    atoms.positions[5] = np.nan
+    with pytest.raises(InputError, match="atoms 5 have non-finite positions"):
+        run_md(config(tmp_path), potential=Morse(), structure=atoms, echo=False)
+    assert not (tmp_path / "trajectory.h5").exists()
 
 
 def test_non_finite_forces_raise_named_error(tmp_path):
@@ -139,8 +160,30 @@ def test_non_finite_forces_raise_named_error(tmp_path):
             return torch.where(bad, e * torch.sqrt(-e.detach().abs() - 1), e)
 
     cfg = config(tmp_path, safety={"check_every": 1})
-    with pytest.raises(MDSafetyError, match="non-finite forces at step 1"):
+    with pytest.raises(MDSafetyError, match=r"non-finite forces at step 0 \(atoms \d") as info:
         run_md(cfg, potential=Broken(), structure=fcc_crystal((3, 3, 3)), echo=False)
+    assert info.value.atoms  # named (the atom whose energy is NaN, and those it touches)
+
+
+def test_non_finite_forces_are_caught_in_the_step_they_appear(tmp_path):
+    """Between safety checks too: the step's allreduce carries the count, so the run stops
+    (naming atoms) before a NaN force reaches the positions."""
+
+    class BreaksAtStep3(Morse):
+        calls = 0
+
+        def forward(self, graph, edge_vectors):
+            BreaksAtStep3.calls += 1
+            e = super().forward(graph, edge_vectors)
+            if BreaksAtStep3.calls == 4:  # setup, steps 1, 2, then step 3
+                bad = torch.arange(graph.n_atoms) == 7
+                return torch.where(bad, e * torch.sqrt(-e.detach().abs() - 1), e)
+            return e
+
+    cfg = config(tmp_path, safety={"check_every": 100}, steps=50)
+    with pytest.raises(MDSafetyError, match=r"non-finite forces at step 3 \(atoms \d") as info:
+        run_md(cfg, potential=BreaksAtStep3(), structure=fcc_crystal((3, 3, 3)), echo=False)
+    assert info.value.atoms
 
 
 @pytest.mark.parametrize("every", [1, 3])
@@ -159,7 +202,8 @@ def test_pressure_tensor_observable_every_n_steps(tmp_path, every):
         tensor, steps = g["value"][()], g["step"][()]
         assert g["value"].attrs["unit"] == "GPa" and g["value"].dtype == np.float64
         assert np.allclose(g["time"][()], steps * 1.0)
-        scalar = dict(zip(f["observables/pressure/step"][()], f["observables/pressure/value"][()]))
+        obs = f["observables/pressure"]
+        scalar = dict(zip(obs["step"][()], obs["value"][()], strict=True))
     assert list(steps) == list(range(0, 13, every)) and tensor.shape == (len(steps), 3, 3)
     for k, step in enumerate(steps):
         if step in scalar:

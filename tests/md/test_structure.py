@@ -1,0 +1,77 @@
+"""Start structures: read on rank 0 without ASE's MPI collective (no hang under mpiexec),
+checked for finite positions and overlaps before any step."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import ase.io
+import numpy as np
+import pytest
+
+from mlmd.data import build
+from mlmd.data.convert import frame_to_atoms
+from mlmd.errors import InputError
+from mlmd.md.structure import Structure, check_start
+from tests.md.test_parallel import MPIEXEC, ROOT
+
+TOML = """
+steps = 10
+potential = "teacher"
+torch_threads = 1
+initial_temperature_K = 300.0
+[structure]
+extxyz = "{start}"
+[ensemble]
+kind = "nve"
+[output]
+directory = "{out}"
+thermo_every = 5
+trajectory_every = 5
+"""
+
+
+@pytest.mark.mpi
+def test_mpiexec_2_ranks_from_an_extxyz_start_runs(tmp_path):
+    """`mpiexec -n 2 mlmd md run` with [structure] extxyz: rank 0 reads, ASE serially (its
+    default under mpi4py is a broadcast that rank 1 never joined: a hang)."""
+    start = tmp_path / "start.extxyz"
+    ase.io.write(start, frame_to_atoms(build.sio2_crystal("cristobalite", (2, 1, 1))))
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(TOML.format(start=start, out=tmp_path / "out"))
+    mlmd = str(MPIEXEC.parent / "mlmd")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    res = subprocess.run(
+        [str(MPIEXEC), "-n", "2", mlmd, "md", "run", str(cfg), "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert '"ranks": 2' in res.stdout and '"step": 10' in res.stdout
+
+
+def cristobalite() -> Structure:
+    f = build.sio2_crystal("cristobalite", (1, 1, 1))
+    return Structure(np.array(f.numbers), np.array(f.positions), np.array(f.cell))
+
+
+def test_overlap_across_the_periodic_boundary_is_named():
+    st = cristobalite()
+    pos = st.positions.copy()
+    pos[2] = pos[9] + st.cell[0] + [0.2, 0.0, 0.0]  # an image of atom 9, 0.2 Å away
+    with pytest.raises(InputError, match="2–9 at 0.2 Å") as info:
+        check_start(Structure(st.numbers, pos, st.cell), 0.5, "start.extxyz")
+    assert info.value.file == "start.extxyz"
+    check_start(st, 0.5, "start.extxyz")  # the crystal itself passes
+
+
+def test_non_finite_cell_is_refused():
+    st = cristobalite()
+    cell = st.cell.copy()
+    cell[1, 1] = np.inf
+    with pytest.raises(InputError, match="non-finite cell"):
+        check_start(Structure(st.numbers, st.positions, cell), 0.5, "start.extxyz")
