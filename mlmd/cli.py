@@ -30,6 +30,7 @@ COMMANDS = {
     "evaluate": "mlmd.train.cli",
     "export": "mlmd.train.cli",
     "md": "mlmd.md.cli",
+    "traj": "mlmd.md.cli",
     "analyze": "mlmd.analysis.cli",
     "material": "mlmd.materials.cli",
     "validate": "mlmd.validate.cli",

@@ -1,11 +1,15 @@
-"""H5MD ``unit`` attributes → factors to mlmd's internal units (Å, fs, Å/fs).
+"""H5MD ``unit`` attributes → factors to mlmd's internal units (Å, fs, Å/fs, eV/Å).
 
-H5MD writes units as strings such as ``"nm"``, ``"ps"`` or ``"nm ps-1"``; mlmd writes
-``"Angstrom"``/``"Å"``, ``"fs"`` and ``"Angstrom/fs"``. A missing attribute means internal
+H5MD's units module writes units as strings such as ``"nm"``, ``"ps"``, ``"nm ps-1"`` or
+``"kJ mol-1 nm-1"``; mlmd's writer (:mod:`mlmd.md.h5md`) uses that syntax too:
+``"Angstrom"``, ``"fs"``, ``"Angstrom fs-1"``, forces in ``"kJ mol-1 Angstrom-1"`` (what
+MDAnalysis reads). ``"LENGTH/TIME"`` is also understood. A missing attribute means internal
 units. An unknown unit is an :class:`~mlmd.errors.InputError` naming the dataset.
 """
 
 from __future__ import annotations
+
+from ase import units as ase_units
 
 from mlmd.errors import InputError
 
@@ -21,6 +25,16 @@ LENGTH = {
 }
 #: Time units → fs.
 TIME = {"fs": 1.0, "ps": 1.0e3, "ns": 1.0e6}
+#: Force units → eV/Å.
+FORCE = {
+    "ev angstrom-1": 1.0,
+    "ev a-1": 1.0,
+    "ev/angstrom": 1.0,
+    "kj mol-1 angstrom-1": float(ase_units.kJ / ase_units.mol),
+    "kj mol-1 a-1": float(ase_units.kJ / ase_units.mol),
+    "kj mol-1 nm-1": float(ase_units.kJ / ase_units.mol) / 10.0,
+    "kcal mol-1 angstrom-1": float(ase_units.kcal / ase_units.mol),
+}
 
 
 def _text(unit: object) -> str | None:
@@ -74,3 +88,9 @@ def velocity_factor(unit: object, file: str, field: str) -> float:
             )
         length, time = parts[0], parts[1][:-2]
     return _lookup(LENGTH, length, file, field, "length") / _lookup(TIME, time, file, field, "time")
+
+
+def force_factor(unit: object, file: str, field: str) -> float:
+    """Factor converting forces stored in ``unit`` (``"kJ mol-1 Angstrom-1"``, ...) to eV/Å."""
+    text = _text(unit)
+    return 1.0 if text is None else _lookup(FORCE, " ".join(text.split()), file, field, "force")

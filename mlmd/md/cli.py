@@ -1,5 +1,5 @@
 """``mlmd md run CONFIG.toml [--restart CKPT] [--overwrite] [--json]`` (under ``mpiexec -n N``
-or on one rank).
+or on one rank), and ``mlmd traj export TRAJ.h5 -o OUT.extxyz|OUT.lammpstrj [--frames A:B:C]``.
 
 stdout: the thermo rows (unless a progress bar draws them on a terminal) and the summary
 JSON; with ``--json`` the summary JSON alone (thermo rows go to thermo.log only).
@@ -30,6 +30,35 @@ def register(subparsers) -> None:
         "--json", action="store_true", help="print only the summary JSON on stdout (no bar)"
     )
     run.set_defaults(func=_run)
+    _register_traj(subparsers)
+
+
+def _register_traj(subparsers) -> None:
+    traj = subparsers.add_parser("traj", help="trajectory tools (export for OVITO, VMD, ASE)")
+    sub = traj.add_subparsers(dest="traj_command", metavar="SUBCOMMAND", required=True)
+    export = sub.add_parser(
+        "export",
+        help="write an H5MD trajectory as extended XYZ or a LAMMPS text dump",
+        description="OVITO, VMD and ASE read both; see mlmd/md/traj.py for the columns.",
+    )
+    export.add_argument("trajectory", metavar="TRAJ", help="H5MD trajectory (.h5)")
+    export.add_argument(
+        "-o", "--output", required=True, help="OUT.extxyz / .xyz or OUT.lammpstrj / .dump"
+    )
+    export.add_argument("--frames", help="frames as START:STOP:STEP (Python slice; default all)")
+    export.add_argument("--json", action="store_true", help="print the summary as JSON")
+    export.set_defaults(func=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from mlmd.md.traj import export
+
+    summary = export(args.trajectory, args.output, args.frames)
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        print(f"{summary['frames']} frames of {summary['atoms']} atoms → {summary['path']}")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:

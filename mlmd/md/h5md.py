@@ -1,11 +1,23 @@
 """H5MD 1.1 trajectory writer (contract 4 of the design): rank 0 writes, others send.
 
-Layout: ``/h5md`` (version [1, 1], creator), ``/particles/all/{box/edges, position, image,
-velocity?, force?}`` each with ``value``, ``step``, ``time`` (fs), the time-independent
-``species``, ``mass`` and ``id`` (rows sorted by id), ``/observables/<name>`` time series, and
-``/parameters`` carrying the run config as JSON. Positions are wrapped into the cell;
-unwrapped = position + image @ cell. Files are flushed after every frame, and a restarted
-run truncates frames past its checkpoint before appending.
+Layout (H5MD 1.1 with the units module; read by mlmd's analysis, MDAnalysis 2.x
+``format="H5MD"`` and pyh5md 1.2):
+
+- ``/h5md``: ``version`` [1, 1]; ``author`` and ``creator`` (``name``, ``version``) as
+  fixed-length strings; ``modules/units`` (``version`` [1, 0]) declares the unit attributes.
+- ``/particles/all``: ``box`` (``dimension`` 3, ``boundary`` periodic, ``edges`` [T, 3, 3]
+  rows = lattice vectors), ``position`` (wrapped into the cell), ``image`` (unwrapped =
+  position + image @ edges), ``velocity``?, ``force``?, each with ``value``, and one
+  ``step`` / ``time`` pair owned by ``position`` and hard-linked from every other element
+  written with the frames; time-independent ``species``, ``mass``, ``id`` (rows sorted by id).
+- ``/observables/<name>``: time series with their own ``step`` / ``time`` (names and units
+  from :mod:`mlmd.md.observables`; ``pressure_tensor`` is [T, 3, 3]).
+- ``/parameters``: the run config as JSON (attribute ``config``).
+
+Units follow the H5MD units module's strings (:data:`UNIT`): Angstrom, fs, Angstrom fs-1,
+u; forces are stored in kJ mol-1 Angstrom-1 (MDAnalysis knows no eV-based force unit; the
+factor from eV/Å is :data:`FORCE_KJ_MOL_PER_EV`). Frames are flushed as written, observables
+in blocks; a restarted run truncates every series past its checkpoint before appending.
 """
 
 from __future__ import annotations
@@ -15,39 +27,62 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+from ase import units as ase_units
 
 from mlmd import __version__
 from mlmd.md.observables import UNITS
 
+#: Unit strings of the particle data (H5MD units module syntax: symbols, powers, spaces).
+UNIT = {
+    "length": "Angstrom",
+    "time": "fs",
+    "velocity": "Angstrom fs-1",
+    "force": "kJ mol-1 Angstrom-1",
+    "mass": "u",
+}
+#: kJ/mol per eV: stored forces = mlmd forces (eV/Å) × this.
+FORCE_KJ_MOL_PER_EV = float(ase_units.eV / (ase_units.kJ / ase_units.mol))
+#: Elements written with every frame: they share position's step and time (hard links).
+FRAME_ELEMENTS = ("box/edges", "position", "image", "velocity", "force")
+
+
+def _fixed(text: str) -> np.bytes_:
+    """A fixed-length ASCII string attribute value (H5MD's string type)."""
+    return np.bytes_(text.encode("ascii", "replace"))
+
 
 def _series(
-    group: h5py.Group, name: str, shape: tuple[int, ...], dtype, unit: str | None, rows: int = 1
+    group: h5py.Group,
+    name: str,
+    shape: tuple[int, ...],
+    dtype,
+    unit: str | None,
+    rows: int = 1,
+    clock: h5py.Group | None = None,
 ):
-    """The time-series group ``name`` (created empty if absent): ``value`` [T, *shape] in
-    chunks of ``rows`` rows (1 for frames; observables take blocks), ``step``, ``time``."""
+    """The time-dependent element ``name`` (created empty if absent): ``value`` [T, *shape]
+    in chunks of ``rows`` rows (1 for frames; observables take blocks), and ``step`` /
+    ``time`` of its own, or hard links to those of the element ``clock``."""
     g = group.require_group(name)
     if "value" not in g:
         g.create_dataset(
-            "value",
-            shape=(0, *shape),
-            maxshape=(None, *shape),
-            dtype=dtype,
-            chunks=(rows, *shape),
+            "value", shape=(0, *shape), maxshape=(None, *shape), dtype=dtype, chunks=(rows, *shape)
         )
-        g.create_dataset("step", shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(1024,))
-        g.create_dataset("time", shape=(0,), maxshape=(None,), dtype=np.float64, chunks=(1024,))
-        g["time"].attrs["unit"] = "fs"
         if unit:
             g["value"].attrs["unit"] = unit
+        if clock is not None:
+            g["step"], g["time"] = clock["step"], clock["time"]
+        else:
+            g.create_dataset("step", shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(1024,))
+            g.create_dataset("time", shape=(0,), maxshape=(None,), dtype=np.float64, chunks=(1024,))
+            g["time"].attrs["unit"] = UNIT["time"]
     return g
 
 
-def _append(g: h5py.Group, value, step: int, time_fs: float) -> None:
-    n = g["step"].shape[0]
-    for key, v in (("value", value), ("step", step), ("time", time_fs)):
-        ds = g[key]
-        ds.resize(n + 1, axis=0)
-        ds[n] = v
+def _grow(ds: h5py.Dataset, rows) -> None:
+    n = ds.shape[0]
+    ds.resize(n + len(rows), axis=0)
+    ds[n:] = rows
 
 
 class H5MDWriter:
@@ -58,7 +93,7 @@ class H5MDWriter:
         species / masses / ids: [N] arrays sorted by id.
         config: the resolved run config (stored as JSON in ``/parameters``).
         velocities / forces: also write these.
-        restart_step: when given, reopen ``path`` and drop every frame after this step.
+        restart_step: when given, reopen ``path`` and drop every row after this step.
     """
 
     def __init__(
@@ -77,42 +112,58 @@ class H5MDWriter:
         self.velocities, self.forces = velocities, forces
         self._pending: dict[str, list] = {}
         self.buffer_rows = 500
-        n = len(ids)
         if restart_step is not None and self.path.exists():
             self.file = h5py.File(self.path, "a")
             self._truncate(restart_step)
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = self.file = h5py.File(self.path, "w")
-        f.require_group("h5md").attrs["version"] = np.array([1, 1])
-        creator = f["h5md"].require_group("creator")
-        creator.attrs["name"], creator.attrs["version"] = "mlmd", __version__
-        parts = f.require_group("particles/all")
+        self.file = h5py.File(self.path, "w")
+        self._header()
+        self._particles(np.asarray(species), np.asarray(masses), np.asarray(ids))
+        self.file.require_group("parameters").attrs["config"] = json.dumps(config)
+        self.file.require_group("observables")
+        self.file.flush()
+
+    def _header(self) -> None:
+        h5md = self.file.require_group("h5md")
+        h5md.attrs["version"] = np.array([1, 1], dtype=np.int32)
+        h5md.require_group("author").attrs["name"] = _fixed("mlmd md run")
+        creator = h5md.require_group("creator")
+        creator.attrs["name"], creator.attrs["version"] = _fixed("mlmd"), _fixed(__version__)
+        h5md.require_group("modules/units").attrs["version"] = np.array([1, 0], dtype=np.int32)
+
+    def _particles(self, species: np.ndarray, masses: np.ndarray, ids: np.ndarray) -> None:
+        n = len(ids)
+        parts = self.file.require_group("particles/all")
+        position = _series(parts, "position", (n, 3), np.float64, UNIT["length"])
         box = parts.require_group("box")
-        box.attrs["dimension"] = 3
+        box.attrs["dimension"] = np.int32(3)
         box.attrs["boundary"] = np.array([b"periodic"] * 3)
-        _series(box, "edges", (3, 3), np.float64, "angstrom")
-        _series(parts, "position", (n, 3), np.float64, "angstrom")
-        _series(parts, "image", (n, 3), np.int32, None)
-        if velocities:
-            _series(parts, "velocity", (n, 3), np.float64, "angstrom fs-1")
-        if forces:
-            _series(parts, "force", (n, 3), np.float64, "eV angstrom-1")
+        _series(box, "edges", (3, 3), np.float64, UNIT["length"], clock=position)
+        _series(parts, "image", (n, 3), np.int32, None, clock=position)
+        if self.velocities:
+            _series(parts, "velocity", (n, 3), np.float64, UNIT["velocity"], clock=position)
+        if self.forces:
+            _series(parts, "force", (n, 3), np.float64, UNIT["force"], clock=position)
         parts.create_dataset("species", data=np.asarray(species, np.int32))
-        parts.create_dataset("mass", data=np.asarray(masses, np.float64)).attrs["unit"] = "amu"
+        mass = parts.create_dataset("mass", data=np.asarray(masses, np.float64))
+        mass.attrs["unit"] = UNIT["mass"]
         parts.create_dataset("id", data=np.asarray(ids, np.int64))
-        f.require_group("parameters").attrs["config"] = json.dumps(config)
-        f.require_group("observables")
-        f.flush()
 
     def _truncate(self, step: int) -> None:
-        def cut(name: str, obj) -> None:
-            if isinstance(obj, h5py.Group) and "step" in obj and "value" in obj:
-                keep = int((obj["step"][()] <= step).sum())
-                for key in ("value", "step", "time"):
-                    obj[key].resize(keep, axis=0)
-
-        self.file.visititems(cut)
+        """Drop every row after ``step`` (shared step/time datasets are cut once)."""
+        groups = []
+        self.file.visititems(
+            lambda _, obj: (
+                groups.append(obj)
+                if isinstance(obj, h5py.Group) and "step" in obj and "value" in obj
+                else None
+            )
+        )
+        keep = {g.name: int((g["step"][()] <= step).sum()) for g in groups}
+        for g in groups:
+            for key in ("value", "step", "time"):
+                g[key].resize(keep[g.name], axis=0)
         self.file.flush()
 
     def write_frame(
@@ -125,15 +176,18 @@ class H5MDWriter:
         velocities: np.ndarray | None = None,
         forces: np.ndarray | None = None,
     ) -> None:
-        """Append one frame; arrays [N, 3] sorted by id, positions wrapped into ``cell``."""
+        """Append one frame; arrays [N, 3] sorted by id, positions wrapped into ``cell``,
+        forces in eV/Å (stored in kJ mol-1 Angstrom-1)."""
         parts = self.file["particles/all"]
-        _append(parts["box/edges"], cell, step, time_fs)
-        _append(parts["position"], positions, step, time_fs)
-        _append(parts["image"], images.astype(np.int32), step, time_fs)
-        if self.velocities and velocities is not None:
-            _append(parts["velocity"], velocities, step, time_fs)
-        if self.forces and forces is not None:
-            _append(parts["force"], forces, step, time_fs)
+        values = {"box/edges": cell, "position": positions, "image": images.astype(np.int32)}
+        if self.velocities:
+            values["velocity"] = velocities
+        if self.forces:
+            values["force"] = forces * FORCE_KJ_MOL_PER_EV
+        for name, value in values.items():
+            _grow(parts[name]["value"], value[None])
+        _grow(parts["position/step"], [step])
+        _grow(parts["position/time"], [time_fs])
         self.flush()
 
     def write_observables(self, step: int, time_fs: float, values: dict) -> None:
@@ -155,10 +209,8 @@ class H5MDWriter:
             steps, times, values = zip(*rows, strict=True)
             values = np.asarray(values, dtype=np.float64)
             g = _series(obs, name, values.shape[1:], np.float64, UNITS.get(name), 1024)
-            n, k = g["step"].shape[0], len(rows)
             for key, data in (("value", values), ("step", steps), ("time", times)):
-                g[key].resize(n + k, axis=0)
-                g[key][n:] = data
+                _grow(g[key], data)
         self._pending = {}
         self.file.flush()
 

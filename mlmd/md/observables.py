@@ -19,8 +19,9 @@ from mlmd.md.state import MDState
 @dataclass(frozen=True)
 class Observable:
     """``name``: ``/observables/<name>`` in the trajectory and the key of :func:`measure`;
-    ``unit``: its H5MD unit string; ``column``, ``fmt``, ``width``: its thermo-log column
-    (None: not logged); ``summary``: its key in the run summary (None: not there)."""
+    ``unit``: its unit string (H5MD units module syntax); ``column``, ``fmt``, ``width``:
+    its thermo-log column (None: not logged); ``summary``: its key in the run summary (None:
+    not there)."""
 
     name: str
     unit: str
@@ -37,11 +38,11 @@ TABLE: tuple[Observable, ...] = (
     Observable("potential_energy", "eV", "Epot_eV", ".6f", 16, "potential_energy_eV"),
     Observable("total_energy", "eV", "Etot_eV", ".6f", 16, "total_energy_eV"),
     Observable("conserved_energy", "eV", "Econs_eV", ".6f", 16),
-    Observable("volume", "angstrom^3", "volume_A3", ".3f", 13, "volume_A3"),
+    Observable("volume", "Angstrom3", "volume_A3", ".3f", 13, "volume_A3"),
     Observable("density", "g cm-3", "density_g_cm3", ".5f", 14, "density_g_cm3"),
-    Observable("force_std_max", "eV/angstrom", "fstd_max_eV_A", ".4f", 14),
+    Observable("force_std_max", "eV Angstrom-1", "fstd_max_eV_A", ".4f", 14),
     Observable("kinetic_energy", "eV"),
-    Observable("force_std_mean", "eV/angstrom"),
+    Observable("force_std_mean", "eV Angstrom-1"),
 )
 
 #: The full pressure tensor (kinetic + virial, pressure = +trace/3) [3, 3] in GPa, written

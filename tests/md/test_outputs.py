@@ -43,7 +43,7 @@ def test_h5md_layout_and_teacher_nve(tmp_path):
     assert summary["status"] == "completed" and summary["n_atoms"] == 192
     with h5py.File(tmp_path / "trajectory.h5") as f:
         assert list(f["h5md"].attrs["version"]) == [1, 1]
-        assert f["h5md/creator"].attrs["name"] == "mlmd"
+        assert f["h5md/creator"].attrs["name"] == b"mlmd"  # fixed-length, as H5MD says
         p = f["particles/all"]
         assert p["box"].attrs["dimension"] == 3
         assert [b.decode() if isinstance(b, bytes) else b for b in p["box"].attrs["boundary"]] == [

@@ -1,0 +1,91 @@
+"""`mlmd traj export`: extxyz and LAMMPS dumps that ASE reads back to the stored numbers."""
+
+from __future__ import annotations
+
+import ase.io
+import h5py
+import numpy as np
+import pytest
+from ase import units as ase_units
+
+from mlmd.cli import main
+from mlmd.md import run_md
+from mlmd.md.h5md import FORCE_KJ_MOL_PER_EV
+from tests.md.helpers import Morse, fcc_crystal
+
+#: the text formats keep 10 significant digits
+TEXT_A = 1e-8
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["orthorhombic", "triclinic"])
+def trajectory(request, tmp_path_factory):
+    out = tmp_path_factory.mktemp("traj")
+    atoms = fcc_crystal((2, 2, 2))
+    if request.param:
+        atoms.set_cell(atoms.cell.array @ np.array([[1, 0.1, 0], [0, 1, 0.05], [0, 0, 1]]), True)
+    cfg = {
+        "steps": 20,
+        "timestep_fs": 2.0,
+        "torch_threads": 1,
+        "initial_temperature_K": 600.0,
+        "structure": {"builder": "random_sio2", "n_atoms": 1},
+        "ensemble": {"kind": "nve"},
+        "output": {
+            "directory": str(out),
+            "trajectory_every": 5,
+            "thermo_every": 5,
+            "velocities": True,
+            "forces": True,
+        },
+    }
+    run_md(cfg, potential=Morse(), structure=atoms, echo=False)
+    with h5py.File(out / "trajectory.h5") as f:
+        p = f["particles/all"]
+        stored = {k: p[f"{k}/value"][()] for k in ("position", "velocity", "force", "box/edges")}
+        stored["species"], stored["step"] = p["species"][()], p["position/step"][()]
+    stored["force"] = stored["force"] / FORCE_KJ_MOL_PER_EV
+    return out / "trajectory.h5", stored
+
+
+def test_extxyz_export_round_trips_through_ase(trajectory, tmp_path):
+    path, stored = trajectory
+    out = tmp_path / "t.extxyz"
+    assert main(["traj", "export", str(path), "-o", str(out), "--frames", "1::2"]) == 0
+    frames = ase.io.read(out, index=":")
+    assert [a.info["step"] for a in frames] == [5, 15]
+    for a, k in zip(frames, (1, 3), strict=True):
+        assert np.array_equal(a.numbers, stored["species"])
+        assert np.abs(a.positions - stored["position"][k]).max() < TEXT_A
+        assert np.abs(a.cell.array - stored["box/edges"][k]).max() < TEXT_A
+        v = a.get_velocities() * ase_units.fs  # → Å/fs
+        assert np.abs(v - stored["velocity"][k]).max() < TEXT_A
+        assert np.abs(a.get_forces() - stored["force"][k]).max() < 1e-6
+
+
+def test_lammps_dump_export_round_trips_through_ase(trajectory, tmp_path):
+    path, stored = trajectory
+    out = tmp_path / "t.lammpstrj"
+    assert main(["traj", "export", str(path), "-o", str(out)]) == 0
+    frames = ase.io.read(out, index=":", format="lammps-dump-text")
+    assert len(frames) == 5
+    for k, a in enumerate(frames):
+        assert a.get_chemical_symbols() == ["Ar"] * len(stored["species"])
+        cell = stored["box/edges"][k]
+        assert np.allclose(a.cell.cellpar(), ase.geometry.cell_to_cellpar(cell), atol=1e-8)
+        # LAMMPS's frame is rotated: compare fractional coordinates and distances
+        frac = stored["position"][k] @ np.linalg.inv(cell)
+        assert np.abs(a.get_scaled_positions(wrap=False) - frac).max() < TEXT_A
+        assert np.allclose(
+            np.linalg.norm(a.get_forces(), axis=1),
+            np.linalg.norm(stored["force"][k], axis=1),
+            atol=1e-6,
+        )
+    assert "ITEM: TIMESTEP\n20\n" in out.read_text()
+
+
+def test_unknown_suffix_and_missing_file_exit_2(trajectory, tmp_path, capsys):
+    path, _ = trajectory
+    assert main(["traj", "export", str(path), "-o", str(tmp_path / "t.pdb")]) == 2
+    assert "unknown export format '.pdb'" in capsys.readouterr().err
+    assert main(["traj", "export", str(tmp_path / "no.h5"), "-o", str(tmp_path / "t.xyz")]) == 2
+    assert not (tmp_path / "t.xyz").exists()
