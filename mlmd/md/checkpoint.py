@@ -221,9 +221,12 @@ def mismatch(restored: Restored, potential: dict, numbers: np.ndarray | None, st
                 f"species: atom {first} is Z={int(restored.numbers[first])} in the checkpoint, "
                 f"Z={int(numbers[first])} in this config's structure"
             )
-    elif restored.config.get("structure") != structure:
-        found.append(
-            f"structure: the checkpoint's run built {restored.config.get('structure')}, "
-            f"this config builds {structure}"
-        )
+    else:
+        theirs = restored.config.get("structure", {})
+        for key in sorted(set(theirs) | set(structure)):
+            if theirs.get(key) != structure.get(key):
+                found.append(
+                    f"structure.{key}: the checkpoint's run has {theirs.get(key)!r}, "
+                    f"this config {structure.get(key)!r}"
+                )
     return found

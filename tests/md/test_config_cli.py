@@ -22,6 +22,12 @@ BASE = {"steps": 10, "structure": {"builder": "sio2_crystal", "crystal": "cristo
         ({"schedule": {"time_ps": [0, 1], "temperature_K": [300.0]}}, "schedule"),
         ({"structure": {"builder": "random_sio2", "extxyz": "a.xyz", "n_atoms": 3}}, "structure"),
         ({"timestep_fs": 0.0}, "timestep_fs"),
+        ({"timestep_fs": float("nan")}, "timestep_fs"),
+        (
+            {"ensemble": {"kind": "langevin", "temperature_K": float("inf")}},
+            "ensemble.temperature_K",
+        ),
+        ({"ensemble": {"kind": "langevin", "damping_fs": float("nan")}}, "ensemble.damping_fs"),
     ],
 )
 def test_bad_config_names_the_key(change, key):
@@ -144,3 +150,17 @@ def test_a_pressure_schedule_without_a_barostat_is_an_error():
     }
     with pytest.raises(ConfigError, match="schedule.pressure_GPa does not apply"):
         config_from_mapping({**BASE, **change}, source="run.toml")
+
+
+def test_restart_under_a_config_that_builds_another_structure_is_refused(tmp_path, capsys):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(TOML.format(steps=10, out=tmp_path / "out"))
+    assert main(["md", "run", str(cfg), "--json"]) == 0
+    ckpt = tmp_path / "out" / "checkpoint.npz"
+    other = tmp_path / "other.toml"
+    text = TOML.format(steps=20, out=tmp_path / "out2").replace("[2, 2, 2]", "[1, 1, 1]")
+    other.write_text(text)
+    capsys.readouterr()
+    assert main(["md", "run", str(other), "--restart", str(ckpt)]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint is from another run: structure.repeat" in err and "Traceback" not in err
