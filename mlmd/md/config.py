@@ -24,8 +24,9 @@ A config file is one MD run::
     temperature_K = [4000, 4000, 300]
 
     [output]
-    directory = "melt_quench"
+    directory = "melt_quench"      # one run per directory (`mlmd md run` locks it)
     trajectory_every = 500
+    pressure_tensor_every = 0      # > 0: /observables/pressure_tensor [T, 3, 3] GPa
 
 Relative paths are taken relative to the working directory.
 """
