@@ -137,7 +137,7 @@ def _children_cpu_s() -> float:
     return use.ru_utime + use.ru_stime
 
 
-def bench_cp2k(tmp: Path, preset: str, n_atoms: int, n: int, workers: int, ranks: int) -> dict:
+def bench_cp2k(tmp: Path, preset: str, n_atoms: int, n: int, *, workers: int, ranks: int) -> dict:
     """Seconds per structure of ``preset`` for ``n`` structures of ``n_atoms`` atoms, labelled
     ``workers`` at a time with ``ranks`` ranks each; cores busy = CPU time of the CP2K
     processes / (wall × cores). On a shared, oversubscribed machine the wall time is
@@ -245,7 +245,9 @@ def main() -> None:
             out["cp2k"] = []
             for preset in args.presets:
                 for size in args.sizes:
-                    row = bench_cp2k(tmp, preset, size, args.structures, args.workers, args.ranks)
+                    row = bench_cp2k(
+                        tmp, preset, size, args.structures, workers=args.workers, ranks=args.ranks
+                    )
                     out["cp2k"].append(row)
                     print(json.dumps(row), file=sys.stderr)
     out["machine"]["load_average_end"] = os.getloadavg()

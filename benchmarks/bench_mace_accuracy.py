@@ -39,7 +39,8 @@ from mlmd.potential.export import load_model_dir  # noqa: E402
 HERE = Path(__file__).resolve().parent
 
 
-def _mace_job(python: str, train: Path, test: Path, size: str, budget: float, out: Path):
+# positional: called through Pool.starmap with one tuple per job
+def _mace_job(python: str, train: Path, test: Path, size: str, budget: float, out: Path):  # noqa: PLR0917
     cmd = [python, str(HERE / "mace_train_worker.py"), str(train), str(test),
            "--size", size, "--budget-s", str(budget), "--out", str(out)]  # fmt: skip
     run = subprocess.run(cmd, capture_output=True, text=True)

@@ -66,6 +66,13 @@ def config_from_args(args: argparse.Namespace) -> AnalysisConfig:
         "tmp_dir": args.tmp_dir,
     }
     data.update({k: v for k, v in simple.items() if v is not None})
+    data.update(_flags_and_lists(args))
+    return from_mapping(AnalysisConfig, data, source=source)
+
+
+def _flags_and_lists(args: argparse.Namespace) -> dict:
+    """The settings of the switches and the comma-separated list options that were given."""
+    data = {}
     if args.what:
         data["what"] = [w for item in args.what for w in item.split(",") if w]
     if args.lorch:
@@ -73,16 +80,7 @@ def config_from_args(args: argparse.Namespace) -> AnalysisConfig:
     if args.no_plots:
         data["plots"] = False
     if args.cutoff:
-        cutoffs = {}
-        for text in args.cutoff:
-            for key, value in _pairs(text, "--cutoff").items():
-                try:
-                    cutoffs[key] = float(value)
-                except ValueError:
-                    raise InputError(
-                        f"'{value}' is not a number", field="--cutoff", fix="e.g. --cutoff Si-O=2.3"
-                    ) from None
-        data["cutoffs_A"] = cutoffs
+        data["cutoffs_A"] = _cutoffs(args.cutoff)
     if args.angle_bonds:
         data["angle_bonds"] = [p for item in args.angle_bonds for p in item.split(",") if p]
     if args.voronoi_centres:
@@ -93,7 +91,21 @@ def config_from_args(args: argparse.Namespace) -> AnalysisConfig:
         data["species_map"] = _pairs(args.species_map, "--species-map")
     if args.fit_window_ps:
         data["fit_window_ps"] = _window(args.fit_window_ps)
-    return from_mapping(AnalysisConfig, data, source=source)
+    return data
+
+
+def _cutoffs(texts: list[str]) -> dict[str, float]:
+    """``--cutoff Si-O=2.3,O-O=3`` (repeatable) → {"Si-O": 2.3, "O-O": 3.0} in Å."""
+    cutoffs = {}
+    for text in texts:
+        for key, value in _pairs(text, "--cutoff").items():
+            try:
+                cutoffs[key] = float(value)
+            except ValueError:
+                raise InputError(
+                    f"'{value}' is not a number", field="--cutoff", fix="e.g. --cutoff Si-O=2.3"
+                ) from None
+    return cutoffs
 
 
 def window_from_args(args: argparse.Namespace) -> Window:

@@ -110,6 +110,13 @@ class AnalysisConfig:
         unknown = [w for w in self.what if w not in ANALYSES + ("all",)]
         if unknown:
             raise ValueError(f"unknown analysis {unknown[0]!r}; valid: all, {', '.join(ANALYSES)}")
+        unknown = [w for w in self.sq_weightings if w not in ("neutron", "xray")]
+        if unknown:
+            raise ValueError(f"unknown sq_weightings {unknown[0]!r}; valid: neutron, xray")
+        self._check_ranges()
+
+    def _check_ranges(self) -> None:
+        """Lengths, bins and counts in their ranges (ValueError naming the field)."""
         for name in ("dr_A", "angle_bin_deg", "q_max_A", "dq_A", "direct_q_max_A", "direct_dq_A"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
@@ -119,9 +126,6 @@ class AnalysisConfig:
             raise ValueError("quench_bin_K must be positive")
         if self.n_blocks < 1 or min(self.direct_frames, self.voronoi_frames) < 0:
             raise ValueError("n_blocks must be ≥ 1, direct_frames and voronoi_frames ≥ 0")
-        unknown = [w for w in self.sq_weightings if w not in ("neutron", "xray")]
-        if unknown:
-            raise ValueError(f"unknown sq_weightings {unknown[0]!r}; valid: neutron, xray")
         for key, value in self.cutoffs_A.items():
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"cutoffs_A {key} = {value} must be a positive length (Å)")

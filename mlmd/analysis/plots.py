@@ -48,6 +48,7 @@ def plot_rdf(
     total: np.ndarray,
     partials: dict[str, np.ndarray],
     path: Path,
+    *,
     reference: tuple[np.ndarray, np.ndarray] | None = None,
     marks: Marks | None = None,
     title: str = "",
@@ -72,6 +73,7 @@ def plot_sq(
     curves: dict[str, tuple[np.ndarray, np.ndarray]],
     path: Path,
     weighting: str,
+    *,
     reference: tuple[np.ndarray, np.ndarray] | None = None,
     marks: Marks | None = None,
     title: str = "",
@@ -144,6 +146,7 @@ def plot_msd(
     fits: dict[str, dict],
     window_ps: tuple[float, float],
     path: Path,
+    *,
     title: str = "",
 ) -> Path:
     fig, ax = _figure(title=title)

@@ -75,5 +75,7 @@ def sq_section(ctx: Context, rdf: Rdf, direct: DirectSq | None) -> Section:
     for w, curves in totals.items():
         path = ctx.out / ("sq.png" if w == weightings[0] else f"sq_{w}.png")
         marks = ctx.marks.get("sq") if w == "neutron" else None
-        section.plots += ctx.plot(plots.plot_sq, curves, path, w, ctx.reference_sq, marks)
+        section.plots += ctx.plot(
+            plots.plot_sq, curves, path, w, reference=ctx.reference_sq, marks=marks
+        )
     return section

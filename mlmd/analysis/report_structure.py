@@ -92,8 +92,8 @@ def rdf_section(ctx: Context, rdf: Rdf, acc: RdfAccumulator) -> Section:
             rdf.total,
             rdf.partials,
             ctx.out / "gr.png",
-            ctx.reference_gr,
-            ctx.marks.get("rdf"),
+            reference=ctx.reference_gr,
+            marks=ctx.marks.get("rdf"),
         )
     return section
 
@@ -166,7 +166,9 @@ def _rings(ctx: Context, cutoffs: Cutoffs) -> tuple[RingAccumulator | None, str]
         )
         return None, note
     sp = ctx.species
-    return RingAccumulator(sp.labels, sp.kind, former, bridge, rc, config.rings_max_size), ""
+    return RingAccumulator(
+        sp.labels, sp.kind, former, bridge, rc, max_size=config.rings_max_size
+    ), ""
 
 
 def coordination_section(ctx: Context, coord: CoordinationAccumulator, cutoffs: Cutoffs) -> Section:

@@ -26,6 +26,7 @@ def network_links(
     neighbour: np.ndarray,
     vectors: np.ndarray,
     kind: np.ndarray,
+    *,
     former: int,
     bridge: int,
     cutoff_A: float,
@@ -93,6 +94,7 @@ class RingAccumulator:
         former: str,
         bridge: str,
         cutoff_A: float,
+        *,
         max_size: int = 12,
     ):
         self.kind = np.asarray(kind)
@@ -104,7 +106,9 @@ class RingAccumulator:
 
     def add_bonds(self, i: np.ndarray, j: np.ndarray, vectors: np.ndarray) -> None:
         """Add one frame's full bond list (vectors [E,3] Å)."""
-        links = network_links(i, j, vectors, self.kind, self.former, self.bridge, self.cutoff)
+        links = network_links(
+            i, j, vectors, self.kind, former=self.former, bridge=self.bridge, cutoff_A=self.cutoff
+        )
         compact = np.cumsum(self.kind == self.former) - 1  # atom index → former index
         n_formers = int((self.kind == self.former).sum())
         self.hist += smallest_rings(compact[links], n_formers, self.max_size)

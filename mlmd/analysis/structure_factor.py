@@ -151,7 +151,12 @@ class DirectSq:
         m = self.stride
         with torch_threads(self.threads):
             rho = species_amplitudes(
-                np.asarray(positions) * m, cell, h // m, self.kind, len(self.labels), self.device
+                np.asarray(positions) * m,
+                cell,
+                h // m,
+                self.kind,
+                len(self.labels),
+                device=self.device,
             )
         q = np.linalg.norm(h @ (2 * np.pi * np.linalg.inv(cell).T), axis=1)
         n_shells = len(self._sum_q)
@@ -205,6 +210,7 @@ def species_amplitudes(
     h: np.ndarray,
     kind: np.ndarray,
     n_species: int,
+    *,
     device: torch.device,
 ) -> np.ndarray:
     """ρ_a(h) = Σ_{j∈a} exp(2πi h·s_j) [S, K] for integer vectors h [K,3] and each species a;
@@ -248,6 +254,7 @@ def species_amplitudes(
 def first_sharp_peak(
     q: np.ndarray,
     s: np.ndarray,
+    *,
     q_min: float = 0.8,
     window_A: float = 0.3,
     min_prominence: float = 0.1,

@@ -154,7 +154,7 @@ def _cell_faces(points: np.ndarray, centres: np.ndarray, merge: float, min_area:
     if min_area > 0:
         edges = np.array(
             [
-                _area_checked(vor, r, e, points, merge, min_area)
+                _area_checked(vor, r, e, points, merge=merge, min_area=min_area)
                 for r, e in zip(ridges, edges, strict=True)
             ]
         )
@@ -172,7 +172,7 @@ def _cell_faces(points: np.ndarray, centres: np.ndarray, merge: float, min_area:
     return counts, reach
 
 
-def _area_checked(vor, r: int, edges: int, points, merge: float, min_area: float) -> int:
+def _area_checked(vor, r: int, edges: int, points, *, merge: float, min_area: float) -> int:
     """``edges`` of ridge ``r``, or 0 when its area is below ``min_area``."""
     if edges < 3:
         return 0

@@ -92,6 +92,7 @@ def random_cell(
     counts: Mapping[str, int],
     density_g_cm3: float,
     min_dist: Mapping[str, float],
+    *,
     seed: int = 0,
     max_tries_per_atom: int = 20000,
     source: str | None = None,
@@ -132,7 +133,8 @@ def random_cell(
     _check_packing(symbols, counts, d2, length**3, density_g_cm3)
     order = sorted(range(len(symbols)), key=lambda i: -d2[i, i])
     types = np.concatenate([np.full(int(counts[symbols[i]]), i) for i in order])
-    pos = _insert(types, d2, length, np.random.default_rng(seed), max_tries_per_atom, density_g_cm3)
+    rng = np.random.default_rng(seed)
+    pos = _insert(types, d2, length, rng, max_tries=max_tries_per_atom, density=density_g_cm3)
     numbers = np.array([element_number(s, "counts") for s in symbols])[types]
     if source is None:
         formula = "".join(f"{s}{counts[s]}" for s in symbols)
@@ -153,7 +155,7 @@ def _check_packing(symbols, counts, d2: np.ndarray, volume_A3: float, density: f
             )
 
 
-def _insert(types, d2, length, rng, max_tries, density) -> np.ndarray:
+def _insert(types, d2, length, rng, *, max_tries: int, density: float) -> np.ndarray:
     """Positions [N, 3] Å of atoms of ``types`` inserted in order (see :func:`random_cell`)."""
     n_atoms = len(types)
     n_bins = int(length // max(np.sqrt(d2.max()), 1e-9))

@@ -56,7 +56,7 @@ def test_factorised_sum_equals_the_plain_sum_in_a_triclinic_cell():
     kind = rng.integers(0, 3, 50)
     h = rng.integers(-6, 7, (40, 3))
     frac = pos @ np.linalg.inv(cell)
-    fast = species_amplitudes(pos, cell, h, kind, 3, torch.device("cpu"))
+    fast = species_amplitudes(pos, cell, h, kind, 3, device=torch.device("cpu"))
     for a in range(3):
         plain = np.exp(2j * np.pi * h @ frac[kind == a].T).sum(axis=1)
         np.testing.assert_allclose(fast[a], plain, rtol=0, atol=1e-10)

@@ -12,7 +12,7 @@ from ase.data import atomic_masses
 from ase.spacegroup import crystal
 
 
-def write_h5md(
+def write_h5md(  # noqa: PLR0913 (keyword-only options, one per optional H5MD group)
     path: str | Path,
     positions: np.ndarray,
     cells: np.ndarray,
@@ -24,15 +24,13 @@ def write_h5md(
     times_fs: np.ndarray | None = None,
     observables: dict[str, tuple[np.ndarray, str]] | None = None,
     mlmd: bool = True,
-    group: str = "all",
-    species: np.ndarray | None = None,
     config: dict | None = None,
 ) -> Path:
     """Write frames as H5MD. ``positions`` [T,N,3] Å (written as given), ``cells`` [T,3,3]
     or [3,3] Å, ``numbers`` [N]. With ``mlmd=False`` the file has no mlmd creator, mass, id,
     image, observables or parameters: a plain H5MD file as another program would write it
-    (species are then ``species`` if given, else the atomic numbers). ``config`` is the MD
-    run config stored in ``/parameters`` (default: a timestep only)."""
+    (species are the atomic numbers). ``config`` is the MD run config stored in
+    ``/parameters`` (default: a timestep only)."""
     path = Path(path)
     positions = np.asarray(positions, dtype=np.float64)
     t, n = positions.shape[:2]
@@ -45,7 +43,7 @@ def write_h5md(
         creator = h5.create_group("creator")
         creator.attrs["name"] = "mlmd" if mlmd else "test-writer"
         creator.attrs["version"] = "0.1.0"
-        g = f.create_group(f"particles/{group}")
+        g = f.create_group("particles/all")
         box = g.create_group("box")
         box.attrs["dimension"] = 3
         box.attrs["boundary"] = np.array(["periodic"] * 3, dtype="S8")
@@ -64,22 +62,25 @@ def write_h5md(
             element(g, "image", np.asarray(images, dtype=np.int32), "")
         if velocities is not None:
             element(g, "velocity", np.asarray(velocities, dtype=np.float64), "Angstrom/fs")
-        sp = numbers if species is None else species
-        g.create_dataset("species", data=np.asarray(sp, dtype=np.int32))
+        g.create_dataset("species", data=np.asarray(numbers, dtype=np.int32))
         if mlmd:
             g.create_dataset("mass", data=atomic_masses[np.asarray(numbers)])
             g.create_dataset("id", data=np.arange(n, dtype=np.int64))
             f.create_group("parameters").attrs["config"] = json.dumps(
                 config or {"timestep_fs": 1.0}
             )
-            for name, (value, unit) in (observables or {}).items():
-                o = f.create_group(f"observables/{name}")
-                o.create_dataset("value", data=np.asarray(value, dtype=np.float64)).attrs[
-                    "unit"
-                ] = unit
-                o.create_dataset("step", data=steps[: len(value)])
-                o.create_dataset("time", data=times[: len(value)]).attrs["unit"] = "fs"
+            _write_observables(f, observables or {}, steps, times)
     return path
+
+
+def _write_observables(f: h5py.File, observables: dict, steps, times) -> None:
+    """``/observables/NAME/{value, step, time}`` for each (value [T'], unit) of ``observables``
+    (T' ≤ T: the first T' steps)."""
+    for name, (value, unit) in observables.items():
+        o = f.create_group(f"observables/{name}")
+        o.create_dataset("value", data=np.asarray(value, dtype=np.float64)).attrs["unit"] = unit
+        o.create_dataset("step", data=steps[: len(value)])
+        o.create_dataset("time", data=times[: len(value)]).attrs["unit"] = "fs"
 
 
 def wrap(positions: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
