@@ -150,6 +150,54 @@ def md_config(old: str = "", new: str = "") -> Callable[[Path], None]:
     return write("md.toml", MD.replace(old, new))
 
 
+def md_start(name: str, damage: str) -> Callable[[Path], None]:
+    """md.toml starting from ``name``: a cristobalite extxyz with an overlap or a NaN."""
+
+    def prepare(d: Path) -> None:
+        import ase.io
+        import numpy as np
+
+        from mlmd.data import build
+        from mlmd.data.convert import frame_to_atoms
+
+        atoms = frame_to_atoms(build.sio2_crystal("cristobalite", (1, 1, 1)))
+        if damage == "overlap":
+            atoms.positions[5] = atoms.positions[6] + [0.001, 0.0, 0.0]
+        else:
+            atoms.positions[3] = np.nan
+        ase.io.write(d / name, atoms)
+        start = 'dataset = "data.h5"\nindex = 0\n'
+        (d / "md.toml").write_text(MD.replace(start, f'extxyz = "{name}"\n'))
+
+    return prepare
+
+
+def md_checkpoint(name: str, kind: str) -> Callable[[Path], None]:
+    """md.toml plus ``name``: a checkpoint of an older format, or of another (192-atom) run."""
+
+    def prepare(d: Path) -> None:
+        import numpy as np
+
+        write("md.toml", MD)(d)
+        if kind == "old":
+            np.savez(d / name, format=np.array("mlmd.md.checkpoint/1"), step=np.array(1))
+            return
+        from mlmd.md import run_md
+
+        other = {
+            "steps": 1,
+            "potential": "teacher",
+            "torch_threads": 1,
+            "structure": {"builder": "sio2_crystal", "repeat": [2, 2, 2]},
+            "output": {"directory": str(d / "other")},
+        }
+        run_md(other, echo=False)
+        (d / "other" / "checkpoint.npz").rename(d / name)
+        shutil.rmtree(d / "other")
+
+    return prepare
+
+
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR binary"
 TRAIN = "train data.h5 -o out --config train.toml"
 
@@ -165,6 +213,30 @@ CASES = [
          ("md.toml", "ensemble.damping_fs", "not a finite number"),
          md_config("damping_fs = 100.0", "damping_fs = nan")),
     Case("md-config-is-a-directory", "md run mdcfg", ("mdcfg", "is a directory"), mkdir("mdcfg")),
+    # md run (md stream)
+    Case("md-key-of-another-integrator", "md run md.toml",
+         ("md.toml", "ensemble.barostat_damping_fs", "does not apply to kind = 'langevin'"),
+         md_config("damping_fs = 100.0", "damping_fs = 100.0\nbarostat_damping_fs = 5.0")),
+    Case("md-overlapping-start", "md run md.toml",
+         ("ov.extxyz", "structure", "closer than 0.5 Å: 5–6 at 0.001 Å"),
+         md_start("ov.extxyz", "overlap")),
+    Case("md-nan-start", "md run md.toml", ("nan.extxyz", "structure", "atoms 3", "non-finite"),
+         md_start("nan.extxyz", "nan")),
+    Case("md-restart-not-a-checkpoint", "md run md.toml --restart junk.npz",
+         ("junk.npz", "--restart", "not a readable .npz file"),
+         lambda d: (md_config()(d), write("junk.npz", b"PK\x03\x04 not a zip")(d))),
+    Case("md-restart-old-checkpoint", "md run md.toml --restart old.npz",
+         ("old.npz", "--restart", "older mlmd"), md_checkpoint("old.npz", "old")),
+    Case("md-restart-another-runs-checkpoint", "md run md.toml --restart ck.npz",
+         ("ck.npz", "--restart", "another run", "the checkpoint has 192"),
+         md_checkpoint("ck.npz", "foreign")),
+    Case("md-existing-output", "md run md.toml",
+         ("mdout", "output.directory", "already holds", "--overwrite"),
+         lambda d: (md_config()(d), write("mdout/thermo.log", "# step\n")(d))),
+    Case("traj-export-unknown-format", "traj export t.h5 -o t.pdb",
+         ("t.pdb", "-o", "unknown export format"), write("t.h5", "x")),
+    Case("traj-export-missing-trajectory", "traj export none.h5 -o t.xyz",
+         ("none.h5", "trajectory not found")),
     # outputs where the user may not write: one mechanism in the dispatcher for every command
     Case("md-readonly-output", "md run md.toml", ("ro/md", "Permission denied"),
          md_config('directory = "mdout"', 'directory = "ro/md"'), readonly=("ro",)),

@@ -66,12 +66,13 @@ def claim(directory: str | Path, comm: MPI.Comm, *, overwrite: bool, restart: bo
         InputError: another run holds the directory, or it already holds outputs and
             neither ``overwrite`` nor ``restart`` is given.
     """
-    fh, error = None, None
+    fh, error, path = None, None, Path(directory)
+    created = not path.exists()
     if comm.Get_rank() == 0:
         try:
-            fh = _lock(Path(directory))
             if not (overwrite or restart):
-                _refuse_existing(Path(directory))
+                _refuse_existing(path)  # before writing anything
+            fh = _lock(path)
         except (InputError, OSError) as exc:
             error = exc
     error = comm.bcast(error, root=0)
@@ -81,6 +82,11 @@ def claim(directory: str | Path, comm: MPI.Comm, *, overwrite: bool, restart: bo
         raise error
     try:
         yield
+    except InputError:  # refused before any output (a bad checkpoint, start, ...)
+        if fh is not None and created and [p.name for p in path.iterdir()] == [LOCK_NAME]:
+            (path / LOCK_NAME).unlink()
+            path.rmdir()  # leave no trace of a run that never started
+        raise
     finally:
         if fh is not None:
             fh.close()
