@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from mlmd.cli import main
-from tests.analysis.test_reader import write_generic_h5md
-from tests.analysis.trajectories import synthetic_sio2_trajectory
+from tests.analysis.trajectories import synthetic_sio2_trajectory, write_generic_h5md
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

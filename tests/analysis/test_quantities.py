@@ -3,8 +3,7 @@
 import pytest
 
 from mlmd.analysis import compare, coordination_fraction, mean_angle, report_lines, resolve
-from mlmd.analysis.species import pair_values, split_species
-from mlmd.errors import InputError
+from mlmd.analysis.species import split_species
 
 SUMMARY = {
     "window": {"kind": "segment", "start_ps": 30.0, "end_ps": 40.0, "frames": 21},
@@ -48,18 +47,3 @@ def test_compare_names_the_window_and_what_it_could_not():
     assert missing == ["glass_transition_K: not an analysis quantity"]
     lines = report_lines({**SUMMARY, "comparison": rows})
     assert "segment 30–40 ps, 21 frames" in "\n".join(lines)
-
-
-def test_pair_keys_are_strict():
-    assert pair_values({"Cu-Zr": 3.6}, ["Zr", "Cu"], "--cutoff") == {
-        ("Cu", "Zr"): 3.6,
-        ("Zr", "Cu"): 3.6,
-    }
-    for bad, message in [
-        ({"CuZr": 3.0}, "not a species pair"),
-        ({"Cu-Xx": 3.0}, "'Xx'"),
-        ({"Cu-Zr": 3.0, "Zr-Cu": 3.1}, "twice"),
-        ({"Cu-Cu": 0.0}, "positive"),
-    ]:
-        with pytest.raises(InputError, match=message):
-            pair_values(bad, ["Zr", "Cu"], "--cutoff")

@@ -10,6 +10,7 @@ from mlmd.analysis.quench import quench_curves
 from mlmd.analysis.reader import open_trajectory
 from mlmd.cli import main
 from mlmd.units import GPA
+from tests.analysis import tolerances as tol
 from tests.analysis.trajectories import random_sio2, write_h5md
 
 #: 2 ps at 1 fs: hold 3000 K to 0.2 ps, quench to 300 K at 1.8 ps, anneal; frames every 10 fs.
@@ -79,8 +80,10 @@ def test_analyze_quench_finds_the_kink(tmp_path):
     s = json.loads((out / "summary.json").read_text())
     q = s["quench"]
     assert q["window"]["segment"]["index"] == 1 and q["window"]["frames"] == 161
-    assert q["enthalpy"]["resolved"] and q["enthalpy"]["tg_K"] == pytest.approx(TG_K, abs=60)
-    assert q["density"]["tg_K"] == pytest.approx(TG_K, abs=60)
+    assert q["enthalpy"]["resolved"] and q["enthalpy"]["tg_K"] == pytest.approx(
+        TG_K, abs=tol.TG_WITHIN_K
+    )
+    assert q["density"]["tg_K"] == pytest.approx(TG_K, abs=tol.TG_WITHIN_K)
     assert "quench.png" in s["plots"] and "curves/quench.dat" in s["curves"]
     header = (out / "curves/quench.dat").read_text().splitlines()[0]
     assert header.split()[1:4] == ["T_target_K", "T_measured_K", "density_g_cm3"]

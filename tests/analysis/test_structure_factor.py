@@ -1,4 +1,5 @@
-"""S(Q): Faber–Ziman weights, the direct sum, and agreement of the two routes."""
+"""mlmd/analysis/structure_factor.py: the direct S(Q) sum, the first sharp peak, and agreement
+of the two routes (the weights: test_scattering.py)."""
 
 import numpy as np
 import pytest
@@ -6,47 +7,11 @@ import torch
 
 from mlmd.analysis import DirectSq, RdfAccumulator, first_sharp_peak, max_r_max, sq_from_rdf
 from mlmd.analysis.scattering import (
-    faber_ziman_weights,
     neutron_lengths_fm,
-    weights_for,
-    xray_form_factors,
 )
 from mlmd.analysis.structure_factor import species_amplitudes
-from mlmd.errors import InputError
+from tests.analysis import tolerances as tol
 from tests.analysis.trajectories import random_sio2
-
-
-def test_faber_ziman_weights_of_silica():
-    """b_Si = 4.1507 fm, b_O = 5.8037 fm (periodictable's table; Sears 1992: 4.1491, 5.803)
-    → Si–Si 0.0694, Si–O 0.3880, O–O 0.5426 (sio2.md: 0.0694, 0.3880, 0.5427)."""
-    b = neutron_lengths_fm(["Si", "O"])
-    assert b["Si"] == pytest.approx(4.1491, abs=3e-3) and b["O"] == pytest.approx(5.803, abs=1e-3)
-    w = faber_ziman_weights({"Si": 100, "O": 200}, b)
-    assert w["Si-Si"] == pytest.approx(0.0694, abs=1e-4)
-    assert w["Si-O"] == pytest.approx(0.3880, abs=1e-4)
-    assert w["O-O"] == pytest.approx(0.5427, abs=2e-4)
-    assert sum(w.values()) == pytest.approx(1.0, abs=1e-12)
-    assert neutron_lengths_fm(["Si", "O"], {"Si": 4.1491})["Si"] == 4.1491
-
-
-def test_tables_cover_any_element_and_refuse_what_they_lack():
-    """X-ray form factors of neutral atoms: f(0) = Z; f falls with Q; weights sum to 1 at every
-    Q. An element without a coherent length (Po) or a kind without an element: clear errors."""
-    q = np.array([0.0, 2.0, 8.0])
-    elements = {"Si": 14, "O": 8, "Cu": 29, "Zr": 40, "Ge": 32, "C": 6, "Se": 34, "Na": 11}
-    f = xray_form_factors(list(elements), q)
-    for name, z in elements.items():
-        assert f[name][0] == pytest.approx(z, abs=0.05), name  # the fit: Zr 39.976
-        assert f[name][0] > f[name][1] > f[name][2] > 0
-    assert set(neutron_lengths_fm(list(elements))) == set(elements)
-    weights, _ = weights_for("xray", {"Cu": 64, "Zr": 36}, np.linspace(0, 10, 11))
-    np.testing.assert_allclose(sum(weights.values()), 1.0, atol=1e-12)
-    cu, zr = f["Cu"][0], f["Zr"][0]  # ≈ Z: 28.99, 39.98
-    assert weights["Zr-Zr"][0] == pytest.approx(0.36**2 * zr**2 / (0.64 * cu + 0.36 * zr) ** 2)
-    with pytest.raises(InputError, match="neutron scattering length for Po"):
-        neutron_lengths_fm(["Po", "O"])
-    with pytest.raises(InputError, match="X-ray form factor for type1"):
-        xray_form_factors(["type1"], q)
 
 
 def test_factorised_sum_equals_the_plain_sum_in_a_triclinic_cell():
@@ -59,7 +24,7 @@ def test_factorised_sum_equals_the_plain_sum_in_a_triclinic_cell():
     fast = species_amplitudes(pos, cell, h, kind, 3, device=torch.device("cpu"))
     for a in range(3):
         plain = np.exp(2j * np.pi * h @ frac[kind == a].T).sum(axis=1)
-        np.testing.assert_allclose(fast[a], plain, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(fast[a], plain, rtol=0, atol=tol.SUM_ORDER)
 
 
 def test_first_sharp_peak_of_an_analytic_curve():
@@ -93,13 +58,13 @@ def test_both_routes_agree_for_a_large_disordered_cell():
     sel = d.q >= 2.0
     s_direct = d.total("neutron")[0]
     diff = from_gr.total("neutron")[0][sel] - s_direct[sel]
-    assert np.abs(diff).max() <= 0.06
-    assert np.sqrt(np.mean(diff**2)) <= 0.03
+    assert np.abs(diff).max() <= tol.ROUTES_MAX
+    assert np.sqrt(np.mean(diff**2)) <= tol.ROUTES_RMS
     assert np.abs(s_direct[sel] - 1).max() > 0.2  # a structured S(Q), not a trivial agreement
     lorch = sq_from_rdf(rdf, d.q, lorch=True).total("neutron")[0]
-    assert np.sqrt(np.mean((lorch[sel] - s_direct[sel]) ** 2)) <= 0.03
+    assert np.sqrt(np.mean((lorch[sel] - s_direct[sel]) ** 2)) <= tol.ROUTES_RMS
     xray = from_gr.total("xray")[0][sel] - d.total("xray")[0][sel]
-    assert np.sqrt(np.mean(xray**2)) <= 0.03
+    assert np.sqrt(np.mean(xray**2)) <= tol.ROUTES_RMS
 
 
 def test_sublattice_stride_keeps_exact_vectors():

@@ -83,6 +83,26 @@ def _write_observables(f: h5py.File, observables: dict, steps, times) -> None:
         o.create_dataset("time", data=times[: len(value)]).attrs["unit"] = "fs"
 
 
+def write_generic_h5md(path, positions_nm, box_nm, species, dt_ps):
+    """An H5MD file as another program writes it: particle group 'trajectory', nm and ps, a
+    fixed box given as its diagonal, fixed-interval step/time, type-indexed species, and no
+    image, velocity, mass, observables or mlmd creator."""
+    with h5py.File(path, "w") as f:
+        f.create_group("h5md").attrs["version"] = [1, 1]
+        f["h5md"].create_group("creator").attrs["name"] = "some-md-code"
+        g = f.create_group("particles/trajectory")
+        box = g.create_group("box")
+        box.attrs["dimension"] = 3
+        box.attrs["boundary"] = [b"periodic"] * 3
+        box.create_dataset("edges", data=box_nm).attrs["unit"] = "nm"
+        pos = g.create_group("position")
+        pos.create_dataset("value", data=positions_nm).attrs["unit"] = "nm"
+        step = pos.create_dataset("step", data=100)
+        step.attrs["offset"] = 1000
+        pos.create_dataset("time", data=dt_ps).attrs["unit"] = "ps"
+        g.create_dataset("species", data=species)
+
+
 def wrap(positions: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unwrapped positions [..., N, 3] → (wrapped positions, image [..., N, 3] int)."""
     frac = positions @ np.linalg.inv(cell)
