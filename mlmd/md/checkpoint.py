@@ -70,7 +70,7 @@ def write_checkpoint(
     path: str | Path,
     grid: Grid,
     state: MDState,
-    plan,
+    reference: tuple[np.ndarray, np.ndarray],
     config: dict,
     *,
     integrator: str,
@@ -78,10 +78,13 @@ def write_checkpoint(
 ) -> None:
     """Gather the state on rank 0 and write it atomically to ``path`` (collective).
 
-    ``integrator``: the kind whose variables ``state.bath`` holds; ``potential``: its
-    identity (:meth:`mlmd.md.forces.ForceField.identity`)."""
+    ``reference``: the last rebuild's owned positions and cell
+    (:meth:`mlmd.md.engine.Engine.rebuild_reference`); ``integrator``: the kind whose
+    variables ``state.bath`` holds; ``potential``: its identity
+    (:meth:`mlmd.md.forces.ForceField.identity`)."""
     local = {k: getattr(state, k) for k in PER_ATOM}
-    local["ref_positions"] = plan.positions[: plan.n_owned]
+    ref_positions, ref_cell = reference
+    local["ref_positions"] = ref_positions
     local["rank"] = np.full(state.n_owned, grid.rank, dtype=np.int64)
     parts = grid.comm.gather(local, root=0)
     if grid.rank != 0:
@@ -95,7 +98,7 @@ def write_checkpoint(
         step=np.array(state.step),
         dt_fs=np.array(state.dt_fs),
         cell=state.cell,
-        ref_cell=plan.cell,
+        ref_cell=ref_cell,
         potential_energy=np.array(state.potential_energy),
         virial=state.virial,
         kinetic=state.kinetic,

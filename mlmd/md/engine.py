@@ -125,6 +125,19 @@ class Engine:
         state, heat = self._sums(state, lf, heat)  # one allreduce of E, W, K, heat
         return integ.post_kick(state, ctx, heat)  # thermostat / barostat
 
+    def rebuild_reference(self) -> tuple[np.ndarray, np.ndarray]:
+        """(owned positions [n_owned, 3] Å, cell [3, 3] Å) of the last rebuild: what a
+        checkpoint keeps so that :meth:`resume` rebuilds the same plan bit for bit."""
+        return self.plan.positions[: self.plan.n_owned], self.plan.cell
+
+    def conserved_energy(self, state: MDState) -> float:
+        """eV: the integrator's conserved quantity at ``state`` (E, E + bath, …)."""
+        return self.integrator.conserved(state, self.context(state.step, state.dt_fs))
+
+    def dof(self, n_atoms: int) -> int:
+        """Degrees of freedom the integrator uses for the temperature."""
+        return self.integrator.dof(n_atoms)
+
     def context(self, step: int, dt_fs: float) -> StepContext:
         t = step * dt_fs
         return StepContext(self.temperature(t), self.pressure(t), self.seed, self.reduce)

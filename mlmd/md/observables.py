@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from mlmd import units
-from mlmd.md.integrators import NVE, StepContext
 from mlmd.md.state import MDState
 
 
@@ -59,17 +58,18 @@ def pressure_tensor_GPa(state: MDState) -> np.ndarray:
 
 
 def measure(
-    state: MDState, integrator: NVE, ctx: StepContext, total_mass_amu: float, spread: dict
+    state: MDState, conserved_eV: float, total_mass_amu: float, spread: dict
 ) -> dict[str, float]:
-    """Every observable of :data:`TABLE` at ``state`` (``spread``: the ensemble's last
-    reduced ``force_std_max``/``force_std_mean``, empty without an ensemble)."""
+    """Every observable of :data:`TABLE` at ``state`` (``conserved_eV``: the integrator's
+    conserved quantity; ``spread``: the ensemble's last reduced ``force_std_max`` /
+    ``force_std_mean``, empty without an ensemble)."""
     kinetic = state.kinetic_energy
     return {
         "temperature": state.temperature_K,
         "pressure": state.pressure_GPa,
         "potential_energy": state.potential_energy,
         "total_energy": state.potential_energy + kinetic,
-        "conserved_energy": integrator.conserved(state, ctx),
+        "conserved_energy": conserved_eV,
         "volume": state.volume,
         "density": units.density_g_cm3(total_mass_amu, state.volume),
         "kinetic_energy": kinetic,

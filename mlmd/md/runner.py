@@ -143,7 +143,7 @@ class Run:
             self.paths["checkpoint"].with_name(name),
             self.grid,
             state,
-            self.engine.plan,
+            self.engine.rebuild_reference(),
             self.config_map,
             integrator=self.cfg.ensemble.kind,
             potential=self.potential_id,
@@ -228,7 +228,7 @@ def _start(run: Run, structure) -> MDState:
             check_start(st, cfg.safety.min_distance_A, _source(cfg, structure))
             t0 = cfg.initial_temperature_K
             t0 = run.engine.temperature(0.0) if t0 is None else t0
-            whole, cell = initial_atoms(st, t0, cfg.seed, run.engine.integrator.dof), st.cell
+            whole, cell = initial_atoms(st, t0, cfg.seed, run.engine.dof), st.cell
         except MlmdError as exc:
             error = exc
     error = grid.comm.bcast(error, root=0)
@@ -303,9 +303,9 @@ def _run_loop(run: Run, state: MDState, *, restarted: bool, echo: bool, progress
     total_mass = grid.comm.allreduce(float(state.masses.sum()))
 
     def measure(s: MDState) -> Callable[[], dict]:
-        ctx = run.engine.context(s.step, s.dt_fs)
+        """The observables of ``s``, computed only when an output is due."""
         return lambda: measure_observables(
-            s, run.engine.integrator, ctx, total_mass, monitor.latest()
+            s, run.engine.conserved_energy(s), total_mass, monitor.latest()
         )
 
     t_start, first_step = time.perf_counter(), state.step
