@@ -198,6 +198,33 @@ def md_checkpoint(name: str, kind: str) -> Callable[[Path], None]:
     return prepare
 
 
+def props_case(body: str, trajectory: str = "", kind: str = "nve", **series) -> Callable:
+    """A ``props.toml`` with ``body`` and an H5MD run ``trajectory`` in mlmd's layout
+    (CONTRACTS §2) of ensemble ``kind``; ``series`` picks what it holds (properties stream)."""
+
+    def prepare(d: Path) -> None:
+        import numpy as np
+
+        from tests.properties.synthetic import isotropic_pressure_tensor, write_trajectory
+
+        (d / "props.toml").write_text('output = "out"\n' + body)
+        if not trajectory:
+            return
+        n = series.get("n", 4000)
+        rng = np.random.default_rng(0)
+        steps = np.arange(n) * 2
+        obs = {
+            "volume": (np.full(n, 3000.0), steps, "angstrom^3"),
+            "temperature": (np.full(n, 3500.0), steps, "K"),
+        }
+        if series.get("ptensor", True):
+            tensor = isotropic_pressure_tensor(n, 2.0, series.get("tau_fs", 50.0), 1.0, 5.0, rng)
+            obs["pressure_tensor"] = (tensor, steps, "GPa")
+        write_trajectory(d / trajectory, {"ensemble": {"kind": kind}}, obs)
+
+    return prepare
+
+
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR binary"
 TRAIN = "train data.h5 -o out --config train.toml"
 
@@ -330,6 +357,23 @@ CASES = [
          ("member_1/weights.pt", "non-finite"), edit_weights("model/member_1/weights.pt", "nan")),
     Case("export-missing-member", "export model -o m.pt",
          ("model", "member(s) [0]"), remove("model/member_0")),
+    # properties (props stream)
+    Case("properties-viscosity-without-pressure-tensor", "properties props.toml",
+         ("nvt.h5", "/observables/pressure_tensor", "output.pressure_tensor_every"),
+         props_case("[viscosity]\ntrajectories = ['nvt.h5']\n", "nvt.h5", "langevin",
+                    ptensor=False)),
+    Case("properties-viscosity-run-too-short", "properties props.toml",
+         ("short.h5", "too short for the plateau"),
+         props_case("[viscosity]\ntrajectories = ['short.h5']\n", "short.h5", n=600,
+                    tau_fs=3000.0)),
+    Case("properties-npt-fluctuations-of-an-nve-run", "properties props.toml",
+         ("nve.h5", "ensemble.kind", "does not sample NPT"),
+         props_case("[bulk_modulus]\ntrajectories = ['nve.h5']\n", "nve.h5", "nve")),
+    Case("properties-unknown-key", "properties props.toml",
+         ("props.toml", "viscosity.replica", "did you mean 'replicas'"),
+         props_case("[viscosity]\nreplica = 2\n")),
+    Case("properties-no-start-structure", "properties props.toml",
+         ("elastic.structure", "needs a start structure"), props_case("[elastic]\n")),
 ]  # fmt: skip
 
 

@@ -6,7 +6,7 @@ series (replicas) of one or more components (estimators of the same G, averaged 
 weights):
 
 1. Each replica is centred (its own mean removed) and cut into ``blocks_per_series``
-   contiguous blocks; with R replicas that gives M = R · blocks_per_series blocks.
+   contiguous blocks (raised so that M = R · blocks_per_series ≥ 4 with R replicas).
 2. In every block the autocorrelation C_b(k) = ⟨x(i) x(i+k)⟩ (mean over the B − k origins
    of the block, FFT) up to the largest lag L = B/2; components are combined with their
    weights; the running integral I_b(t) is the trapezoidal integral of C_b from 0 to t.
@@ -109,7 +109,8 @@ def green_kubo(
     """
     names = list(series[0]) if series else []
     w = _weights(names, weights)
-    blocks = _blocks(series, names, blocks_per_series, name)
+    per_series = max(blocks_per_series, -(-MIN_BLOCKS // max(1, len(series))))
+    blocks = _blocks(series, names, per_series, name)
     n_block = min(len(b[names[0]]) for b in blocks)
     n_lag = n_block // 2 if max_lag_fs is None else int(max_lag_fs / dt_fs) + 1
     n_lag = max(2, min(n_lag, n_block - 1))

@@ -20,6 +20,7 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator
 from ase.filters import FrechetCellFilter
 from ase.optimize import LBFGS
+from ase.parallel import DummyMPI
 from threadpoolctl import threadpool_limits
 
 from mlmd import units
@@ -67,7 +68,7 @@ def relax(
     work = atoms.copy()
     work.calc = calculator
     target = FrechetCellFilter(work, scalar_pressure=pressure_GPa * units.GPA) if cell else work
-    opt = LBFGS(target, logfile=None)
+    opt = LBFGS(target, logfile=None, comm=DummyMPI())  # serial: never ASE's MPI world
     with threadpool_limits(limits=1, user_api="blas"):  # tiny matrices: threads only spin
         converged = bool(opt.run(fmax=fmax_eV_A, steps=max_steps))
     forces = work.get_forces()

@@ -95,11 +95,18 @@ def write_curve(
     return {"dat": str(stem.with_suffix(".dat")), "png": str(stem.with_suffix(".png"))}
 
 
-def _fmt(value, error=None, digits: int = 3) -> str:
+def _fmt(value, error=None) -> str:
+    """``value ± error`` rounded to the error's second significant digit (4 significant
+    digits without an error); scientific notation below 1e-3 or above 1e5."""
     if value is None:
         return "—"
-    text = f"{value:.{digits}g}"
-    return f"{text} ± {error:.2g}" if error is not None else text
+    value = float(value)
+    if value != 0 and not 1e-3 <= abs(value) < 1e5:
+        return f"{value:.3g}" + ("" if error is None else f" ± {float(error):.2g}")
+    if error is None or not np.isfinite(error) or error <= 0:
+        return f"{value:.4g}"
+    decimals = max(0, 1 - int(np.floor(np.log10(float(error)))))
+    return f"{value:.{decimals}f} ± {float(error):.{decimals}f}"
 
 
 def _row(name: str, value, error, unit: str, experiment: Mapping | None, key: str) -> str:

@@ -31,12 +31,17 @@ class Segment:
 
 
 def ensemble_table(
-    settings: MDSettings, kind: str, temperature_K: float, pressure_GPa: float | None = None
+    settings: MDSettings,
+    kind: str,
+    temperature_K: float,
+    pressure_GPa: float | None = None,
+    damping_fs: float | None = None,
 ) -> dict:
-    """The ``[ensemble]`` table of ``kind`` with only the keys that integrator takes."""
+    """The ``[ensemble]`` table of ``kind`` with only the keys that integrator takes
+    (thermostat time ``damping_fs``, default the shared ``md.damping_fs``)."""
     table: dict = {"kind": kind, "temperature_K": float(temperature_K)}
     if kind in ("langevin", "nose_hoover_chain", "npt"):
-        table["damping_fs"] = settings.damping_fs
+        table["damping_fs"] = damping_fs or settings.damping_fs
     if kind == "npt":
         table["pressure_GPa"] = float(pressure_GPa or 0.0)
         table["barostat_damping_fs"] = settings.barostat_damping_fs

@@ -2,8 +2,8 @@
 analyses them on rank 0 and writes its curve; every function returns the property's summary
 (the same dict on every rank).
 
-- viscosity: per temperature and replica, Langevin NVT equilibration then NVE production
-  with the pressure tensor (NVE: no thermostat perturbs the stress correlations);
+- viscosity: per temperature and replica, Langevin NVT equilibration, then a production run
+  (Nosé–Hoover chain with a 1 ps time, or NVE) writing the pressure tensor;
 - bulk modulus: NPT at (T, P) for the fluctuations, then NVT at cells scaled around the NPT
   mean volume for an MD-averaged P–V scan;
 - thermal expansion / density curve: one NPT run holding each temperature in turn;
@@ -55,17 +55,18 @@ def run_viscosity(md: MDSettings, cfg: ViscosityConfig, out: Path, start, comm) 
             base = out / f"T{temp:.0f}" / f"replica{r}"
             eq_cfg = md_config(
                 md,
-                base / "nvt",
+                base / "equilibration",
                 ensemble_table(md, "langevin", temp),
                 n_eq,
                 seed_offset=r,
                 initial_temperature_K=temp,
             )
             eq = run_segment(eq_cfg, structure=start, comm=comm)
+            ensemble = ensemble_table(md, cfg.production, temp, None, cfg.production_damping_fs)
             prod_cfg = md_config(
                 md,
-                base / "nve",
-                ensemble_table(md, "nve", temp),
+                base / "production",
+                ensemble,
                 n_eq + n_prod,
                 seed_offset=r,
                 pressure_tensor_every=cfg.pressure_tensor_every,

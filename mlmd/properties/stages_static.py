@@ -77,7 +77,7 @@ def run_crystals(md: MDSettings, cfg: CrystalsConfig, out: Path) -> dict:
             entry["reference"] = ref.summary()
             entry["vs_reference"] = compare_crystals(mine, ref)
         out.mkdir(parents=True, exist_ok=True)
-        relaxed.write(out / f"{label}_relaxed.extxyz")
+        relaxed.write(out / f"{label}_relaxed.extxyz", parallel=False)
         results[label] = entry
     names = list(results)
     cols = {

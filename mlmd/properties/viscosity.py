@@ -58,6 +58,7 @@ class Viscosity:
     temperature_K: float
     sampled_ps: float
     thermostat: str | None = None
+    replica_temperatures_K: tuple[float, ...] = ()
 
     def summary(self) -> dict:
         """JSON-ready values (the curves go to the .dat file, not here)."""
@@ -76,6 +77,7 @@ class Viscosity:
             "volume_A3": self.volume_A3,
             "temperature_K": self.temperature_K,
             "thermostat": self.thermostat,
+            "replica_temperatures_K": list(self.replica_temperatures_K),
             "method": "Green-Kubo, 3 off-diagonal + 3 diagonal-difference components "
             "(Daivis-Evans weights); plateau [2t0, 4t0], block errors",
         }
@@ -180,7 +182,8 @@ def viscosity_from_runs(
         name=", ".join(map(str, paths)),
     )
     thermostat = "/".join(sorted(k or "unknown" for k in kinds))
-    return replace(result, thermostat=thermostat)
+    means = tuple(float(t.value.mean()) for t in temps)
+    return replace(result, thermostat=thermostat, replica_temperatures_K=means)
 
 
 def _barostat(config: dict) -> bool:

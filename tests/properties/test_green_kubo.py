@@ -59,6 +59,8 @@ def test_too_short_for_the_plateau():
 
 
 def test_too_few_blocks():
-    x = [{"x": np.random.default_rng(0).normal(size=1000)}]
+    """One replica is cut into ≥ 4 blocks whatever is asked; blocks under 64 samples fail."""
+    x = [{"x": np.random.default_rng(0).normal(size=4000)}]
+    assert green_kubo(x, DT, blocks_per_series=2).n_blocks == 4
     with pytest.raises(InputError, match="too few"):
-        green_kubo(x, DT, blocks_per_series=2)
+        green_kubo([{"x": x[0]["x"][:200]}], DT)
