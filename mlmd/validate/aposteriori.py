@@ -78,6 +78,8 @@ def _picks(reader, spec: APosterioriSpec) -> tuple[dict[int, list[str]], dict]:
     if tg.get("tg_K") is None:
         tg["source"] = "middle of the quench's temperature range (no resolved kink)"
     windows = phase_windows(config, tg.get("tg_K"))
+    if quench_window(config) is None and spec.glass_transition_K is None and windows:
+        windows, tg = _one_temperature_phase(reader, times_ps, windows, spec.liquid_msd_A2)
     picks: dict[int, list[str]] = {}
     for phase, window in windows.items():
         picked = frames_in(times_ps, window, spec.frames_per_phase)
@@ -91,6 +93,23 @@ def _picks(reader, spec: APosterioriSpec) -> tuple[dict[int, list[str]], dict]:
         for k in picked:
             picks.setdefault(int(k), []).append(phase)
     return picks, {"windows_ps": windows, "glass_transition": tg}
+
+
+def _one_temperature_phase(reader, times_ps, windows: dict, threshold_A2: float):
+    """A run held at one temperature, with no T_g given: liquid when its atoms move more than
+    ``threshold_A2`` (mean squared displacement over the window), else glass."""
+    from mlmd.analysis.dynamics import Unwrapper
+
+    (window,) = windows.values()
+    inside = np.flatnonzero((times_ps >= window[0] - 1e-6) & (times_ps <= window[1] + 1e-6))
+    unwrap, ends = Unwrapper(reader.masses), []
+    for snap in reader.frames(slice(int(inside[0]), int(inside[-1]) + 1)):
+        r = unwrap(snap.positions, snap.cell, snap.image)
+        ends = [r] if not ends else [ends[0], r]
+    msd = float(np.mean(np.sum((ends[-1] - ends[0]) ** 2, axis=1)))
+    phase = "liquid" if msd > threshold_A2 else "glass"
+    source = f"one temperature: MSD {msd:.3g} Å² over the window vs {threshold_A2:g} Å²"
+    return {phase: window}, {"tg_K": None, "source": source}
 
 
 def quench_glass_transition(reader, config: dict) -> dict:

@@ -211,8 +211,11 @@ class APosterioriSpec:
             schedule, labelled by the reference: for DFT), ``auto`` (trajectories for an
             in-process reference such as the teacher, replicas otherwise).
         frames_per_phase: frames drawn evenly from each phase's window.
-        glass_transition_K: quench frames above it are ``supercooled``; None: the middle of
-            the quench's temperature range.
+        glass_transition_K: quench frames above it are ``supercooled``; None: the kink of
+            the quench's enthalpy, else the middle of its temperature range.
+        liquid_msd_A2: a run held at one temperature (no T_g given) is ``liquid`` when its
+            atoms' mean squared displacement over the window exceeds this, else ``glass``
+            (a glass only vibrates: ~0.1–0.3 Å²).
         replica_structure: start of the replicas (72–96 atoms).
         force_rmse_eV_A, energy_rmse_meV_atom: target errors per phase.
     """
@@ -221,6 +224,7 @@ class APosterioriSpec:
     frames_from: Literal["auto", "trajectories", "replicas"] = "auto"
     frames_per_phase: int = 10
     glass_transition_K: float | None = None
+    liquid_msd_A2: float = 1.0
     replica_structure: StructureConfig = field(
         default_factory=lambda: StructureConfig(builder="random_sio2", n_atoms=96)
     )

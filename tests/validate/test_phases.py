@@ -81,3 +81,33 @@ def test_supercooled_window_ends_at_the_enthalpy_kink_of_the_quench(tmp_path):
     assert end == pytest.approx(10 + 10 * 2000 / 3700, abs=0.2)
     assert len(frames["supercooled"]) == int(end / 0.5) - 19  # frames every 0.5 ps from 10 ps
     assert len(frames["glass"]) == 21 and len(frames["liquid"]) == 11
+
+
+@pytest.mark.parametrize(("step_A", "phase"), [(0.02, "glass"), (0.3, "liquid")])
+def test_a_run_at_one_temperature_is_liquid_when_its_atoms_move(tmp_path, step_A, phase):
+    """No schedule, no T_g: atoms that random-walk (0.3 Å per frame, 40 frames) make a
+    liquid; atoms that only jitter about their sites (±0.02 Å) a glass."""
+    from mlmd.data.build import random_sio2
+    from mlmd.md.h5md import H5MDWriter
+    from mlmd.validate.aposteriori import sample_frames
+    from mlmd.validate.config import APosterioriSpec
+
+    frame = random_sio2(24, 2.2, seed=2)
+    config = {"steps": 4000, "timestep_fs": 1.0, "ensemble": {"temperature_K": 1500.0}}
+    path = tmp_path / "t.h5"
+    writer = H5MDWriter(path, frame.numbers, np.full(24, 20.0), np.arange(24), config)
+    rng = np.random.default_rng(3)
+    walk = np.zeros((24, 3))
+    for step in range(0, 4001, 100):
+        walk = walk + rng.normal(scale=step_A, size=(24, 3)) if phase == "liquid" else 0.0
+        jitter = rng.normal(scale=step_A, size=(24, 3)) if phase == "glass" else 0.0
+        pos = frame.positions + walk + jitter
+        image = np.floor(pos @ np.linalg.inv(frame.cell)).astype(int)
+        wrapped = pos - image @ frame.cell
+        writer.write_frame(step, float(step), frame.cell, wrapped, image)
+    writer.close()
+    windows = {}
+    frames = sample_frames([path], APosterioriSpec(frames_per_phase=4), windows)
+    assert list(frames) == [phase] and len(frames[phase]) == 4
+    assert windows[str(path)]["windows_ps"] == {phase: (2.0, 4.0)}
+    assert "MSD" in windows[str(path)]["glass_transition"]["source"]
