@@ -5,7 +5,8 @@ CP2K's ``BASIS_MOLOPT`` and ``GTH_POTENTIALS`` list, per element, entry headers 
 element of a dataset :func:`choose_kinds` picks
 
 1. the basis: ``basis_sets[El]`` if given, else the settings' ``basis_set`` if the file has it
-   for El, else the first of :data:`BASIS_FALLBACK` the file has for El;
+   for El, else the first of :data:`BASIS_FALLBACK` the file has for El (a ``basis_set`` the
+   file lists for no element at all is a typo: an error, not a fallback);
 2. the pseudopotential: ``potentials[El]`` if given, else the settings' ``pseudopotential``
    name if its entry has the valence N of the basis's ``-qN`` alias (``Si GTH-PBE-q4
    GTH-PBE``), else ``<pseudopotential>-qN`` (basis and potential must agree).
@@ -86,7 +87,14 @@ def choose_kind(
     """The :class:`Kind` of ``element`` by the module's rule: the configured names where the
     files have them for ``element`` with matching valence, else the ``-qN`` or fallback
     entries (raises ReferenceSetupError naming element and file when there is none)."""
-    bases = entries(basis_file).get(element, ())
+    table = entries(basis_file)
+    bases = table.get(element, ())
+    if not basis_override and not any(_entry(e, basis_set) for e in table.values()):
+        raise ReferenceSetupError(
+            f"basis set {basis_set} is in {basis_file} for no element",
+            field="basis_set",
+            fix="use a name the file lists (e.g. DZVP-MOLOPT-SR-GTH), or basis_set_file",
+        )
     wanted = [basis_override] if basis_override else [basis_set, *BASIS_FALLBACK]
     basis = next((b for b in wanted if _entry(bases, b) is not None), None)
     if basis is None:

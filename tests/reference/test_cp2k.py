@@ -133,8 +133,9 @@ def test_timeout_is_its_own_status(tmp_path):
 
 
 def test_crash_is_its_own_status(tmp_path):
-    # a basis set CP2K does not know: CP2K aborts before the SCF
-    ref = get_reference("cp2k", config={"preset": "fast", "basis_set": "NO-SUCH-BASIS"}, ranks=1)
+    # a keyword CP2K does not know: CP2K aborts while reading its input
+    config = {"preset": "fast", "extra_sections": {"QS": "NO_SUCH_KEYWORD 1"}}
+    ref = get_reference("cp2k", config=config, ranks=1)
     (result,) = ref.label([quartz()], tmp_path)
     assert result.status == "crashed", result.message
     assert result.log_path.is_file() and result.forces is None

@@ -48,6 +48,18 @@ def test_families_resolve_per_element():
     assert kind("O", basis_override="TZV2P-MOLOPT-GTH").potential == "GTH-PBE"
 
 
+def test_a_basis_no_element_has_is_an_error():
+    with pytest.raises(ReferenceSetupError, match="for no element") as err:
+        choose_kind(
+            "Si",
+            basis_set="NO-SUCH-BASIS",
+            pseudopotential="GTH-PBE",
+            basis_file=DATA / "BASIS_MOLOPT",
+            potential_file=DATA / "GTH_POTENTIALS",
+        )
+    assert err.value.field == "basis_set"
+
+
 def test_element_without_basis_names_element_and_file():
     with pytest.raises(ReferenceSetupError) as err:
         kind("U")
@@ -89,11 +101,12 @@ def test_reference_records_only_special_kinds_and_refuses_unknown_elements(tmp_p
 @needs_cp2k
 @pytest.mark.cp2k
 def test_real_run_beyond_sio2(tmp_path):
-    """Rock-salt NaCl (8 atoms, Na q9 semicore): a converged label with balanced forces."""
-    atoms = bulk("NaCl", "rocksalt", a=5.64, cubic=True)
+    """Diamond Ge (8 atoms, not in SiO2's kinds): a converged label with balanced forces."""
+    atoms = bulk("Ge", "diamond", a=5.66, cubic=True)
     rng = np.random.default_rng(3)
     frame = Frame(atoms.numbers, atoms.positions + rng.normal(0, 0.05, (8, 3)), atoms.cell, True)
     (r,) = get_reference("cp2k", preset="fast", ranks=1).label([frame], tmp_path)
     assert r.status == "ok", r.message
-    assert "POTENTIAL GTH-PBE" in (tmp_path / frame.key / "0-base" / "cp2k.inp").read_text()
+    text = (tmp_path / frame.key / "0-base" / "cp2k.inp").read_text()
+    assert "&KIND Ge\n      BASIS_SET DZVP-MOLOPT-SR-GTH\n      POTENTIAL GTH-PBE" in text
     assert np.abs(r.forces.sum(axis=0)).max() < 0.1 and np.abs(r.forces).max() > 0.05
