@@ -42,6 +42,9 @@ class Choices:
 
     @classmethod
     def check(cls, config: AnalysisConfig, species: Species) -> Choices:
+        """The choices of ``config`` read against the trajectory's ``species``: cutoff pairs,
+        angle bonds, the ring link and Voronoi centres must name its species (InputError,
+        exit 2, otherwise); S(Q) falls back to number weighting for anonymous kinds."""
         labels = species.labels
         cutoffs = pair_values(config.cutoffs_A, labels, "cutoffs_A (--cutoff)")
         angle_pairs = None

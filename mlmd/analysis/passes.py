@@ -61,6 +61,11 @@ def structure_pass(
     keep_velocities: bool,
     tmp_dir: str | None = None,
 ) -> Pass1:
+    """Pass 1 over the ``selection`` of ``reader``: each frame into ``rdf`` (if given), its
+    unwrapped positions [N,3] Å (``keep_positions``) and velocities [N,3] Å/fs
+    (``keep_velocities``) into a :class:`FrameStore` under ``tmp_dir``, and its step, time
+    (fs) and volume (Å³; NaN when not periodic). InputError (exit 2) for an empty selection,
+    or a frame without velocities when they are kept."""
     t0 = time.perf_counter()
     store = FrameStore(reader.n_atoms, tmp_dir) if keep_positions or keep_velocities else None
     unwrap = Unwrapper(reader.masses) if keep_positions else None

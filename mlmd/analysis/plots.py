@@ -14,6 +14,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from mlmd.analysis.dynamics import THZ_TO_INV_CM
+
 #: (position or (low, high) range, label) marks of experimental values on an axis.
 Marks = Sequence[tuple[float | tuple[float, float], str]]
 
@@ -53,6 +55,8 @@ def plot_rdf(
     marks: Marks | None = None,
     title: str = "",
 ) -> Path:
+    """g(r): total [R] (top) and ``partials`` {"A-B": [R]} (bottom) over ``r`` [R] Å, with an
+    optional ``reference`` (r, g) curve and experimental ``marks``."""
     fig, ax = _figure(2, 1, title=title)
     ax[0, 0].plot(r, total, label="total (mlmd)")
     if reference is not None:
@@ -78,6 +82,8 @@ def plot_sq(
     marks: Marks | None = None,
     title: str = "",
 ) -> Path:
+    """S(Q) of one ``weighting`` by each route {label: (Q [K] Å⁻¹, S [K])}, with an optional
+    ``reference`` (Q, S) curve and experimental ``marks`` (the FSDP)."""
     fig, ax = _figure(title=title)
     a = ax[0, 0]
     for label, (q, s) in curves.items():
@@ -149,6 +155,8 @@ def plot_msd(
     *,
     title: str = "",
 ) -> Path:
+    """MSD {species: [L]} Å² over ``lag_ps`` [L], each with its fitted line 6Dτ + c (``fits``:
+    {species: {"D_A2_per_ps", ...}}) drawn over ``window_ps``."""
     fig, ax = _figure(title=title)
     a = ax[0, 0]
     for key, m in msd.items():
@@ -174,6 +182,7 @@ def plot_msd(
 
 
 def plot_vacf(lag_ps: np.ndarray, vacf: dict[str, np.ndarray], path: Path, title: str = "") -> Path:
+    """VACF {species: [L]} normalised by its τ = 0 value, over ``lag_ps`` [L]."""
     fig, ax = _figure(title=title)
     a = ax[0, 0]
     for key, c in vacf.items():
@@ -188,13 +197,16 @@ def plot_vacf(lag_ps: np.ndarray, vacf: dict[str, np.ndarray], path: Path, title
 def plot_vdos(
     freq_thz: np.ndarray, dos: dict[str, np.ndarray], path: Path, title: str = ""
 ) -> Path:
+    """VDOS {species: [F]} (1/THz) over ``freq_thz`` [F], with a wavenumber axis on top."""
     fig, ax = _figure(title=title)
     a = ax[0, 0]
     for key, g in dos.items():
         a.plot(freq_thz, g, label=key)
     a.set_xlabel("frequency ν (THz)")
     a.set_ylabel("VDOS g(ν) (1/THz, total normalised to 1)")
-    top = a.secondary_xaxis("top", functions=(lambda x: x * 33.35641, lambda x: x / 33.35641))
+    top = a.secondary_xaxis(
+        "top", functions=(lambda x: x * THZ_TO_INV_CM, lambda x: x / THZ_TO_INV_CM)
+    )
     top.set_xlabel("wavenumber (cm⁻¹)")
     a.legend(fontsize=8)
     return _save(fig, path)

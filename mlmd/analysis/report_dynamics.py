@@ -60,6 +60,8 @@ def _blocks(config, t: int) -> tuple[int, list[str]]:
 
 
 def msd_section(ctx: Context, p1: Pass1) -> Section:
+    """MSD per species (Å² vs lag in ps; ``msd.dat``, ``msd.png``) and D ± block error from
+    the fit window (``summary["msd"]``)."""
     config, labels, kind = ctx.config, ctx.species.labels, ctx.species.kind
     dt = uniform_dt(p1.times_fs)
     t = len(p1.steps)
@@ -104,6 +106,8 @@ def msd_section(ctx: Context, p1: Pass1) -> Section:
 
 
 def vacf_section(ctx: Context, p1: Pass1) -> Section:
+    """VACF per species (Å²/fs² vs lag in ps; ``vacf.dat``) and the mass-weighted VDOS
+    (1/THz vs THz, total area 1; ``vdos.dat``), with plots (``summary["vacf"]``)."""
     config, labels, kind = ctx.config, ctx.species.labels, ctx.species.kind
     masses = ctx.reader.masses
     dt = uniform_dt(p1.times_fs)

@@ -62,6 +62,8 @@ def structure_sections(ctx: Context, rdf_acc: RdfAccumulator) -> list[Section]:
 
 
 def rdf_section(ctx: Context, rdf: Rdf, acc: RdfAccumulator) -> Section:
+    """g(r) total and partials (``gr.dat``: r in Å), first peaks and minima per pair
+    (``summary["rdf"]``), and ``gr.png`` when rdf was asked for."""
     peaks = {}
     for key, g in rdf.partials.items():
         p = first_peak(rdf.r, g)
@@ -172,6 +174,7 @@ def _rings(ctx: Context, cutoffs: Cutoffs) -> tuple[RingAccumulator | None, str]
 
 
 def coordination_section(ctx: Context, coord: CoordinationAccumulator, cutoffs: Cutoffs) -> Section:
+    """Coordination distributions per ordered pair at ``cutoffs`` (Å; where each came from)."""
     result = coord.result(cutoffs.source)
     section = Section(values={"coordination": result})
     if result:
@@ -180,6 +183,7 @@ def coordination_section(ctx: Context, coord: CoordinationAccumulator, cutoffs: 
 
 
 def angles_section(ctx: Context, angles: AngleAccumulator) -> Section:
+    """Bond-angle statistics per triplet type X–C–Y (degrees) and ``angles.dat`` / ``.png``."""
     result = angles.result()
     values = {
         "angles": {

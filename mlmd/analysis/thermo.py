@@ -39,6 +39,8 @@ def block_error(values: np.ndarray, n_blocks: int = 5) -> float:
 
 
 def series_stats(series: Series) -> dict:
+    """Mean, std, block error of the mean, extremes, first/last value (in the series' own
+    ``unit``) and its time span [start, end] in ps."""
     v = series.value
     return {
         "unit": series.unit,

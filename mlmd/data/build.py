@@ -10,6 +10,7 @@ thin wrappers over the generic builders (recipes in ``shared/notes/sio2.md``).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import re
@@ -338,11 +339,5 @@ def sio2_crystal(name: str, repeat: Sequence[int] = (1, 1, 1)) -> Frame:
             f"unknown crystal {name!r}", field="crystal", fix=f"use one of {sorted(CRYSTALS)}"
         )
     cell = spacegroup_crystal(["Si", "O"], **CRYSTALS[name])  # type: ignore[arg-type]
-    frame = repeat_frame(cell, repeat)
-    return Frame(
-        frame.numbers,
-        frame.positions,
-        frame.cell,
-        frame.pbc,
-        source=f"sio2_crystal({name!r}, repeat={tuple(int(r) for r in repeat)})",
-    )
+    source = f"sio2_crystal({name!r}, repeat={tuple(int(r) for r in repeat)})"
+    return dataclasses.replace(repeat_frame(cell, repeat), source=source)

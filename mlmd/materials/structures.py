@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Sequence
@@ -112,13 +113,8 @@ def crystal_structure(material: Material, name: str, repeat: Sequence[int] | Non
             )
         reps = tuple(spec.repeat if repeat is None else repeat)
         frame = repeat_frame(cell, reps)
-    return Frame(
-        frame.numbers,
-        frame.positions,
-        frame.cell,
-        frame.pbc,
-        source=f"crystal:{material.name}:{name}:{'x'.join(map(str, reps))}",
-    )
+    source = f"crystal:{material.name}:{name}:{'x'.join(map(str, reps))}"
+    return dataclasses.replace(frame, source=source)
 
 
 def repeat_for_atoms(
