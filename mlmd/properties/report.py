@@ -96,8 +96,9 @@ def write_curve(
 
 
 def _fmt(value, error=None) -> str:
-    """``value ± error`` rounded to the error's second significant digit (4 significant
-    digits without an error); scientific notation below 1e-3 or above 1e5."""
+    """``value ± error`` rounded to the error's precision: two significant digits of the
+    error when it starts with 1 or 2, else one (4 significant digits without an error);
+    scientific notation below 1e-3 or above 1e5."""
     if value is None:
         return "—"
     value = float(value)
@@ -105,7 +106,9 @@ def _fmt(value, error=None) -> str:
         return f"{value:.3g}" + ("" if error is None else f" ± {float(error):.2g}")
     if error is None or not np.isfinite(error) or error <= 0:
         return f"{value:.4g}"
-    decimals = max(0, 1 - int(np.floor(np.log10(float(error)))))
+    exponent = int(np.floor(np.log10(float(error))))
+    leading = int(round(float(error) / 10.0**exponent, 6))
+    decimals = max(0, (1 if leading < 3 else 0) - exponent)
     return f"{value:.{decimals}f} ± {float(error):.{decimals}f}"
 
 
@@ -114,6 +117,53 @@ def _row(name: str, value, error, unit: str, experiment: Mapping | None, key: st
     exp = _fmt(ref["value"], ref.get("uncertainty")) if ref else "—"
     source = ref.get("source", "") if ref else ""
     return f"| {name} | {_fmt(value, error)} | {unit} | {exp} | {source} |"
+
+
+def _entries(summary: Mapping):
+    """(label, value, error, unit, experiment key) of every number a summary reports; value
+    None where the property is not resolved (no kink, no interior maximum)."""
+    for p in summary.get("viscosity", {}).get("points", []):
+        t = p["temperature_K"]
+        yield (
+            f"log₁₀ η at {t:.0f} K ({p['sampled_ps']:.3g} ps)",
+            p["log10_Pa_s"],
+            p["log10_error"],
+            "log10(Pa s)",
+            f"log10_viscosity_{t:.0f}K",
+        )
+    bulk = summary.get("bulk_modulus", {})
+    for route, label in (("fluctuations", "NPT volume fluctuations"), ("pv_scan", "P–V scan")):
+        if route in bulk:
+            r = bulk[route]
+            yield f"K ({label})", r["value"], r["error"], "GPa", "bulk_modulus_GPa"
+    if "elastic" in summary:
+        m = summary["elastic"]["moduli_GPa"]
+        yield "K (elastic, 0 K, Hill)", m["K_hill"], None, "GPa", "bulk_modulus_GPa"
+        yield "G (elastic, 0 K, Hill)", m["G_hill"], None, "GPa", "shear_modulus_GPa"
+    if "thermal_expansion" in summary:
+        r = summary["thermal_expansion"]
+        yield "thermal expansion α", r["value"], r["error"], "1/K", "thermal_expansion_per_K"
+    if "density_curve" in summary:
+        r = summary["density_curve"]["maximum"]
+        ok = r["resolved"]
+        yield (
+            "T of the density maximum",
+            r["value"] if ok else None,
+            r["error"] if ok else None,
+            "K",
+            "density_maximum_K",
+        )
+    for key, label in (("enthalpy", "H(T)"), ("volume", "V(T)")):
+        r = summary.get("glass_transition", {}).get(key)
+        if r:
+            ok = r["resolved"]
+            yield (
+                f"T_g from the kink of {label}",
+                r["tg_K"] if ok else None,
+                r["tg_err_K"] if ok else None,
+                "K",
+                "glass_transition_K",
+            )
 
 
 def report_lines(summary: Mapping, experiment: Mapping | None = None) -> list[str]:
@@ -127,64 +177,14 @@ def report_lines(summary: Mapping, experiment: Mapping | None = None) -> list[st
     """
     exp = SILICA_EXPERIMENT if experiment is None else experiment
     rows = ["| property | model | unit | experiment | source |", "|---|---|---|---|---|"]
-    for point in summary.get("viscosity", {}).get("points", []):
-        t = point["temperature_K"]
-        name = f"log₁₀ η at {t:.0f} K ({point['sampled_ps']:.3g} ps)"
-        rows.append(
-            _row(
-                name,
-                point["log10_Pa_s"],
-                point["log10_error"],
-                "log10(Pa s)",
-                exp,
-                f"log10_viscosity_{t:.0f}K",
-            )
-        )
-    bulk = summary.get("bulk_modulus", {})
-    for route, label in (("fluctuations", "NPT volume fluctuations"), ("pv_scan", "P–V scan")):
-        if route in bulk:
-            r = bulk[route]
-            rows.append(
-                _row(f"K ({label})", r["value"], r["error"], "GPa", exp, "bulk_modulus_GPa")
-            )
-    if "elastic" in summary:
-        m = summary["elastic"]["moduli_GPa"]
-        rows.append(
-            _row("K (elastic, 0 K, Hill)", m["K_hill"], None, "GPa", exp, "bulk_modulus_GPa")
-        )
-        rows.append(
-            _row("G (elastic, 0 K, Hill)", m["G_hill"], None, "GPa", exp, "shear_modulus_GPa")
-        )
-    if "thermal_expansion" in summary:
-        r = summary["thermal_expansion"]
-        rows.append(
-            _row(
-                "thermal expansion α", r["value"], r["error"], "1/K", exp, "thermal_expansion_per_K"
-            )
-        )
-    if "density_curve" in summary:
-        r = summary["density_curve"]["maximum"]
-        text = r["value"] if r["resolved"] else None
-        rows.append(
-            _row(
-                "T of the density maximum",
-                text,
-                r["error"] if text else None,
-                "K",
-                exp,
-                "density_maximum_K",
-            )
-        )
-    for key, label in (("enthalpy", "H(T)"), ("volume", "V(T)")):
-        r = summary.get("glass_transition", {}).get(key)
-        if r:
-            value, err = (r["tg_K"], r["tg_err_K"]) if r["resolved"] else (None, None)
-            rows.append(
-                _row(f"T_g from the kink of {label}", value, err, "K", exp, "glass_transition_K")
-            )
+    rows += [_row(*entry[:4], exp, entry[4]) for entry in _entries(summary)]
     for name, c in summary.get("crystals", {}).get("structures", {}).items():
         diff = c.get("vs_reference")
-        tail = f" (vs reference: max |Δa/a| {diff['max_abs_lattice_rel']:.2%})" if diff else ""
+        tail = (
+            f" (largest lattice difference to the reference {diff['max_abs_lattice_rel']:.2e})"
+            if diff
+            else ""
+        )
         rows.append(
             f"| {name}: a, c, ρ | {c['a_A']:.4f} Å, {c['c_A']:.4f} Å, "
             f"{c['density_g_cm3']:.4f} g/cm³{tail} | — | — | |"
