@@ -218,7 +218,10 @@ def props_case(body: str, trajectory: str = "", kind: str = "nve", **series) -> 
             "temperature": (np.full(n, 3500.0), steps, "K"),
         }
         if series.get("ptensor", True):
-            tensor = isotropic_pressure_tensor(n, 2.0, series.get("tau_fs", 50.0), 1.0, 5.0, rng)
+            tau = series.get("tau_fs", 50.0)
+            tensor = isotropic_pressure_tensor(
+                n, dt_fs=2.0, tau_fs=tau, sigma_GPa=1.0, mean_GPa=5.0, rng=rng
+            )
             obs["pressure_tensor"] = (tensor, steps, "GPa")
         write_trajectory(d / trajectory, {"ensemble": {"kind": kind}}, obs)
 

@@ -1,4 +1,5 @@
-"""H5MD ``unit`` attributes → factors to mlmd's internal units (Å, fs, Å/fs, eV/Å).
+"""H5MD ``unit`` attributes → factors to mlmd's internal units (Å, fs, Å/fs, eV/Å; GPa for
+pressures, the unit of mlmd's pressure observables).
 
 H5MD's units module writes units as strings such as ``"nm"``, ``"ps"``, ``"nm ps-1"`` or
 ``"kJ mol-1 nm-1"``; mlmd's writer (:mod:`mlmd.md.h5md`) uses that syntax too:
@@ -34,6 +35,17 @@ FORCE = {
     "kj mol-1 a-1": float(ase_units.kJ / ase_units.mol),
     "kj mol-1 nm-1": float(ase_units.kJ / ase_units.mol) / 10.0,
     "kcal mol-1 angstrom-1": float(ase_units.kcal / ase_units.mol),
+}
+
+#: Pressure units → GPa.
+PRESSURE = {
+    "gpa": 1.0,
+    "mpa": 1e-3,
+    "kpa": 1e-6,
+    "pa": 1e-9,
+    "bar": 1e-4,
+    "kbar": 0.1,
+    "atm": 1.01325e-4,
 }
 
 
@@ -94,3 +106,9 @@ def force_factor(unit: object, file: str, field: str) -> float:
     """Factor converting forces stored in ``unit`` (``"kJ mol-1 Angstrom-1"``, ...) to eV/Å."""
     text = _text(unit)
     return 1.0 if text is None else _lookup(FORCE, " ".join(text.split()), file, field, "force")
+
+
+def pressure_factor(unit: object, file: str, field: str) -> float:
+    """Factor converting pressures stored in ``unit`` (``"GPa"``, ``"bar"``, ...) to GPa."""
+    text = _text(unit)
+    return 1.0 if text is None else _lookup(PRESSURE, text, file, field, "pressure")

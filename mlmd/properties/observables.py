@@ -18,19 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mlmd.analysis.h5md_units import time_factor
+from mlmd.analysis.h5md_units import pressure_factor, time_factor
 from mlmd.errors import InputError
 
-#: Pressure units → GPa (``unit`` attribute of a pressure observable; none means GPa).
-PRESSURE_GPA = {
-    "gpa": 1.0,
-    "mpa": 1e-3,
-    "kpa": 1e-6,
-    "pa": 1e-9,
-    "bar": 1e-4,
-    "kbar": 0.1,
-    "atm": 1.01325e-4,
-}
 #: Observables whose values are pressures.
 PRESSURES = ("pressure", "pressure_tensor")
 
@@ -169,21 +159,5 @@ def _observable(node, file: str, name: str) -> Observable:
     if "time" in node:
         time = time * time_factor(node["time"].attrs.get("unit"), file, f"observables/{name}")
     if name in PRESSURES:
-        value = value * _pressure_factor(node["value"].attrs.get("unit"), file, name)
+        value = value * pressure_factor(node["value"].attrs.get("unit"), file, f"{name}/value")
     return Observable(value, step[:n].astype(np.int64), time[:n])
-
-
-def _pressure_factor(unit, file: str, name: str) -> float:
-    if isinstance(unit, bytes):
-        unit = unit.decode()
-    key = str(unit).strip().lower() if unit is not None else ""
-    if not key:
-        return 1.0
-    if key not in PRESSURE_GPA:
-        raise InputError(
-            f"unknown pressure unit '{unit}'",
-            file=file,
-            field=f"/observables/{name}/value (attribute unit)",
-            fix=f"use one of {', '.join(sorted(PRESSURE_GPA))}",
-        )
-    return PRESSURE_GPA[key]

@@ -112,7 +112,7 @@ def _fmt(value, error=None) -> str:
     return f"{value:.{decimals}f} ± {float(error):.{decimals}f}"
 
 
-def _row(name: str, value, error, unit: str, experiment: Mapping | None, key: str) -> str:
+def _row(name: str, value, error, unit: str, *, experiment: Mapping | None, key: str) -> str:
     ref = (experiment or {}).get(key)
     exp = _fmt(ref["value"], ref.get("uncertainty")) if ref else "—"
     source = ref.get("source", "") if ref else ""
@@ -153,7 +153,7 @@ def _entries(summary: Mapping):
             "K",
             "density_maximum_K",
         )
-    for key, label in (("enthalpy", "H(T)"), ("volume", "V(T)")):
+    for key, label in (("enthalpy", "H(T)"), ("density", "ρ(T)")):
         r = summary.get("glass_transition", {}).get(key)
         if r:
             ok = r["resolved"]
@@ -177,7 +177,7 @@ def report_lines(summary: Mapping, experiment: Mapping | None = None) -> list[st
     """
     exp = SILICA_EXPERIMENT if experiment is None else experiment
     rows = ["| property | model | unit | experiment | source |", "|---|---|---|---|---|"]
-    rows += [_row(*entry[:4], exp, entry[4]) for entry in _entries(summary)]
+    rows += [_row(*e[:4], experiment=exp, key=e[4]) for e in _entries(summary)]
     for name, c in summary.get("crystals", {}).get("structures", {}).items():
         diff = c.get("vs_reference")
         tail = (

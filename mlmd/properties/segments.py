@@ -54,45 +54,51 @@ def steps_for(settings: MDSettings, time_ps: float) -> int:
     return max(1, int(round(time_ps * 1e3 / settings.timestep_fs)))
 
 
-def md_config(
-    settings: MDSettings,
-    directory: Path,
-    ensemble: dict,
-    steps: int,
-    *,
-    seed_offset: int = 0,
-    schedule: dict | None = None,
-    pressure_tensor_every: int = 0,
-    trajectory_every: int | None = None,
-    initial_temperature_K: float | None = None,
-) -> dict:
+@dataclass(frozen=True)
+class SegmentSpec:
+    """One MD segment: its output ``directory``, ``[ensemble]`` table, total ``steps`` (a
+    restarted segment counts from step 0 of the run it continues), seed offset from
+    ``md.seed``, optional schedule, pressure-tensor interval, frame interval (default: first
+    and last step) and start temperature."""
+
+    directory: Path
+    ensemble: dict
+    steps: int
+    seed_offset: int = 0
+    schedule: dict | None = None
+    pressure_tensor_every: int = 0
+    trajectory_every: int | None = None
+    initial_temperature_K: float | None = None
+
+
+def md_config(settings: MDSettings, spec: SegmentSpec) -> dict:
     """An MD config mapping for one segment (``structure`` is passed to run_md directly)."""
     output = {
-        "directory": str(directory),
+        "directory": str(spec.directory),
         "thermo_every": settings.thermo_every,
-        "trajectory_every": steps if trajectory_every is None else trajectory_every,
+        "trajectory_every": spec.steps if spec.trajectory_every is None else spec.trajectory_every,
         "checkpoint_every": 0,
     }
-    if pressure_tensor_every:
-        output["pressure_tensor_every"] = pressure_tensor_every
+    if spec.pressure_tensor_every:
+        output["pressure_tensor_every"] = spec.pressure_tensor_every
     cfg = {
-        "steps": steps,
+        "steps": spec.steps,
         "potential": settings.potential,
         "device": settings.device,
         "timestep_fs": settings.timestep_fs,
-        "seed": settings.seed + seed_offset,
+        "seed": settings.seed + spec.seed_offset,
         "skin_A": settings.skin_A,
         "torch_threads": settings.torch_threads,
         "structure": {"builder": "sio2_crystal"},  # replaced by the structure argument
-        "ensemble": ensemble,
+        "ensemble": spec.ensemble,
         "output": output,
     }
     if settings.decomposition is not None:
         cfg["decomposition"] = list(settings.decomposition)
-    if schedule:
-        cfg["schedule"] = schedule
-    if initial_temperature_K is not None:
-        cfg["initial_temperature_K"] = initial_temperature_K
+    if spec.schedule:
+        cfg["schedule"] = spec.schedule
+    if spec.initial_temperature_K is not None:
+        cfg["initial_temperature_K"] = spec.initial_temperature_K
     return cfg
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from mlmd import units
 from mlmd.analysis.thermo import block_error
 from mlmd.properties import bulk, thermal
 from mlmd.properties.config import (
@@ -28,10 +27,10 @@ from mlmd.properties.config import (
     ScanConfig,
     ViscosityConfig,
 )
-from mlmd.properties.glass_transition import glass_transition
 from mlmd.properties.observables import read_run
 from mlmd.properties.report import write_curve
 from mlmd.properties.segments import (
+    SegmentSpec,
     ensemble_table,
     md_config,
     on_root,
@@ -55,21 +54,25 @@ def run_viscosity(md: MDSettings, cfg: ViscosityConfig, out: Path, start, comm) 
             base = out / f"T{temp:.0f}" / f"replica{r}"
             eq_cfg = md_config(
                 md,
-                base / "equilibration",
-                ensemble_table(md, "langevin", temp),
-                n_eq,
-                seed_offset=r,
-                initial_temperature_K=temp,
+                SegmentSpec(
+                    base / "equilibration",
+                    ensemble_table(md, "langevin", temp),
+                    n_eq,
+                    seed_offset=r,
+                    initial_temperature_K=temp,
+                ),
             )
             eq = run_segment(eq_cfg, structure=start, comm=comm)
             ensemble = ensemble_table(md, cfg.production, temp, None, cfg.production_damping_fs)
             prod_cfg = md_config(
                 md,
-                base / "production",
-                ensemble,
-                n_eq + n_prod,
-                seed_offset=r,
-                pressure_tensor_every=cfg.pressure_tensor_every,
+                SegmentSpec(
+                    base / "production",
+                    ensemble,
+                    n_eq + n_prod,
+                    seed_offset=r,
+                    pressure_tensor_every=cfg.pressure_tensor_every,
+                ),
             )
             paths.append(run_segment(prod_cfg, restart=eq.checkpoint, comm=comm).trajectory)
         groups[temp] = paths
@@ -105,17 +108,19 @@ def run_bulk_modulus(md: MDSettings, cfg: BulkModulusConfig, out: Path, start, c
     npt = run_segment(
         md_config(
             md,
-            out / "npt",
-            ensemble_table(md, "npt", cfg.temperature_K, cfg.pressure_GPa),
-            n_eq + n_prod,
-            initial_temperature_K=cfg.temperature_K,
+            SegmentSpec(
+                out / "npt",
+                ensemble_table(md, "npt", cfg.temperature_K, cfg.pressure_GPa),
+                n_eq + n_prod,
+                initial_temperature_K=cfg.temperature_K,
+            ),
         ),
         structure=start,
         comm=comm,
     )
     result = on_root(_fluctuations, [npt.trajectory], cfg.equilibration_ps, cfg, comm=comm)
     if len(cfg.pv_strains) >= 3:
-        result["pv_scan"] = _pv_scan(md, cfg, out, npt.trajectory, result, comm)
+        result["pv_scan"] = _pv_scan(md, cfg, out, npt_traj=npt.trajectory, fluct=result, comm=comm)
     return result
 
 
@@ -134,7 +139,7 @@ def _fluctuations(paths, start_ps, cfg: BulkModulusConfig) -> dict:
     return {"fluctuations": out, "mean_volume_A3": fits[0].mean_volume_A3}
 
 
-def _pv_scan(md, cfg: BulkModulusConfig, out: Path, npt_traj: Path, fluct: dict, comm) -> dict:
+def _pv_scan(md, cfg: BulkModulusConfig, out: Path, *, npt_traj: Path, fluct: dict, comm) -> dict:
     from mlmd.properties.segments import last_frame
 
     def reference() -> Atoms:
@@ -148,11 +153,13 @@ def _pv_scan(md, cfg: BulkModulusConfig, out: Path, npt_traj: Path, fluct: dict,
     for k, strain in enumerate(cfg.pv_strains):
         seg_cfg = md_config(
             md,
-            out / f"pv_{k}",
-            ensemble_table(md, "langevin", cfg.temperature_K),
-            n,
-            seed_offset=100 + k,
-            initial_temperature_K=cfg.temperature_K,
+            SegmentSpec(
+                out / f"pv_{k}",
+                ensemble_table(md, "langevin", cfg.temperature_K),
+                n,
+                seed_offset=100 + k,
+                initial_temperature_K=cfg.temperature_K,
+            ),
         )
         trajs.append(run_segment(seg_cfg, structure=scaled(ref, strain), comm=comm).trajectory)
     return on_root(_pv_fit, trajs, cfg.pv_ps / 4, out, comm=comm)
@@ -189,11 +196,13 @@ def run_scan(md: MDSettings, cfg: ScanConfig, out: Path, start, comm, *, kind: s
         seg = run_segment(
             md_config(
                 md,
-                out / "npt_scan",
-                ensemble_table(md, "npt", cfg.temperatures_K[0], cfg.pressure_GPa),
-                steps,
-                schedule=schedule,
-                initial_temperature_K=cfg.temperatures_K[0],
+                SegmentSpec(
+                    out / "npt_scan",
+                    ensemble_table(md, "npt", cfg.temperatures_K[0], cfg.pressure_GPa),
+                    steps,
+                    schedule=schedule,
+                    initial_temperature_K=cfg.temperatures_K[0],
+                ),
             ),
             structure=start,
             comm=comm,
@@ -250,65 +259,45 @@ def run_glass_transition(md: MDSettings, cfg: GlassTransitionConfig, out: Path, 
         steps = steps_for(md, cfg.hold_ps + ramp_ps)
         seg_cfg = md_config(
             md,
-            out / "quench",
-            ensemble_table(md, "npt", cfg.start_K, cfg.pressure_GPa),
-            steps,
-            schedule=schedule,
-            initial_temperature_K=cfg.start_K,
+            SegmentSpec(
+                out / "quench",
+                ensemble_table(md, "npt", cfg.start_K, cfg.pressure_GPa),
+                steps,
+                schedule=schedule,
+                initial_temperature_K=cfg.start_K,
+            ),
         )
         path = run_segment(seg_cfg, structure=start, comm=comm).trajectory
     return on_root(_kinks, path, out, comm=comm)
 
 
-def quench_curves(path: Path) -> dict[str, np.ndarray]:
-    """Target temperature (K), enthalpy per atom H/N = (E_tot + P₀V)/N (eV) and volume per
-    atom (Å³) along the ramp of a quench trajectory (the constant-T hold left out)."""
-    run = read_run(path)
-    sched = run.config.get("schedule") or {}
-    times, temps = sched.get("time_ps"), sched.get("temperature_K")
-    if not times or not temps or len(set(temps)) < 2:
-        from mlmd.errors import InputError
-
-        raise InputError(
-            "the run has no temperature ramp",
-            file=str(path),
-            field="schedule.temperature_K",
-            fix="give a quench trajectory (NPT with a temperature schedule)",
-        )
-    etot = run.series("total_energy", "the glass transition")
-    vol = run.series("volume", "the glass transition")
-    t_ps = etot.time_fs / 1e3
-    ramp = t_ps >= times[int(np.argmax(np.diff(temps) != 0))]
-    target = np.interp(t_ps, times, temps)
-    n = _n_atoms(path)
-    p0 = run.config.get("ensemble", {}).get("pressure_GPa", 0.0) * units.GPA
-    return {
-        "temperature_K": target[ramp],
-        "enthalpy_eV_per_atom": ((etot.value + p0 * vol.value) / n)[ramp],
-        "volume_A3_per_atom": (vol.value / n)[ramp],
-    }
-
-
-def _n_atoms(path: Path) -> int:
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        return int(f["particles/all/species"].shape[0])
-
-
 def _kinks(path: Path, out: Path) -> dict:
-    curves = quench_curves(path)
-    t = curves["temperature_K"]
-    result = {"trajectory": str(path)}
-    for key, name in (("enthalpy", "enthalpy_eV_per_atom"), ("volume", "volume_A3_per_atom")):
-        fit = glass_transition(t, curves[name])
+    """T_g from the binned H(T) and ρ(T) of the cooling segment (mlmd.analysis.quench: the
+    same curves ``mlmd analyze --what quench`` draws) by the two-line fit."""
+    from mlmd.analysis.quench import fit_kinks, quench_curves
+    from mlmd.analysis.reader import open_trajectory
+
+    with open_trajectory(path) as reader:
+        curves = quench_curves(reader)
+    fits, notes = fit_kinks(curves)
+    t = curves.temperature_K
+    seg = curves.segment
+    result = {"trajectory": str(path), "notes": notes, "segment": seg.to_dict()}
+    ys = {
+        "enthalpy": ("enthalpy_eV_per_atom", curves.enthalpy_eV_atom, curves.enthalpy_err),
+        "density": ("density_g_cm3", curves.density_g_cm3, curves.density_err),
+    }
+    for key, fit in fits.items():
+        name, y, err = ys[key]
+        order = np.argsort(t)
         files = write_curve(
             out / f"glass_transition_{key}",
-            {"temperature_K": t, name: curves[name]},
-            title=f"quench: T_g = {fit.tg_K:.0f} ± {fit.tg_err_K:.0f} K"
+            {"temperature_K": t[order], name: y[order], f"{name}_err": err[order]},
+            title=f"quench {seg.temperature_K[0]:.0f}→{seg.temperature_K[1]:.0f} K: "
+            f"T_g = {fit.tg_K:.0f} ± {fit.tg_err_K:.0f} K"
             + ("" if fit.resolved else " (not resolved)"),
             ylabel=name,
-            lines={"two-line fit": (np.sort(t), fit.predict(np.sort(t)))},
+            lines={"two-line fit": (t[order], fit.predict(t[order]))},
         )
         result[key] = {**fit.as_dict(), "files": files}
     return result

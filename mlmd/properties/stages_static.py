@@ -59,7 +59,7 @@ def crystal_structure(name: str) -> Atoms:
         )
     import ase.io
 
-    return ase.io.read(name)
+    return ase.io.read(name, parallel=False)  # ASE would otherwise broadcast over MPI
 
 
 def run_crystals(md: MDSettings, cfg: CrystalsConfig, out: Path) -> dict:

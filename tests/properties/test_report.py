@@ -19,7 +19,7 @@ SUMMARY = {
     "density_curve": {"maximum": {"value": 4200.0, "error": 300.0, "resolved": False}},
     "glass_transition": {
         "enthalpy": {"tg_K": 2710.0, "tg_err_K": 85.0, "resolved": True},
-        "volume": {"tg_K": 2300.0, "tg_err_K": 900.0, "resolved": False},
+        "density": {"tg_K": 2300.0, "tg_err_K": 900.0, "resolved": False},
     },
     "crystals": {
         "structures": {
@@ -39,7 +39,7 @@ def test_report_lines_beside_experiment():
     assert "| thermal expansion α | 1.1e-06 ± 2e-06 | 1/K |" in text
     assert "| T_g from the kink of H(T) | 2710 ± 85 | K |" in text
     # unresolved results are not printed as numbers
-    assert "| T_g from the kink of V(T) | — |" in text
+    assert "| T_g from the kink of ρ(T) | — |" in text
     assert "| T of the density maximum | — |" in text
     assert "quartz: a, c, ρ | 5.0460 Å, 5.3650 Å, 2.5300 g/cm³ (largest lattice" in text
     assert all(line.count("|") == 6 for line in lines)  # no stray pipes break the table

@@ -25,7 +25,9 @@ def nvt_run(tmp_path, name, n, seed, *, ptensor=True, kind="nose_hoover_chain"):
     }
     if ptensor:
         obs["pressure_tensor"] = (
-            isotropic_pressure_tensor(n, DT, TAU, SIGMA, 5.5, rng),
+            isotropic_pressure_tensor(
+                n, dt_fs=DT, tau_fs=TAU, sigma_GPa=SIGMA, mean_GPa=5.5, rng=rng
+            ),
             steps,
             "GPa",
         )
@@ -68,7 +70,12 @@ def test_window_selects_samples(tmp_path):
 
 def test_array_api_matches_file_api(tmp_path):
     rng = np.random.default_rng(5)
-    p = [isotropic_pressure_tensor(40_000, DT, TAU, SIGMA, 0.0, rng) for _ in range(2)]
+    p = [
+        isotropic_pressure_tensor(
+            40_000, dt_fs=DT, tau_fs=TAU, sigma_GPa=SIGMA, mean_GPa=0.0, rng=rng
+        )
+        for _ in range(2)
+    ]
     eta = viscosity(p, DT, V, T)
     assert abs(eta.value_Pa_s - expected_Pa_s()) < 3 * eta.error_Pa_s
 

@@ -1,0 +1,38 @@
+"""The ``mlmd properties`` config: strict parsing, defaults, validation."""
+
+import pytest
+
+from mlmd.errors import ConfigError
+from mlmd.properties.config import PROPERTIES, load_properties_config
+
+
+def write(tmp_path, text):
+    path = tmp_path / "p.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_and_sections(tmp_path):
+    cfg = load_properties_config(write(tmp_path, "[viscosity]\n[elastic]\n[crystals]\n"))
+    assert cfg.sections() == ["crystals", "elastic", "viscosity"]
+    assert cfg.viscosity.production == "nose_hoover_chain" and cfg.viscosity.replicas == 4
+    assert cfg.md.potential == "teacher" and cfg.output == "properties"
+    assert set(PROPERTIES) >= set(cfg.sections())
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("[viscosity]\nproduction = 'npt'\n", "invalid value 'npt'"),
+        ("[thermal_expansion]\nhold_ps = 5.0\nequilibration_ps = 6.0\n", "shorter than hold"),
+        ("[bulk_modulus]\npv_strains = [-0.1, 0.0, 0.1]\n", "within ±0.05"),
+        ("[glass_transition]\nstart_K = 300.0\nend_K = 300.0\n", "must differ"),
+        ("[viscosity]\nstructure = {extxyz = 'a', builder = 'random_sio2'}\n", "exactly one"),
+        ("[md]\ntimestep_fs = 0.0\n[elastic]\n", "md.timestep_fs must be positive"),
+        ("[density]\n", "unknown key"),
+    ],
+)
+def test_bad_values_name_the_key(tmp_path, text, match):
+    with pytest.raises(ConfigError, match=match) as err:
+        load_properties_config(write(tmp_path, text))
+    assert "p.toml" in str(err.value)
