@@ -228,6 +228,27 @@ def props_case(body: str, trajectory: str = "", kind: str = "nve", **series) -> 
     return prepare
 
 
+def anneal_between_frames(name: str) -> Callable[[Path], None]:
+    """An mlmd H5MD trajectory (24 atoms, frames every 20 fs to 0.32 ps) whose stored
+    schedule puts the anneal (0.305–0.315 ps) between two frames (validate stream)."""
+
+    def prepare(d: Path) -> None:
+        import numpy as np
+
+        from mlmd.data.build import random_sio2
+        from mlmd.md.h5md import H5MDWriter
+
+        frame = random_sio2(24, 2.2, seed=3)
+        schedule = {"time_ps": [0, 0.1, 0.305, 0.315], "temperature_K": [4000, 4000, 300, 300]}
+        config = {"steps": 315, "timestep_fs": 1.0, "schedule": schedule}
+        writer = H5MDWriter(d / name, frame.numbers, np.ones(24), np.arange(24), config)
+        for step in range(0, 316, 20):
+            writer.write_frame(step, float(step), frame.cell, frame.positions, np.zeros((24, 3)))
+        writer.close()
+
+    return prepare
+
+
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR binary"
 TRAIN = "train data.h5 -o out --config train.toml"
 
@@ -377,6 +398,19 @@ CASES = [
          props_case("[viscosity]\nreplica = 2\n")),
     Case("properties-no-start-structure", "properties props.toml",
          ("elastic.structure", "needs a start structure"), props_case("[elastic]\n")),
+    # validate (validate stream)
+    Case("validate-species-differ-from-the-reference",
+         "validate model --reference lammps --reference-config sw.toml --parts a -o out",
+         ("model", "species", "[8, 14]", "[14]"),
+         write("sw.toml", 'pair_style = "sw"\npair_coeff = ["* * Si.sw Si"]\n')),
+    Case("validate-reference-md-with-a-reference-without-md",
+         "validate model --reference cp2k -o out", ("--reference", "cannot run MD")),
+    Case("validate-phase-window-without-frames",
+         "validate model --reference teacher --parts a --trajectory t.h5 -o out",
+         ("t.h5", "glass window 0.305–0.315 ps holds no frame"), anneal_between_frames("t.h5")),
+    Case("validate-unknown-config-key", "validate model --reference teacher --config v.toml -o out",
+         ("v.toml", "liquid.sampling_pss", "did you mean 'sampling_ps'"),
+         write("v.toml", "[liquid]\nsampling_pss = 8.0\n")),
 ]  # fmt: skip
 
 

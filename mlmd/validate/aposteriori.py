@@ -29,6 +29,14 @@ from mlmd.validate.phases import frames_in, phase_windows, quench_window
 from mlmd.validate.verdict import Row
 
 
+def check_trajectories(trajectories: list[Path], spec: APosterioriSpec) -> None:
+    """Raise the :class:`InputError` :func:`sample_frames` would (no run config, a phase
+    window without frames) before anything is computed or written."""
+    for path in trajectories:
+        with open_trajectory(path) as reader:
+            _picks(reader, spec)
+
+
 def sample_frames(
     trajectories: list[Path], spec: APosterioriSpec, windows: dict | None = None
 ) -> dict[str, list[Frame]]:

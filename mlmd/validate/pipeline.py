@@ -24,7 +24,7 @@ from mlmd.config import to_mapping
 from mlmd.errors import InputError
 from mlmd.progress import Progress
 from mlmd.validate import plots
-from mlmd.validate.aposteriori import aposteriori_errors, aposteriori_rows
+from mlmd.validate.aposteriori import aposteriori_errors, aposteriori_rows, check_trajectories
 from mlmd.validate.config import ValidateConfig
 from mlmd.validate.observe import (
     analysis_config,
@@ -178,6 +178,8 @@ def validate(
         md_engine(reference)
     ref = get_reference(reference, config=reference_config)
     species = check_species(model, ref)
+    if "a" in parts and trajectories and _frames_from(cfg, ref) == "trajectories":
+        check_trajectories([Path(t) for t in trajectories], cfg.aposteriori)
     out.mkdir(parents=True, exist_ok=True)
     summary = _header(cfg, model, species, reference, ref, parts)
     rows: list = []
@@ -238,11 +240,17 @@ def _part_a(cfg, model, ref, runs, records, trajectories, out, summary, progress
     return aposteriori_rows(a)
 
 
-def _aposteriori_sources(cfg, model, ref, runs, records, trajectories, out):
-    """(trajectories whose frames part (a) labels, or None and why the model's MD failed)."""
+def _frames_from(cfg: ValidateConfig, ref) -> str:
+    """Where part (a) takes frames: ``trajectories`` or ``replicas`` (auto: by reference)."""
     mode = cfg.aposteriori.frames_from
     if mode == "auto":
-        mode = "trajectories" if getattr(ref, "in_process", False) else "replicas"
+        return "trajectories" if getattr(ref, "in_process", False) else "replicas"
+    return mode
+
+
+def _aposteriori_sources(cfg, model, ref, runs, records, trajectories, out):
+    """(trajectories whose frames part (a) labels, or None and why the model's MD failed)."""
+    mode = _frames_from(cfg, ref)
     if mode == "replicas":
         run = replica_run(cfg, model, out)
         record = execute(run)
