@@ -2,18 +2,12 @@
 (More cases — a LAMMPS reference of other elements, a reference that cannot run MD, a phase
 window without frames — are rows of tests/test_bad_inputs.py.)"""
 
-import hashlib
-
 import pytest
 
 from mlmd.cli import main
 from mlmd.potential.export import save_member
 from mlmd.potential.model import BodyOrderPotential, ModelConfig
 from tests.cli_helpers import run_mlmd, tree_digest
-
-
-def _digest(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _run(capsys, argv):
