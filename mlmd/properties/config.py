@@ -221,14 +221,15 @@ class PropertiesConfig:
         return [name for name in PROPERTIES if getattr(self, name) is not None]
 
 
-#: Property tables in the order they run.
+#: Property tables in the order they run: the quench comes before the glass properties, so
+#: they can start from its trajectory (``structure = {trajectory = ...}``).
 PROPERTIES = (
     "crystals",
+    "glass_transition",
     "elastic",
     "bulk_modulus",
     "thermal_expansion",
     "density_curve",
-    "glass_transition",
     "viscosity",
 )
 

@@ -36,3 +36,16 @@ def test_bad_values_name_the_key(tmp_path, text, match):
     with pytest.raises(ConfigError, match=match) as err:
         load_properties_config(write(tmp_path, text))
     assert "p.toml" in str(err.value)
+
+
+def test_the_example_config_parses():
+    from pathlib import Path
+
+    import mlmd.properties
+
+    path = Path(mlmd.properties.__file__).parent / "examples" / "sio2_teacher.toml"
+    cfg = load_properties_config(path)
+    assert cfg.sections() == [
+        "crystals", "glass_transition", "bulk_modulus", "thermal_expansion", "viscosity"
+    ]  # fmt: skip
+    assert cfg.bulk_modulus.structure.trajectory.endswith("quench/trajectory.h5")
