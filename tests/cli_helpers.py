@@ -2,6 +2,8 @@
 
 - :func:`run_mlmd`: the real console entry point in a subprocess, with a timeout (a hang
   fails the test instead of blocking the suite);
+- :func:`call_mlmd`: the same command through :func:`mlmd.cli.main` inside the test process
+  (no 2–5 s torch import per call), with the state a command may change put back afterwards;
 - :func:`run_on_terminal`: the same with stderr on a pseudo-terminal (progress bars draw);
 - :func:`tree_digest`: every file and directory under a folder with its sha256, to assert
   that a failed command changed nothing;
@@ -11,19 +13,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
+import logging
 import os
 import pty
 import shutil
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 #: Seconds a command of the test suite may take before it counts as hanging (torch's import
 #: alone takes 2–7 s on a busy 2-core machine).
 TIMEOUT_S = 90.0
 
-MLMD = [sys.executable, "-m", "mlmd.cli"]
+#: The installed console script (what a user types), else the module (a tree not installed).
+_SCRIPT = Path(sys.executable).with_name("mlmd")
+MLMD = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "mlmd.cli"]
 
 
 def run_mlmd(
@@ -41,6 +50,98 @@ def run_mlmd(
         timeout=timeout,
         env={**os.environ, "MLMD_PROGRESS": ""},
     )
+
+
+class CommandTimeout(BaseException):
+    """A command run by :func:`call_mlmd` outlived its time (a BaseException, so the
+    command's own ``except Exception`` cannot swallow it)."""
+
+
+def call_mlmd(
+    *args: str | os.PathLike, cwd: str | os.PathLike, timeout: float = TIMEOUT_S
+) -> subprocess.CompletedProcess[str]:
+    """``mlmd ARGS`` through :func:`mlmd.cli.main` in this process, in ``cwd``: its exit code
+    (``SystemExit`` of argparse included) with stdout and stderr captured as text, like
+    :func:`run_mlmd`. An exception that escapes ``main`` (a bug: the console script would
+    print a traceback) propagates and fails the test; so does :class:`CommandTimeout` after
+    ``timeout`` seconds. Logging goes to the captured stderr as in the console script."""
+    from mlmd.cli import main
+
+    argv = [str(a) for a in args]
+    out, err = io.StringIO(), io.StringIO()
+    with _restored_state(cwd), _time_limit(timeout, argv):
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(argv)
+            except SystemExit as exc:  # argparse's usage errors
+                code = exc.code if isinstance(exc.code, int) else 1
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float, argv: list[str]) -> Iterator[None]:
+    """Raise :class:`CommandTimeout` in the main thread after ``seconds`` (SIGALRM)."""
+
+    def expire(signum, frame):
+        raise CommandTimeout(f"mlmd {' '.join(argv)} ran over {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+#: Signals whose handlers a command may replace (md run checkpoints on SIGTERM/SIGINT).
+_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
+
+
+@contextlib.contextmanager
+def _restored_state(cwd: str | os.PathLike) -> Iterator[None]:
+    """Run in ``cwd`` with an empty root logger (so ``main``'s ``logging.basicConfig`` logs
+    to the captured stderr, as in a fresh process); afterwards put back what a command may
+    change: cwd, environment, root logger, signal handlers, progress silence, torch's thread
+    count and default dtype. Handlers left on other loggers fail the caller (a leak)."""
+    import torch
+
+    from mlmd import progress
+
+    root = logging.getLogger()
+    cwd_before, env_before = os.getcwd(), dict(os.environ)
+    root_before = (root.handlers[:], root.level)
+    torch_before = (torch.get_num_threads(), torch.get_default_dtype())
+    signals_before = {s: signal.getsignal(s) for s in _SIGNALS}
+    others = _logger_handlers()
+    root.handlers.clear()
+    os.chdir(cwd)
+    os.environ["MLMD_PROGRESS"] = ""  # as run_mlmd: bars by the terminal test alone
+    try:
+        with progress.silenced(False):  # puts back the silence the caller had
+            yield
+    finally:
+        os.chdir(cwd_before)
+        os.environ.clear()
+        os.environ.update(env_before)
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:], level = root_before
+        root.setLevel(level)
+        torch.set_num_threads(torch_before[0])
+        torch.set_default_dtype(torch_before[1])
+        for sig, handler in signals_before.items():
+            signal.signal(sig, handler)
+    leaked = _logger_handlers() != others
+    assert not leaked, f"the command left logging handlers behind: {_logger_handlers()}"
+
+
+def _logger_handlers() -> dict[str, list[logging.Handler]]:
+    """The handlers of every named logger (the root logger apart)."""
+    loggers = logging.Logger.manager.loggerDict.items()
+    return {
+        n: lg.handlers[:] for n, lg in loggers if isinstance(lg, logging.Logger) and lg.handlers
+    }
 
 
 def run_on_terminal(*args: str | os.PathLike, timeout: float = TIMEOUT_S) -> tuple[int, str]:

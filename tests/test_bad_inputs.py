@@ -1,18 +1,25 @@
-"""The bad-input table (CONTRACTS §9): one row per mistake a user makes, run through the real
-``mlmd`` command in a subprocess.
+"""The bad-input table (CONTRACTS §9): one row per mistake a user makes, run through the
+``mlmd`` command.
 
 Every row must end with exit code 2, one line ``mlmd CMD: error: ...`` on stderr that holds
 every fragment in ``expect`` (the file and the field at fault), no traceback, within
 ``TIMEOUT_S`` (a hang fails), and every file of the case directory unchanged and nothing new
 written (hashes before and after).
 
-Add a row: ``Case(id, argv, expect, prepare=..., readonly=...)``. ``argv`` runs in a fresh
-copy of the kit directory (:func:`kit`: ``data.h5`` six teacher-labelled SiO2 frames,
-``train.toml`` a tiny model, ``model/`` two trained members, ``good.extxyz`` the frames of
-``data.h5``, ``cu.h5`` one EMT-labelled Cu cell), so names are relative. ``prepare(d)``
-makes or damages files in that copy first; directories in ``readonly`` are created
-read-only (and the command runs without root's permission override, see
-:func:`tests.cli_helpers.unprivileged`).
+Most rows call :func:`mlmd.cli.main` inside the test process
+(:func:`tests.cli_helpers.call_mlmd`: an exception escaping ``main`` fails the row, as a
+traceback would; a time limit by SIGALRM; cwd, logging, signals, torch threads and progress
+put back). Rows with ``console=True``, one or more per command family, and every
+``readonly`` row (the command must run without root's permission override, see
+:func:`tests.cli_helpers.unprivileged`) run the installed console script in a subprocess,
+so its exit status and stderr stay covered end to end.
+
+Add a row: ``Case(id, argv, expect, prepare=..., readonly=..., console=...)``. ``argv`` runs
+in a fresh copy of the kit directory (:func:`kit`: ``data.h5`` six teacher-labelled SiO2
+frames, ``train.toml`` a tiny model, ``model/`` two trained members, ``good.extxyz`` the
+frames of ``data.h5``, ``cu.h5`` one EMT-labelled Cu cell), so names are relative.
+``prepare(d)`` makes or damages files in that copy first; directories in ``readonly`` are
+created read-only.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import TIMEOUT_S, run_mlmd, tree_digest, unprivileged
+from tests.cli_helpers import TIMEOUT_S, call_mlmd, run_mlmd, tree_digest, unprivileged
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,7 @@ class Case:
     expect: tuple[str, ...]  # fragments of the one-line error message
     prepare: Callable[[Path], None] | None = None
     readonly: tuple[str, ...] = ()
+    console: bool = False  # run the console script in a subprocess (always when readonly)
 
 
 # ------------------------------------------------------------------ the kit everyone shares
@@ -249,6 +257,9 @@ def anneal_between_frames(name: str) -> Callable[[Path], None]:
     return prepare
 
 
+#: Seconds an in-process row may take (no interpreter or torch import to pay for).
+IN_PROCESS_TIMEOUT_S = 30.0
+
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR binary"
 TRAIN = "train data.h5 -o out --config train.toml"
 
@@ -287,7 +298,7 @@ CASES = [
     Case("traj-export-unknown-format", "traj export t.h5 -o t.pdb",
          ("t.pdb", "-o", "unknown export format"), write("t.h5", "x")),
     Case("traj-export-missing-trajectory", "traj export none.h5 -o t.xyz",
-         ("none.h5", "trajectory not found")),
+         ("none.h5", "trajectory not found"), console=True),
     # outputs where the user may not write: one mechanism in the dispatcher for every command
     Case("md-readonly-output", "md run md.toml", ("ro/md", "Permission denied"),
          md_config('directory = "mdout"', 'directory = "ro/md"'), readonly=("ro",)),
@@ -364,7 +375,7 @@ CASES = [
     Case("evaluate-missing-member-weights", "evaluate model data.h5",
          ("member_1", "weights.pt missing"), remove("model/member_1/weights.pt")),
     Case("evaluate-missing-member", "evaluate model data.h5",
-         ("model", "ensemble of 2 members", "[1]"), remove("model/member_1")),
+         ("model", "ensemble of 2 members", "[1]"), remove("model/member_1"), console=True),
     Case("evaluate-nan-weights", "evaluate model data.h5",
          ("member_0/weights.pt", "non-finite"), edit_weights("model/member_0/weights.pt", "nan")),
     Case("evaluate-huge-weights", "evaluate model data.h5",
@@ -380,7 +391,7 @@ CASES = [
     Case("export-nan-weights", "export model -o m.pt",
          ("member_1/weights.pt", "non-finite"), edit_weights("model/member_1/weights.pt", "nan")),
     Case("export-missing-member", "export model -o m.pt",
-         ("model", "member(s) [0]"), remove("model/member_0")),
+         ("model", "member(s) [0]"), remove("model/member_0"), console=True),
     # properties (props stream)
     Case("properties-viscosity-without-pressure-tensor", "properties props.toml",
          ("nvt.h5", "/observables/pressure_tensor", "output.pressure_tensor_every"),
@@ -395,7 +406,7 @@ CASES = [
          props_case("[bulk_modulus]\ntrajectories = ['nve.h5']\n", "nve.h5", "nve")),
     Case("properties-unknown-key", "properties props.toml",
          ("props.toml", "viscosity.replica", "did you mean 'replicas'"),
-         props_case("[viscosity]\nreplica = 2\n")),
+         props_case("[viscosity]\nreplica = 2\n"), console=True),
     Case("properties-no-start-structure", "properties props.toml",
          ("elastic.structure", "needs a start structure"), props_case("[elastic]\n")),
     # validate (validate stream)
@@ -410,7 +421,7 @@ CASES = [
          ("t.h5", "glass window 0.305–0.315 ps holds no frame"), anneal_between_frames("t.h5")),
     Case("validate-unknown-config-key", "validate model --reference teacher --config v.toml -o out",
          ("v.toml", "liquid.sampling_pss", "did you mean 'sampling_ps'"),
-         write("v.toml", "[liquid]\nsampling_pss = 8.0\n")),
+         write("v.toml", "[liquid]\nsampling_pss = 8.0\n"), console=True),
 ]  # fmt: skip
 
 
@@ -430,7 +441,10 @@ def test_bad_input(case: Case, kit: Path, tmp_path: Path) -> None:
             (work / name).chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
     before = tree_digest(work)
     try:
-        result = run_mlmd(*case.argv.split(), cwd=work, prefix=prefix, timeout=TIMEOUT_S)
+        if case.console or case.readonly:
+            result = run_mlmd(*case.argv.split(), cwd=work, prefix=prefix, timeout=TIMEOUT_S)
+        else:
+            result = call_mlmd(*case.argv.split(), cwd=work, timeout=IN_PROCESS_TIMEOUT_S)
     finally:
         for name in case.readonly:
             (work / name).chmod(0o755)
@@ -444,3 +458,34 @@ def test_bad_input(case: Case, kit: Path, tmp_path: Path) -> None:
         assert fragment in lines[-1], f"{fragment!r} not in: {lines[-1]}"
     assert tree_digest(work) == before, "a failed command changed or wrote files"
     assert not os.path.exists(work / "X")  # nothing ran from a hostile name
+
+
+def test_every_command_family_has_a_console_row() -> None:
+    """The subprocess rows keep every command of the table covered through the real script."""
+    families = {c.argv.split()[0] for c in CASES}
+    console = {c.argv.split()[0] for c in CASES if c.console or c.readonly}
+    assert families == console, f"no console row for {sorted(families - console)}"
+
+
+def test_an_in_process_command_leaves_the_process_as_it_found_it(kit: Path, tmp_path) -> None:
+    """A real ``md run`` (sets torch's threads, its signal handlers, logging) in-process: the
+    next test sees the same cwd, threads, root handlers, signal handlers and progress state."""
+    import logging
+    import signal
+
+    import torch
+
+    from mlmd import progress
+
+    work = tmp_path / "case"
+    shutil.copytree(kit, work)
+    threads = torch.get_num_threads() + 1
+    (work / "md.toml").write_text(f"torch_threads = {threads}\n" + MD)
+    root = logging.getLogger()
+    before = (os.getcwd(), torch.get_num_threads(), root.handlers[:], root.level)
+    sigterm, silent = signal.getsignal(signal.SIGTERM), progress._SILENT
+    result = call_mlmd("md", "run", "md.toml", cwd=work, timeout=IN_PROCESS_TIMEOUT_S)
+    assert result.returncode == 0, result.stderr
+    assert (work / "mdout" / "checkpoint.npz").is_file()
+    assert (os.getcwd(), torch.get_num_threads(), root.handlers, root.level) == before
+    assert signal.getsignal(signal.SIGTERM) is sigterm and progress._SILENT is silent
