@@ -144,6 +144,33 @@ def set_key(name: str, row: int, key: str) -> Callable[[Path], None]:
     return prepare
 
 
+def one_frame(name: str, numbers: list[int]) -> Callable[[Path], None]:
+    """An unlabelled dataset of one 8 Å cell holding atoms ``numbers`` 2 Å apart."""
+
+    def prepare(d: Path) -> None:
+        import numpy as np
+
+        from mlmd.data import Dataset, Frame
+
+        pos = [[2.0 * i, 0.0, 0.0] for i in range(len(numbers))]
+        Dataset.create(d / name, {"name": "none"}).append(
+            [Frame(numbers, pos, np.eye(3) * 8, True)]
+        )
+
+    return prepare
+
+
+def qe_only_si(name: str) -> Callable[[Path], None]:
+    """A QE config whose pseudopotential directory ``pseudo/`` holds Si's file only."""
+
+    def prepare(d: Path) -> None:
+        (d / "pseudo").mkdir()
+        shutil.copy("/usr/share/espresso/pseudo/Si.pbe-nl-rrkjus_psl.1.0.0.UPF", d / "pseudo")
+        (d / name).write_text(f'[run]\npseudo_dir = "{d / "pseudo"}"\n')
+
+    return prepare
+
+
 #: A two-step teacher MD run of the kit's first frame; rows replace one line of it.
 MD = (
     'steps = 2\ntimestep_fs = 1.0\npotential = "teacher"\ndevice = "cpu"\n'
@@ -304,6 +331,23 @@ CASES = [
          md_config('directory = "mdout"', 'directory = "ro/md"'), readonly=("ro",)),
     Case("label-readonly-output", "label data.h5 -o ro/out.h5 --reference teacher",
          ("ro/", "Permission denied"), readonly=("ro",)),
+    # label references (refs stream)
+    Case("label-hostile-key", "label data.h5 -o out.h5 --reference teacher",
+         ("data.h5", "frames/key"), set_key("data.h5", 1, "../victim")),
+    Case("label-lammps-rejected-pair-style", "label data.h5 -o out.h5 --reference lammps "
+         "--config l.toml", ("l.toml", "pair_style", "sww"),
+         write("l.toml", 'pair_style = "sww"\npair_coeff = ["* * Si.sw Si"]\n'), console=True),
+    Case("label-lammps-element-outside-the-potential", "label data.h5 -o out.h5 --reference "
+         "lammps --config l.toml", ("data.h5", "elements", "'O'"),
+         write("l.toml", 'pair_style = "sw"\npair_coeff = ["* * Si.sw Si"]\n')),
+    Case("label-xtb-element-without-parameters", "label og.h5 -o out.h5 --reference xtb",
+         ("og.h5", "elements", "Og"), one_frame("og.h5", [8, 118])),
+    Case("label-cp2k-element-without-basis", "label u.h5 -o out.h5 --reference cp2k --ranks 1",
+         ("u.h5", "basis_sets.U", "BASIS_MOLOPT"), one_frame("u.h5", [92, 8])),
+    Case("label-qe-missing-pseudopotential", "label data.h5 -o out.h5 --reference qe "
+         "--config q.toml", ("data.h5", "for O in", "case/pseudo"), qe_only_si("q.toml")),
+    Case("label-negative-bound", "label data.h5 -o out.h5 --reference teacher "
+         "--max-force-eV-A -1", ("max_force_eV_A", "> 0")),
     # data (data stream)
     Case("import-png-as-extxyz", "data import s.extxyz -o new.h5",
          ("s.extxyz", "not a readable extxyz file"), write("s.extxyz", PNG)),
