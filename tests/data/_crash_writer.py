@@ -1,15 +1,22 @@
-"""Child process of the crash test: append batches of known frames forever (or N times).
+"""Child process of the crash test: a fork server of appending writers.
 
-Usage: python _crash_writer.py DATASET ACK_FILE BATCH [N_APPENDS]
+Usage: python _crash_writer.py (commands on stdin, one per line; one answer line each)
 
-After each ``append`` returns it appends a line ``<frames now in the file>`` to ACK_FILE;
-before the first append it writes ``ready``.
+- ``start DATASET ACK_FILE BATCH [N_APPENDS]``: fork a writer and answer its pid. mlmd.data
+  is imported once here, so a writer starts in milliseconds, not the ~0.7 s of an import.
+  The writer appends batches of known frames forever (or N times); after each ``append``
+  returns it appends a line ``<frames now in the file>`` to ACK_FILE; before the first append
+  it writes ``ready``.
+- ``poll PID``: the writer's exit status, or ``None`` while it runs (negative: the signal
+  that killed it).
+- ``wait PID``: the writer's exit status once it has ended.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -18,9 +25,8 @@ from mlmd.data import Dataset  # noqa: E402
 from tests.data._helpers import make_frame  # noqa: E402
 
 
-def main() -> None:
-    path, ack, batch = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    limit = int(sys.argv[4]) if len(sys.argv) > 4 else None
+def write(path: str, ack: str, batch: int, limit: int | None) -> None:
+    """Append ``batch`` frames at a time to ``path``, acknowledging each in ``ack``."""
     ds = Dataset(path)
     n = len(ds)
     fd = os.open(ack, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
@@ -33,5 +39,37 @@ def main() -> None:
         os.write(fd, f"{n}\n".encode())
 
 
+def start(path: str, ack: str, batch: str, limit: str | None = None) -> int:
+    """Fork a writer; the child never returns (``os._exit``: no duplicated buffers flushed)."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        write(path, ack, int(batch), None if limit is None else int(limit))
+        code = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def serve() -> None:
+    """Answer the commands of the module docstring until stdin closes."""
+    ended: dict[int, int] = {}
+    for line in sys.stdin:
+        command, *args = line.split()
+        if command == "start":
+            answer = start(*args)
+        else:
+            pid = int(args[0])
+            if pid not in ended:
+                got, status = os.waitpid(pid, os.WNOHANG if command == "poll" else 0)
+                if got:
+                    ended[pid] = os.waitstatus_to_exitcode(status)
+            answer = ended.get(pid)
+        print(answer, flush=True)
+
+
 if __name__ == "__main__":
-    main()
+    serve()

@@ -29,8 +29,34 @@ def _acked(ack: Path) -> tuple[bool, int]:
     return "ready" in lines, max(counts, default=0)
 
 
-def _start(path: Path, ack: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(WRITER), str(path), str(ack), str(BATCH), *extra])
+class Writers:
+    """The fork server of ``_crash_writer.py``: writer processes that start in milliseconds."""
+
+    def __init__(self) -> None:
+        self.server = subprocess.Popen(
+            [sys.executable, str(WRITER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def _ask(self, *words: object) -> int | None:
+        self.server.stdin.write(" ".join(map(str, words)) + "\n")
+        self.server.stdin.flush()
+        answer = self.server.stdout.readline().strip()
+        assert answer, "the writer server died"
+        return None if answer == "None" else int(answer)
+
+    def start(self, path: Path, ack: Path, *extra: str) -> int:
+        """A new writer appending to ``path`` (see ``_crash_writer.py``); its pid."""
+        return self._ask("start", path, ack, BATCH, *extra)
+
+    def poll(self, pid: int) -> int | None:
+        return self._ask("poll", pid)
+
+    def wait(self, pid: int) -> int:
+        return self._ask("wait", pid)
+
+    def close(self) -> None:
+        self.server.stdin.close()
+        self.server.wait(timeout=60)
 
 
 def _check(path: Path, acked: int) -> int:
@@ -50,28 +76,37 @@ def _check(path: Path, acked: int) -> int:
 def test_sigkill_during_appends_loses_nothing_acknowledged(tmp_path):
     path = tmp_path / "crash.h5"
     Dataset.create(path, {"name": "teacher"}).append([make_frame(i, n_min=40) for i in range(200)])
+    writers = Writers()
+    try:
+        last_n = _kill_writers_at_random_moments(writers, path, tmp_path)
+        # appending continues normally after all that, and leaves no temporary files behind
+        pid = writers.start(path, tmp_path / "final", "3")
+        assert writers.wait(pid) == 0
+    finally:
+        writers.close()
+    assert _check(path, last_n + 3 * BATCH) == last_n + 3 * BATCH
+    assert sorted(p.name for p in tmp_path.glob("crash.h5*")) == ["crash.h5"]
+
+
+def _kill_writers_at_random_moments(writers: Writers, path: Path, tmp_path: Path) -> int:
+    """KILLS writers SIGKILLed inside their append loops, the file checked after each; the
+    frames in the file at the end."""
     rng = np.random.default_rng(2024)
     acked_total, last_n = 0, 200
     for k in range(KILLS):
         ack = tmp_path / f"ack{k}"
-        proc = _start(path, ack)
+        pid = writers.start(path, ack)
         deadline = time.monotonic() + 60
         # even rounds: kill soon after start; odd rounds: only after an append returned
         while not _acked(ack)[0] or (k % 2 and _acked(ack)[1] <= last_n):
-            assert proc.poll() is None, "writer died on its own"
+            assert writers.poll(pid) is None, "writer died on its own"
             assert time.monotonic() < deadline
             time.sleep(0.005)
         time.sleep(rng.uniform(0.0, 0.25))  # a random moment inside the append loop
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        os.kill(pid, signal.SIGKILL)
+        assert writers.wait(pid) == -signal.SIGKILL
         _, acked = _acked(ack)
         acked_total += max(0, acked - last_n)
-        n = _check(path, max(acked, last_n))  # nothing acknowledged or there before vanished
-        last_n = n
+        last_n = _check(path, max(acked, last_n))  # nothing acknowledged or there before vanished
     assert acked_total > 0  # the kills let appends through
-    # appending continues normally after all that, and leaves no temporary files behind
-    ack = tmp_path / "final"
-    proc = _start(path, ack, "3")
-    assert proc.wait(timeout=60) == 0
-    assert _check(path, last_n + 3 * BATCH) == last_n + 3 * BATCH
-    assert sorted(p.name for p in tmp_path.glob("crash.h5*")) == ["crash.h5"]
+    return last_n
