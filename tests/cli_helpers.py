@@ -4,7 +4,8 @@
   fails the test instead of blocking the suite);
 - :func:`call_mlmd`: the same command through :func:`mlmd.cli.main` inside the test process
   (no 2–5 s torch import per call), with the state a command may change put back afterwards;
-- :func:`run_on_terminal`: the same with stderr on a pseudo-terminal (progress bars draw);
+- :func:`run_on_terminal`: the same with stderr on a pseudo-terminal (progress bars draw),
+  :func:`call_on_terminal` its in-process twin;
 - :func:`tree_digest`: every file and directory under a folder with its sha256, to assert
   that a failed command changed nothing;
 - :func:`unprivileged`: the argv prefix that drops root's permission override, so a
@@ -23,8 +24,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 #: Seconds a command of the test suite may take before it counts as hanging (torch's import
 #: alone takes 2–7 s on a busy 2-core machine).
@@ -58,24 +61,61 @@ class CommandTimeout(BaseException):
 
 
 def call_mlmd(
-    *args: str | os.PathLike, cwd: str | os.PathLike, timeout: float = TIMEOUT_S
+    *args: str | os.PathLike, cwd: str | os.PathLike | None = None, timeout: float = TIMEOUT_S
 ) -> subprocess.CompletedProcess[str]:
-    """``mlmd ARGS`` through :func:`mlmd.cli.main` in this process, in ``cwd``: its exit code
-    (``SystemExit`` of argparse included) with stdout and stderr captured as text, like
-    :func:`run_mlmd`. An exception that escapes ``main`` (a bug: the console script would
-    print a traceback) propagates and fails the test; so does :class:`CommandTimeout` after
-    ``timeout`` seconds. Logging goes to the captured stderr as in the console script."""
-    from mlmd.cli import main
-
+    """``mlmd ARGS`` through :func:`mlmd.cli.main` in this process, in ``cwd`` (default: the
+    current directory): its exit code (``SystemExit`` of argparse included) with stdout and
+    stderr captured as text, like :func:`run_mlmd`. An exception that escapes ``main`` (a
+    bug: the console script would print a traceback) propagates and fails the test; so does
+    :class:`CommandTimeout` after ``timeout`` seconds. Logging goes to the captured stderr as
+    in the console script."""
     argv = [str(a) for a in args]
     out, err = io.StringIO(), io.StringIO()
-    with _restored_state(cwd), _time_limit(timeout, argv):
+    code = _call_main(argv, cwd, timeout, out, err)
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
+
+
+def call_on_terminal(
+    *args: str | os.PathLike, cwd: str | os.PathLike | None = None, timeout: float = TIMEOUT_S
+) -> tuple[int, str]:
+    """:func:`run_on_terminal` in this process: stderr is a pseudo-terminal while
+    :func:`mlmd.cli.main` runs (progress bars draw); returns (exit code, what it drew)."""
+    argv = [str(a) for a in args]
+    main_fd, child_fd = pty.openpty()
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=_drain, args=(main_fd, chunks), daemon=True)
+    reader.start()
+    with os.fdopen(child_fd, "w", buffering=1, encoding="utf-8") as tty:
+        code = _call_main(argv, cwd, timeout, io.StringIO(), tty)
+    reader.join(timeout)
+    os.close(main_fd)
+    return code, b"".join(chunks).decode(errors="replace")
+
+
+def _drain(fd: int, chunks: list[bytes]) -> None:
+    """Read ``fd`` (a terminal's main end) into ``chunks`` until its other end closes."""
+    while True:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:  # EIO: the command's end of the terminal is closed
+            return
+        if not data:
+            return
+        chunks.append(data)
+
+
+def _call_main(
+    argv: list[str], cwd: str | os.PathLike | None, timeout: float, out: TextIO, err: TextIO
+) -> int:
+    """``mlmd.cli.main(argv)`` with stdout and stderr sent to ``out``, ``err``; its exit code."""
+    from mlmd.cli import main
+
+    with _restored_state(cwd or os.getcwd()), _time_limit(timeout, argv):
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
-                code = main(argv)
+                return main(argv)
             except SystemExit as exc:  # argparse's usage errors
-                code = exc.code if isinstance(exc.code, int) else 1
-    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
+                return exc.code if isinstance(exc.code, int) else 1
 
 
 @contextlib.contextmanager

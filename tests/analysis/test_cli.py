@@ -316,11 +316,11 @@ def test_any_species_set_without_silica_assumptions(tmp_path):
 def test_progress_with_eta_on_a_terminal_and_quiet_in_a_pipe(sio2_traj, tmp_path):
     """``mlmd analyze`` draws its passes' bars with an ETA on a terminal (CONTRACTS §8) and
     nothing on stderr when piped."""
-    from tests.cli_helpers import run_mlmd, run_on_terminal
+    from tests.cli_helpers import call_mlmd, call_on_terminal
 
     args = ["analyze", sio2_traj, "-o", tmp_path / "tty", "--no-plots", "--what", "rdf", "angles"]
-    rc, drawn = run_on_terminal(*args)
+    rc, drawn = call_on_terminal(*args)
     assert rc == 0
     assert "analyze: pass 1" in drawn and "analyze: pass 2" in drawn and "ETA" in drawn
-    piped = run_mlmd(*args[:3], tmp_path / "pipe", *args[4:])
+    piped = call_mlmd(*args[:3], tmp_path / "pipe", *args[4:])
     assert piped.returncode == 0 and "ETA" not in piped.stderr

@@ -11,7 +11,7 @@ from mlmd.data.build import sio2_crystal
 from mlmd.data.convert import frame_to_atoms
 from mlmd.potential import evaluate, graph_from_atoms
 from mlmd.potential.registry import load_potential
-from tests.cli_helpers import run_mlmd, run_on_terminal
+from tests.cli_helpers import call_mlmd, call_on_terminal, run_on_terminal
 
 
 def test_train_evaluate_export_round_trip(small_dataset, tmp_path, capsys):
@@ -75,9 +75,10 @@ def test_train_and_evaluate_show_a_bar_on_a_terminal_only(small_dataset, tmp_pat
     rc, err = run_on_terminal(*train)
     assert rc == 0, err
     assert "train[member 0]" in err and "ETA" in err and "6/6 100%" in err  # 2 epochs × 3
-    rc, err = run_on_terminal("evaluate", model, small_dataset)
+    # the rest in this process (no torch import each): the same main, the same terminal test
+    rc, err = call_on_terminal("evaluate", model, small_dataset)
     assert rc == 0 and "evaluate [" in err and "12/12 100%" in err, err
-    rc, err = run_on_terminal("evaluate", model, small_dataset, "--json")
+    rc, err = call_on_terminal("evaluate", model, small_dataset, "--json")
     assert rc == 0 and "evaluate [" not in err and "ETA" not in err, err
-    piped = run_mlmd(*train[:3], tmp_path / "m2", *train[4:])
+    piped = call_mlmd(*train[:3], tmp_path / "m2", *train[4:])
     assert piped.returncode == 0 and "ETA" not in piped.stderr, piped.stderr
