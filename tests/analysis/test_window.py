@@ -60,7 +60,7 @@ def test_window_picks_exactly_its_frames(tmp_path, window, first, last):
     with open_trajectory(path) as reader:
         chosen = select(reader, window, slice(None))
         assert [s.index for s in reader.frames(chosen.selection)] == list(range(first, last + 1))
-    summary = analyze(path, tmp_path / "out", window=window)
+    summary = analyze(path, tmp_path / "out", window=window, config=_config())
     w = summary["window"]
     assert w["frames"] == last - first + 1 and w["steps"] == [10 * first, 10 * last]
     assert w["kind"] == window.split(":")[0]
