@@ -108,6 +108,25 @@ def test_aposteriori_on_small_cell_replicas_of_the_glass_schedule(tmp_path):
     assert {f.n_atoms for f in labelled} == {48}
 
 
+TINY_LIQUID_TOML = (
+    '[md]\ntimestep_fs = 2.0\noutput_every_fs = 20.0\ndevice = "cpu"\ntorch_threads = 1\n'
+    "[liquid]\nequilibration_ps = 0.1\nsampling_ps = 0.4\n"
+    '[liquid.structure]\nbuilder = "random_sio2"\nn_atoms = 96\n'
+    "[glass]\nenabled = false\n[aposteriori]\nenabled = false\n"
+)
+
+
+def test_progress_bar_with_eta_on_a_terminal(tmp_path):
+    from tests.cli_helpers import run_on_terminal
+
+    cfg = tmp_path / "v.toml"
+    cfg.write_text(TINY_LIQUID_TOML)
+    argv = ["validate", "teacher", "--reference", "teacher", "--config", cfg, "-o", tmp_path / "o"]
+    code, drawn = run_on_terminal(*argv)
+    assert code == 0, drawn
+    assert "validate [" in drawn and "ETA" in drawn and "750/750" in drawn
+
+
 def test_sigterm_stops_the_validation_and_a_rerun_resumes_the_run(tmp_path):
     """A batch system's SIGTERM: the running MD writes its checkpoint, the command exits 130
     (not on to the next run); the rerun resumes that run and finishes."""
@@ -118,12 +137,7 @@ def test_sigterm_stops_the_validation_and_a_rerun_resumes_the_run(tmp_path):
     import time
 
     cfg = tmp_path / "v.toml"
-    cfg.write_text(
-        '[md]\ntimestep_fs = 2.0\noutput_every_fs = 20.0\ndevice = "cpu"\ntorch_threads = 1\n'
-        "[liquid]\nequilibration_ps = 0.1\nsampling_ps = 0.4\n"
-        '[liquid.structure]\nbuilder = "random_sio2"\nn_atoms = 96\n'
-        "[glass]\nenabled = false\n[aposteriori]\nenabled = false\n"
-    )
+    cfg.write_text(TINY_LIQUID_TOML)
     argv = [sys.executable, "-m", "mlmd.cli", "validate", "teacher", "--reference", "teacher"]
     argv += ["--config", str(cfg), "-o", str(tmp_path / "o")]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
