@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlmd.analysis import AnalysisConfig, analyze
+from mlmd.analysis import AnalysisConfig, analyze, resolve
 from mlmd.analysis.rdf import max_r_max
 from mlmd.analysis.reader import open_trajectory
 from mlmd.analysis.species import Species
@@ -167,12 +167,9 @@ def measure(
             scalars[f"peak_{pair}_A"] = (p["first_peak_A"], math.nan)
     for kind, a in s.get("angles", {}).items():
         scalars[f"angle_{kind}_deg"] = (a["mean_deg"], math.nan)
-    routes = s.get("structure_factor", {}).get("routes", {})
-    for route in ("direct", "from g(r)"):  # the direct sum is exact at the FSDP
-        fsdp = routes.get(route, {}).get("neutron", {}).get("fsdp_Q_A-1")
-        if fsdp is not None:
-            scalars["fsdp_A-1"] = (fsdp, math.nan)
-            break
+    fsdp, _ = resolve(s, "fsdp_Q_A-1")  # the direct S(Q) when computed, else from g(r)
+    if fsdp is not None:
+        scalars["fsdp_A-1"] = (fsdp, math.nan)
     coordination = {
         pair: {int(n): f for n, f in c["distribution"].items()}
         for pair, c in s.get("coordination", {}).items()

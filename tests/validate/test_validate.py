@@ -110,9 +110,10 @@ def test_aposteriori_on_small_cell_replicas_of_the_glass_schedule(tmp_path):
 
 TINY_LIQUID_TOML = (
     '[md]\ntimestep_fs = 2.0\noutput_every_fs = 20.0\ndevice = "cpu"\ntorch_threads = 1\n'
-    "[liquid]\nequilibration_ps = 0.1\nsampling_ps = 0.4\n"
-    '[liquid.structure]\nbuilder = "random_sio2"\nn_atoms = 96\n'
+    "[liquid]\nequilibration_ps = 0.1\nsampling_ps = 0.2\n"
+    '[liquid.structure]\nbuilder = "random_sio2"\nn_atoms = 48\n'
     "[glass]\nenabled = false\n[aposteriori]\nenabled = false\n"
+    "[analysis]\ndiffusion_blocks = 2\n"
 )
 
 
@@ -124,7 +125,7 @@ def test_progress_bar_with_eta_on_a_terminal(tmp_path):
     argv = ["validate", "teacher", "--reference", "teacher", "--config", cfg, "-o", tmp_path / "o"]
     code, drawn = run_on_terminal(*argv)
     assert code == 0, drawn
-    assert "validate [" in drawn and "ETA" in drawn and "750/750" in drawn
+    assert "validate [" in drawn and "ETA" in drawn and "450/450" in drawn
 
 
 def test_sigterm_stops_the_validation_and_a_rerun_resumes_the_run(tmp_path):
@@ -157,7 +158,7 @@ def test_sigterm_stops_the_validation_and_a_rerun_resumes_the_run(tmp_path):
     record = json.loads((tmp_path / "o" / "liquid" / "model" / "run.json").read_text())
     assert record["status"] == "completed"
     steps = np.loadtxt(thermo, comments="#", usecols=0)
-    assert steps[-1] == 250 and len(np.unique(steps)) == len(steps)  # resumed, not restarted
+    assert steps[-1] == 150 and len(np.unique(steps)) == len(steps)  # resumed, not restarted
 
 
 VASHISHTA_1994 = Path("/usr/share/lammps/potentials/SiO.1994.vashishta")
