@@ -20,6 +20,8 @@ the heavy lock (``flock /tmp/mlmd-heavy.lock python benchmarks/bench_properties.
   ``mlmd.properties.run_properties`` for the MD ones).
 - ``thermal-mlmd``: the glass's thermal expansion from mlmd NPT holds at 300–900 K.
 - ``quench-mlmd``: T_g from the enthalpy and volume kinks of an mlmd NPT quench.
+- ``compare``: mlmd − LAMMPS of every pair above (from the parts' JSON), with the combined
+  standard errors.
 - ``density-lammps``: the liquid's density at 0 GPa from 5000 to 2000 K (LAMMPS NPT holds)
   and its maximum (:func:`mlmd.properties.density_maximum`).
 
@@ -239,6 +241,37 @@ def part_quench_mlmd(args, run: Path) -> dict:
     }
 
 
+# ------------------------------------------------------------------------------ compare
+def _pair(a: dict, b: dict) -> dict:
+    """mlmd − LAMMPS, the combined standard error and the relative difference."""
+    diff, err = a["value"] - b["value"], float(np.hypot(a["error"], b["error"]))
+    return {"mlmd": a["value"], "mlmd_error": a["error"], "lammps": b["value"],
+            "lammps_error": b["error"], "difference": diff, "combined_error": err,
+            "difference_over_error": diff / err if err else None,
+            "relative": diff / b["value"]}  # fmt: skip
+
+
+def part_compare(args, run: Path) -> dict:
+    """The must-show comparisons from the parts' JSON files in the run directory."""
+
+    def load(name: str) -> dict:
+        path = run / f"{name}.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    out = {}
+    quartz = load("quartz").get("mlmd_vs_lammps")
+    if quartz:
+        out["quartz_max_lattice_rel"] = quartz["max_abs_lattice_rel"]
+    vm, vl = load("viscosity-mlmd"), load("viscosity-lammps")
+    if "value" in vm and "value" in vl:
+        out["viscosity_3500K"] = _pair(vm, vl)
+    gm, gl = load("glass-mlmd"), load("glass-lammps")
+    for key in ("relaxed_0K", "nvt_300K_pv", "npt_300K_fluctuations"):
+        if gm.get(key) and gl.get(key):
+            out[f"glass_K_{key}"] = _pair(gm[key], gl[key])
+    return out
+
+
 PARTS = {
     "quartz": part_quartz,
     "viscosity-lammps": part_viscosity_lammps,
@@ -248,6 +281,7 @@ PARTS = {
     "thermal-mlmd": part_thermal_mlmd,
     "quench-mlmd": part_quench_mlmd,
     "density-lammps": part_density_lammps,
+    "compare": part_compare,
 }
 
 
