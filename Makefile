@@ -17,7 +17,8 @@ test: setup
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 ## The main job on the local site (see README).
-REFERENCE ?= cp2k
+# A label of the material's [references]: cp2k_fast (CP2K, fast preset) or teacher (analytic).
+REFERENCE ?= cp2k_fast
 RUN_DIR ?= runs/quickstart
 demo: setup
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python campaigns/quickstart.py \

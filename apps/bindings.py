@@ -9,7 +9,8 @@ from parsl import bash_app, python_app
 
 from apps import tasks
 
-build_start_frames = python_app(tasks.build_start_frames, executors=["analysis"])
+start_frames = python_app(tasks.start_frames, executors=["analysis"])
+structures = python_app(tasks.structures, executors=["analysis"])
 label = python_app(tasks.label, executors=["dft"])
 train_member = python_app(tasks.train_member, executors=["train"])
 explore = python_app(tasks.explore, executors=["train"])
@@ -20,11 +21,12 @@ analyze = python_app(tasks.analyze, executors=["analysis"])
 
 __all__ = [
     "analyze",
-    "build_start_frames",
     "explore",
     "label",
     "md",
     "merge",
     "select",
+    "start_frames",
+    "structures",
     "train_member",
 ]

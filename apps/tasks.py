@@ -1,112 +1,95 @@
 """The functions Parsl runs: thin glue from file paths and parameters to ``mlmd`` calls.
 
-No science lives here: each function opens what it is given, calls one mlmd function and
-returns a small JSON-able summary (paths and counts). They import mlmd inside the body so a
-worker on another node imports it there. ``apps/__init__.py`` binds them to executors.
+No science lives here: each function opens what it is given (config files the campaign
+wrote into the step's directory, datasets, models), calls one mlmd function and returns a
+small JSON-able summary (paths and counts). Launch details that depend on the site (the
+launcher and ranks of a reference code that runs as its own program) are added here. They
+import mlmd inside the body so a worker on another node imports it there;
+:mod:`apps.bindings` binds them to executors.
 """
 
 from __future__ import annotations
 
 import shlex
 
+#: References that run an external program: how the site's launcher reaches their settings.
+LAUNCHED = {"cp2k": lambda launcher: {"run": {"launcher": launcher}}}
 
-def build_start_frames(out: str, kind: str, n_frames: int, seed: int) -> dict:
-    """Write ``n_frames`` unlabelled SiO2 starting frames to the dataset ``out``.
 
-    ``kind`` is ``small`` (24-atom beta-cristobalite cells, for quick DFT: random insertion
-    at that size leaves dangling bonds whose SCF can take CP2K many minutes) or ``medium``
-    (48–72 atoms: quartz and cristobalite supercells, every other frame a random insertion
-    over 2.0–2.6 g/cm³). Frames are strained by up to ±5 % and rattled by 0.02, 0.05 or
-    0.08 Å per component (thermal displacements of roughly 600, 4000 and 10000 K; larger
-    rattles gave the teacher forces of 470 eV/Å, frames that swamp a force loss). Every
-    cell is at least 6.4 Å wide, so exploration MD on one rank needs ghosts one image deep.
-    """
-    import numpy as np
+def start_frames(material: str, recipe: str, frames: int, seed: int, out: str) -> dict:
+    """The material's start recipe ``recipe`` (``frames``: 0 = the recipe's count) → ``out``."""
+    from mlmd.materials import write_start_frames
 
-    from mlmd.data import Frame
-    from mlmd.data.build import random_sio2, sio2_crystal
+    return write_start_frames(material, recipe, out, frames or None, seed)
+
+
+def structures(campaign: str, which: str, out: str) -> dict:
+    """Start structures of the ``which`` ("production": one per replica, "explore": one per
+    run) MD of the campaign config file ``campaign`` (JSON, written by the campaign) → the
+    dataset ``out``."""
     from mlmd.data.ops import write_frames
+    from mlmd.materials import load_material
+    from mlmd.workflow import plan
+    from mlmd.workflow.config import load_campaign_json
 
-    rng = np.random.default_rng(seed)
-    crystals = (
-        [sio2_crystal("cristobalite")]
-        if kind == "small"
-        else [sio2_crystal("quartz", (2, 2, 2)), sio2_crystal("cristobalite", (2, 1, 1))]
-    )
-    frames = []
-    for i in range(n_frames):
-        if kind == "small" or i % 2 == 0:
-            base = crystals[(i // 2) % len(crystals)]
-        else:
-            base = random_sio2(72, float(rng.uniform(2.0, 2.6)), seed=seed * 1000 + i)
-        strain = np.eye(3) + np.diag(rng.uniform(-0.05, 0.05, 3))
-        cell = base.cell @ strain
-        rattle_A = (0.02, 0.05, 0.08)[i % 3]
-        positions = base.positions @ strain + rng.normal(0.0, rattle_A, base.positions.shape)
-        frames.append(Frame(base.numbers, positions, cell, base.pbc, source=f"start:{kind}:{i}"))
-    write_frames(
-        out, {"name": "unlabelled", "origin": "campaign start frames"}, frames, overwrite=True
-    )
-    return {"path": out, "frames": len(frames)}
+    cfg = load_campaign_json(campaign)
+    build = {"production": plan.production_starts, "explore": plan.explore_starts}[which]
+    frames = build(cfg, load_material(cfg.material))
+    write_frames(out, {"name": "unlabelled", "origin": f"{which} starts"}, frames, overwrite=True)
+    return {"path": out, "frames": len(frames), "atoms": frames[0].n_atoms}
 
 
 def label(
     in_path: str,
     out_path: str,
-    reference: str,
-    preset: str,
+    reference: dict,
     launcher: str,
     ranks: int,
     workers: int,
     parsl_resource_specification: dict | None = None,
 ) -> dict:
-    """Label the unlabelled frames of ``in_path`` into ``out_path`` (resumable per frame)."""
+    """Label the unlabelled frames of ``in_path`` into ``out_path`` (resumable per frame)
+    with ``reference`` ({"name", "settings"}: a material's ``[references.LABEL]``)."""
     from mlmd.reference.label import label_dataset
+    from mlmd.reference.registry import get_reference
+    from mlmd.workflow.config import merge
 
-    config = {"run": {"launcher": launcher}} if reference == "cp2k" else None
-    summary = label_dataset(
-        in_path,
-        out_path,
-        reference,
-        workers=workers,
-        ranks=ranks if reference == "cp2k" else None,
-        preset=preset if reference == "cp2k" else None,
-        config=config,
-        progress=False,
-    )
+    name, settings = reference["name"], dict(reference.get("settings", {}))
+    launched = name in LAUNCHED
+    if launched:
+        settings = merge(settings, LAUNCHED[name](launcher))
+    backend = get_reference(name, config=settings, ranks=ranks if launched else None)
+    summary = label_dataset(in_path, out_path, backend, workers=workers, progress=False)
     return {"path": out_path, **summary.to_dict()}
 
 
-def train_member(data: str, model_dir: str, member: int, train: dict) -> dict:
-    """Train ensemble member ``member`` on ``data`` into ``model_dir`` (resumes)."""
-    from mlmd.train.loop import train_config_from
+def train_member(data: str, model_dir: str, member: int, train: str) -> dict:
+    """Train ensemble member ``member`` on ``data`` into ``model_dir`` (resumes) with the
+    training config file ``train`` (JSON)."""
     from mlmd.train.loop import train_member as train_one
+    from mlmd.workflow.config import load_train_json
 
-    metrics = train_one(data, model_dir, train_config_from(train, "campaign train config"), member)
+    metrics = train_one(data, model_dir, load_train_json(train), member)
     return {"model_dir": model_dir, "member": member, **metrics}
 
 
-def explore(model_dir: str, start: str, index: int, md: dict, candidates: str) -> dict:
-    """A short single-process MD run with the ensemble; frames whose spread exceeds the
-    configured threshold are appended to ``candidates``."""
+def explore(config: str, candidates: str) -> dict:
+    """A short single-process MD run with the ensemble (MD config file ``config``); frames
+    whose spread exceeds its threshold are appended to ``candidates``. A run the safety
+    checks stop is a result (the model left its domain: what exploration looks for)."""
+    from pathlib import Path
+
+    from mlmd.md.config import load_config
     from mlmd.md.engine import MDSafetyError
     from mlmd.md.runner import run_md
 
-    config = {
-        **md,
-        "potential": model_dir,
-        "structure": {"dataset": start, "index": index},
-        "uncertainty": {**md.get("uncertainty", {}), "dataset": candidates},
-    }
+    trajectory = str(Path(load_config(config).output.directory) / "trajectory.h5")
+    out = {"candidates": candidates, "trajectory": trajectory}
     try:
         summary = run_md(config, echo=False)
-    except MDSafetyError as exc:  # the model left its domain: what exploration looks for
-        return {"candidates": candidates, "status": "stopped_unsafe", "message": str(exc)}
-    return {
-        "candidates": candidates,
-        "status": summary.get("status"),
-        "steps": summary.get("steps"),
-    }
+    except MDSafetyError as exc:
+        return {**out, "status": "stopped_unsafe", "message": str(exc)}
+    return {**out, "status": summary.get("status"), "steps": summary["steps"]}
 
 
 def select(
@@ -186,8 +169,16 @@ def md_command(
     )
 
 
-def analyze(trajectory: str, out_dir: str) -> dict:
-    """Structure and dynamics of a trajectory into ``out_dir`` (summary.json + PNGs)."""
-    from mlmd.analysis import analyze as analyze_trajectory
+def analyze(trajectory: str, out_dir: str, config: str) -> dict:
+    """Analyse the window of ``trajectory`` named in the analysis config file ``config``
+    (JSON: {"window": "segment:-1", "analysis": {...AnalysisConfig}}) into ``out_dir``."""
+    import json
 
-    return {"out_dir": out_dir, "summary": analyze_trajectory(trajectory, out_dir)}
+    from mlmd.analysis import analyze as analyze_trajectory
+    from mlmd.analysis.config import AnalysisConfig
+    from mlmd.config import from_mapping
+
+    spec = json.loads(open(config).read())
+    settings = from_mapping(AnalysisConfig, spec["analysis"], source=config, prefix="analysis")
+    summary = analyze_trajectory(trajectory, out_dir, settings, window=spec["window"])
+    return {"out_dir": out_dir, "window": spec["window"], "summary": summary}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import importlib.metadata
 import logging
 import sys
 
@@ -35,8 +36,10 @@ COMMANDS = {
     "material": "mlmd.materials.cli",
     "validate": "mlmd.validate.cli",
     "properties": "mlmd.properties.cli",
-    "site": "apps.cli",
 }
+#: Commands of other installed packages, registered through the ``mlmd.commands`` entry-point
+#: group (``apps`` adds ``site``: Parsl stays out of mlmd, which never names it).
+COMMANDS.update({e.name: e.value for e in importlib.metadata.entry_points(group="mlmd.commands")})
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

@@ -1,5 +1,7 @@
-"""``report.md`` of a campaign: dataset growth, errors and spread per iteration, learning
-curves, production thermo and structure (copied from the analysis), and provenance."""
+"""``report.md`` of a campaign, section by section, each a function of the campaign record:
+active learning (dataset growth, errors and spread per round), production (the glass over
+its anneal window and the liquid over its melt-hold window, every number with its window)
+and provenance. PNGs go under ``RUN_DIR/report/``."""
 
 from __future__ import annotations
 
@@ -11,15 +13,33 @@ from pathlib import Path
 import numpy as np
 
 from mlmd import __version__
+from mlmd.atomic import write_text
 
 
-def _pyplot():
-    import matplotlib
+def write_report(run_dir: Path, record: dict, status: dict) -> Path:
+    """Write ``run_dir/report.md`` (and its PNGs under ``run_dir/report/``) atomically."""
+    run_dir = Path(run_dir)
+    figs = run_dir / "report"
+    figs.mkdir(exist_ok=True)
+    lines = header(record)
+    lines += active_learning(record, figs)
+    lines += production(record, figs)
+    lines += provenance(record, status)
+    path = run_dir / "report.md"
+    write_text(path, "\n".join(lines))
+    return path
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    return plt
+def header(record: dict) -> list[str]:
+    ref = record.get("reference", {})
+    return [
+        f"# {record['campaign']}: {record.get('material', '?')} glass campaign report",
+        "",
+        f"Last invocation {record.get('wall_s', 0):.0f} s (reused steps not counted). "
+        f"Reference: `{ref.get('label', '?')}` ({ref.get('name', '?')}, settings "
+        f"`{json.dumps(ref.get('settings', {}))}`).",
+        "",
+    ]
 
 
 def _mean_test(metrics: list[dict], name: str) -> float:
@@ -30,14 +50,10 @@ def _mean_test(metrics: list[dict], name: str) -> float:
 
 def iteration_table(record: dict) -> list[dict]:
     """One row per training round: frames, test errors (member mean) and selection spread."""
-    from mlmd.data import Dataset
-
     rows = []
-    training = record.get("training", {})
     selections = {f"it{it['iteration']}": it for it in record.get("iterations", [])}
-    for tag, metrics in training.items():
-        it = selections.get(tag, {})
-        sel = it.get("selection", {})
+    for tag, metrics in record.get("training", {}).items():
+        sel = selections.get(tag, {}).get("selection", {})
         rows.append(
             {
                 "round": tag,
@@ -48,14 +64,46 @@ def iteration_table(record: dict) -> list[dict]:
                 "spread_mean_eV_A": sel.get("spread_mean", float("nan")),
                 "spread_max_eV_A": sel.get("spread_max", float("nan")),
                 "selected": sel.get("selected", 0),
-                "dataset_frames": len(Dataset(it["data"])) if it.get("data") else None,
             }
         )
     return rows
 
 
+def active_learning(record: dict, figs: Path) -> list[str]:
+    rows = iteration_table(record)
+    if not rows:
+        return []
+    _plot_iterations(rows, figs / "iterations.png")
+    lines = [
+        "## Active learning",
+        "",
+        "![iterations](report/iterations.png)",
+        "",
+        "| round | train frames | E RMSE (meV/atom) | F RMSE (eV/Å) | σ RMSE (GPa) "
+        "| mean spread (eV/Å) | selected |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['round']} | {r['train_frames']} | {r['energy_rmse_meV_atom']:.2f} | "
+        f"{r['force_rmse_eV_A']:.3f} | {r['stress_rmse_GPa']:.3f} | "
+        f"{r['spread_mean_eV_A']:.3f} | {r['selected']} |"
+        for r in rows
+    ]
+    lines.append("")
+    final = Path(record.get("final_model", "")) / "member_0"
+    for png in ("learning_curve.png", "parity_test.png"):
+        if (final / png).exists():
+            shutil.copy(final / png, figs / f"final_{png}")
+            lines += [f"![{png}](report/final_{png})", ""]
+    return lines
+
+
 def _plot_iterations(rows: list[dict], path: Path) -> None:
-    plt = _pyplot()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     x = np.arange(len(rows))
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     axes[0].bar(x, [r["train_frames"] for r in rows], color="tab:blue")
@@ -75,82 +123,79 @@ def _plot_iterations(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(run_dir: Path, record: dict, status: dict) -> Path:
-    """Write ``run_dir/report.md`` (and its PNGs under ``run_dir/report/``)."""
-    run_dir = Path(run_dir)
-    figs = run_dir / "report"
-    figs.mkdir(exist_ok=True)
-    rows = iteration_table(record)
-    lines = [f"# {record['campaign']}: SiO2 campaign report", ""]
-    lines += [
-        f"Last invocation {record.get('wall_s', 0):.0f} s (reused steps not counted). Reference: "
-        f"`{record['sizes']['reference']}` (preset `{record['sizes']['preset']}`).",
-        "",
-    ]
-    if rows:
-        _plot_iterations(rows, figs / "iterations.png")
-        lines += [
-            "## Active learning",
-            "",
-            "![iterations](report/iterations.png)",
-            "",
-            "| round | train frames | E RMSE (meV/atom) | F RMSE (eV/Å) | σ RMSE (GPa) "
-            "| mean spread | selected |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| {r['round']} | {r['train_frames']} | {r['energy_rmse_meV_atom']:.2f} | "
-            f"{r['force_rmse_eV_A']:.3f} | {r['stress_rmse_GPa']:.3f} | "
-            f"{r['spread_mean_eV_A']:.3f} | {r['selected']} |"
-            for r in rows
-        ]
-        lines.append("")
-    final = Path(record.get("final_model", "")) / "member_0"
-    for png in ("learning_curve.png", "parity_test.png"):
-        if (final / png).exists():
-            shutil.copy(final / png, figs / f"final_{png}")
-            lines += [f"![{png}](report/final_{png})", ""]
-    lines += ["## Production", ""]
-    for run, analysis in zip(
-        record.get("production", []), record.get("analyses", []), strict=False
-    ):
-        name = Path(run["config"]).parent.name
-        lines += [
-            f"### {name}",
-            "",
-            f"Config `{run['config']}`, trajectory `{run['trajectory']}`.",
-            "",
-        ]
-        out_dir = Path(analysis.get("out_dir", ""))
-        lines += _comparison_table(analysis.get("summary", {}))
-        for png in sorted(out_dir.glob("*.png")) if out_dir.is_dir() else []:
-            shutil.copy(png, figs / f"{name}_{png.name}")
-            lines += [f"![{png.stem}](report/{name}_{png.name})", ""]
-    lines += [
+#: Scalars of each phase's table: (label, path into the analysis summary, format).
+SCALARS = (
+    ("density (g/cm³)", ("system", "density_g_cm3", "mean"), ".3f"),
+    ("pressure (GPa)", ("thermo", "series", "pressure", "mean"), ".2f"),
+    ("temperature (K)", ("thermo", "series", "temperature", "mean"), ".0f"),
+)
+
+
+def _get(d, path):
+    for key in path:
+        if not isinstance(d, dict) or key not in d:
+            return None
+        d = d[key]
+    return d
+
+
+def window_text(summary: dict) -> str:
+    """ "segment:-1, 12.3–15.0 ps, 21 frames" from a summary's ``window`` record."""
+    w = summary.get("window") or {}
+    start, end = w.get("start_ps"), w.get("end_ps")
+    span = f", {start:g}–{end:g} ps" if start is not None and end is not None else ""
+    return f"{w.get('text', w.get('kind', '?'))}{span}, {w.get('frames', '?')} frames"
+
+
+def phase_table(summary: dict, phase: str) -> list[str]:
+    """The phase's numbers with the window they come from, then its structure."""
+    rows = [f"**{phase}** — window {window_text(summary)}", "", "| quantity | value |", "|---|---|"]
+    for name, path, fmt in SCALARS:
+        value = _get(summary, path)
+        rows.append(f"| {name} | {format(value, fmt) if value is not None else 'n/a'} |")
+    for pair, entry in (_get(summary, ("rdf", "partials")) or {}).items():
+        rows.append(f"| first g(r) peak {pair} (Å) | {entry['first_peak_A']:.3f} |")
+    for triplet, entry in (summary.get("angles") or {}).items():
+        rows.append(f"| mean angle {triplet} (°) | {entry['mean_deg']:.1f} |")
+    for species, entry in (_get(summary, ("msd", "species")) or {}).items():
+        d, err = entry["D_cm2_per_s"], entry["D_err_cm2_per_s"]
+        rows.append(f"| D_{species} (10⁻⁵ cm²/s) | {1e5 * d:.3f} ± {1e5 * err:.3f} |")
+    return [*rows, ""]
+
+
+def production(record: dict, figs: Path) -> list[str]:
+    lines = ["## Production", ""]
+    by_run: dict[str, dict[str, dict]] = {}
+    for analysis in record.get("analyses", []):
+        by_run.setdefault(analysis["tag"], {})[analysis["phase"]] = analysis
+    for run in record.get("production", []):
+        tag = run["tag"]
+        lines += [f"### {tag}", "", f"Trajectory `{run['trajectory']}`.", ""]
+        for phase in ("glass", "liquid"):
+            analysis = by_run.get(tag, {}).get(phase)
+            if analysis is None:
+                lines += [f"**{phase}**: no analysis (see the notes).", ""]
+                continue
+            lines += phase_table(analysis["summary"], phase)
+            out_dir = Path(analysis["out_dir"])
+            name = tag.replace("/", "_") + f"_{phase}"
+            for png in sorted(out_dir.glob("*.png")):
+                shutil.copy(png, figs / f"{name}_{png.name}")
+                lines += [f"![{phase} {png.stem}](report/{name}_{png.name})", ""]
+    return lines
+
+
+def provenance(record: dict, status: dict) -> list[str]:
+    lines = [
         "## Provenance",
         "",
         f"- mlmd {__version__}, Python {platform.python_version()}, host {platform.node()}",
         f"- sites: {', '.join(record.get('sites', []))}",
-        f"- sizes: `{json.dumps(record['sizes'], default=str)}`",
+        f"- campaign config: `{json.dumps(record.get('config', {}), default=str)}`",
         f"- final dataset `{record.get('final_data')}`, model `{record.get('final_model')}`",
         f"- stages: `{json.dumps(status.get('stages', {}))}`",
         "",
     ]
     if status.get("notes"):
         lines += ["## Notes", ""] + [f"- {n}" for n in status["notes"]] + [""]
-    path = run_dir / "report.md"
-    path.write_text("\n".join(lines))
-    return path
-
-
-def _comparison_table(summary: dict) -> list[str]:
-    """Markdown rows: the glass against experimental silica (from the analysis summary)."""
-    comparison = summary.get("silica", {}).get("comparison", {})
-    if not comparison:
-        return ["(no silica comparison in the analysis summary)", ""]
-    rows = ["| quantity | this glass | experiment | source |", "|---|---|---|---|"]
-    for name, entry in comparison.items():
-        model = entry.get("model")
-        shown = f"{model:.3f}" if isinstance(model, (int, float)) else str(model)
-        rows.append(f"| {name} | {shown} | {entry.get('experiment')} | {entry.get('source', '')} |")
-    return [*rows, ""]
+    return lines

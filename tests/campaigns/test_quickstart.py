@@ -87,9 +87,14 @@ def test_killed_campaign_resumes_reusing_finished_steps(tmp_path):
     assert "## Active learning" in report and "## Production" in report
     status = json.loads((run_dir / "status.json").read_text())
     assert status["stages"]["production"] == {"done": 1}
-    assert status["stages"]["analyze"] == {"done": 1}
-    summary = json.loads(next((run_dir / "steps").glob("analyze-*/summary.json")).read_text())
-    assert summary  # the analysis of the production run was written
+    assert status["stages"]["analyze"] == {"done": 2}  # the glass and the liquid windows
+    windows = {}
+    for path in (run_dir / "steps").glob("analyze-*/summary.json"):
+        summary = json.loads(path.read_text())
+        windows[summary["window"]["text"]] = summary["window"]
+    assert set(windows) == {"segment:-1", "segment:0"}  # the anneal and the melt hold
+    assert all(w["frames"] >= 10 for w in windows.values())
+    assert "window segment:-1" in report and "window segment:0" in report
 
     # a third run finds everything finished and recomputes nothing
     out = finish(campaign(run_dir))

@@ -1,0 +1,200 @@
+"""A glass campaign's settings: strict frozen dataclasses, parsed and checked in the campaign
+process before anything is submitted (a misspelled key or an impossible size is an error
+naming the preset or file and the dotted key, exit 2, not a worker's traceback an hour in).
+
+The material (elements, crystals, melt–quench schedule, references, experiment) is a
+material file (:mod:`mlmd.materials`); this is everything else: how big, how long, how many.
+A value left at ``None`` (or an empty tuple) takes the material's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlmd.atomic import write_text
+from mlmd.config import from_mapping, load_toml, to_mapping
+from mlmd.train.config import TrainConfig
+
+#: What an exploration run can do (see :class:`ExploreConfig`).
+EXPLORE_PATHS = ("melt_quench", "melt", "langevin")
+
+
+def _positive(owner: str, **values: float) -> None:
+    for name, value in values.items():
+        if value is not None and not value > 0:
+            raise ValueError(f"{owner}.{name} = {value} must be > 0")
+
+
+@dataclass(frozen=True)
+class StartConfig:
+    """``[start]``: the first, unlabelled frames (a ``[start.RECIPE]`` of the material)."""
+
+    recipe: str = "small"
+    frames: int = 0  # 0: the recipe's own count
+
+    def __post_init__(self) -> None:
+        if self.frames < 0:
+            raise ValueError(f"start.frames = {self.frames} must be ≥ 0 (0: the recipe's)")
+
+
+@dataclass(frozen=True)
+class ExploreConfig:
+    """``[explore]``: short MD with the ensemble each round; frames whose force spread (max
+    over atoms, eV/Å) is above ``sigma_lo`` are candidates, and at most ``select_cap`` of those
+    inside the trust window [sigma_lo, sigma_hi] go to the reference.
+
+    ``paths`` (cycled over the runs) say what each run does:
+
+    - ``melt_quench``: the production path itself in a small cell: the production schedule
+      (melt hold at melt_K and melt_GPa, quench, anneal at glass_K and glass_GPa, NPT)
+      compressed in time to ``steps``;
+    - ``melt``: the compressed melt, NPT at melt_K and melt_GPa;
+    - ``langevin``: fixed-temperature Langevin NVT at ``temperatures_K`` (cycled).
+
+    Runs start from random cells of ``atoms`` atoms at the material's nominal density (one
+    per run), or from the start frames (``atoms`` = 0). Each writes ``frames`` trajectory
+    frames: the production-like frames of the rounds' a-posteriori check.
+    """
+
+    runs: int = 4
+    steps: int = 300
+    paths: tuple[str, ...] = ("langevin",)
+    atoms: int = 0
+    temperatures_K: tuple[float, ...] = ()  # (): the material's explore_temperatures_K
+    check_every: int = 20  # steps between two spread checks
+    frames: int = 20
+    sigma_lo_eV_A: float = 0.05
+    sigma_hi_eV_A: float = 1.5
+    select_cap: int = 8
+
+    def __post_init__(self) -> None:
+        if self.runs < 0 or self.steps < 1 or self.check_every < 1 or self.select_cap < 1:
+            raise ValueError("explore.runs ≥ 0, steps, check_every and select_cap ≥ 1")
+        bad = [p for p in self.paths if p not in EXPLORE_PATHS] or ([] if self.paths else [""])
+        if bad:
+            raise ValueError(f"explore.paths: {bad[0]!r}; use some of {', '.join(EXPLORE_PATHS)}")
+        if self.atoms < 0 or self.frames < 1:
+            raise ValueError("explore.atoms must be ≥ 0 (0: the start frames), frames ≥ 1")
+        _positive("explore", sigma_lo_eV_A=self.sigma_lo_eV_A)
+        if not self.sigma_hi_eV_A > self.sigma_lo_eV_A:
+            raise ValueError("explore.sigma_hi_eV_A must be above sigma_lo_eV_A")
+        if min(self.temperatures_K, default=1.0) <= 0:
+            raise ValueError("explore.temperatures_K must be > 0")
+
+
+@dataclass(frozen=True)
+class ProductionConfig:
+    """``[production]``: the melt–quench runs with the final model (replicas × rates).
+
+    The schedule is the material's ``[melt_quench]`` with any value given here in its place.
+    The trajectory interval is chosen so the anneal (the glass window) holds at least
+    ``glass_frames`` frames, and the melt hold (the liquid window) at least as many.
+    """
+
+    atoms: int = 1000
+    start: str = "crystal"  # "crystal" (a supercell of `crystal`) or "random" (insertion)
+    crystal: str = ""  # a [crystals.NAME] of the material; "": its first
+    replicas: int = 1
+    quench_rates_K_ps: tuple[float, ...] = ()
+    melt_K: float | None = None
+    melt_GPa: float | None = None
+    melt_hold_ps: float | None = None
+    anneal_ps: float | None = None
+    glass_frames: int = 20
+    thermostat_fs: float = 100.0  # Langevin/NPT thermostat time constant
+    barostat_fs: float = 1000.0
+
+    def __post_init__(self) -> None:
+        if self.start not in ("crystal", "random"):
+            raise ValueError(f"production.start = {self.start!r}: use 'crystal' or 'random'")
+        if self.atoms < 1 or self.replicas < 1 or self.glass_frames < 2:
+            raise ValueError("production.atoms and replicas must be ≥ 1, glass_frames ≥ 2")
+        _positive(
+            "production",
+            melt_K=self.melt_K,
+            melt_hold_ps=self.melt_hold_ps,
+            anneal_ps=self.anneal_ps,
+            thermostat_fs=self.thermostat_fs,
+            barostat_fs=self.barostat_fs,
+        )
+        if min(self.quench_rates_K_ps, default=1.0) <= 0:
+            raise ValueError("production.quench_rates_K_ps must be > 0")
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    """A whole glass campaign (see the module docstring).
+
+    Attributes:
+        material: the material file.
+        reference: a label of the material's ``[references]``; "": its default.
+        iterations: active-learning rounds (train → explore → select → label → merge).
+        members: ensemble members per training.
+        seed: base seed of everything random (start frames, MD, training).
+        train: how each member trains (:class:`~mlmd.train.config.TrainConfig`).
+    """
+
+    material: str
+    reference: str = ""
+    iterations: int = 2
+    members: int = 4
+    seed: int = 0
+    start: StartConfig = field(default_factory=StartConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    explore: ExploreConfig = field(default_factory=ExploreConfig)
+    production: ProductionConfig = field(default_factory=ProductionConfig)
+
+    def __post_init__(self) -> None:
+        if self.iterations < 0 or self.members < 1 or self.seed < 0:
+            raise ValueError("iterations and seed must be ≥ 0, members ≥ 1")
+
+
+def campaign_config(data: dict[str, Any], source: str) -> CampaignConfig:
+    """Parse a campaign mapping strictly (``source`` names it in errors)."""
+    return from_mapping(CampaignConfig, data, source=source)
+
+
+def load_campaign_toml(path: str | Path) -> CampaignConfig:
+    """Parse a campaign TOML file strictly."""
+    return campaign_config(load_toml(path), str(path))
+
+
+def write_json(path: str | Path, config: Any) -> str:
+    """Write a config dataclass (or mapping) as JSON into a step's directory; returns the
+    path. What a worker reads back with :func:`load_campaign_json` / :func:`load_train_json`."""
+    write_text(path, json.dumps(to_mapping(config), indent=2, sort_keys=True))
+    return str(path)
+
+
+def load_campaign_json(path: str | Path) -> CampaignConfig:
+    return campaign_config(json.loads(Path(path).read_text()), str(path))
+
+
+def load_train_json(path: str | Path) -> TrainConfig:
+    return from_mapping(TrainConfig, json.loads(Path(path).read_text()), source=str(path))
+
+
+def to_toml(data: dict[str, Any], prefix: str = "") -> str:
+    """TOML text of a config mapping (scalars, lists and nested tables; ``None`` values are
+    left out: they are the defaults). What ``mlmd md run`` reads."""
+    scalars = {k: v for k, v in data.items() if not isinstance(v, dict) and v is not None}
+    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    lines = [f"[{prefix}]"] if prefix and scalars else []
+    lines += [f"{k} = {json.dumps(to_mapping(v))}" for k, v in scalars.items()]
+    for k, v in tables.items():
+        lines.append(to_toml(v, f"{prefix}.{k}" if prefix else k))
+    return "\n".join(lines) + "\n"
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override``'s keys in its place, tables merged key by key."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,238 @@
+"""A campaign's MD runs, worked out from its settings and its material before anything runs.
+
+:func:`plan_campaign` turns a :class:`~mlmd.workflow.config.CampaignConfig` and a
+:class:`~mlmd.materials.Material` into every MD config the campaign will run (exploration
+each round, production per quench rate and replica), each parsed strictly by
+:func:`mlmd.md.config.config_from_mapping` then. Paths that exist only once earlier steps
+ran (the model, the start dataset, the output directory) are filled in at submission by
+:func:`with_paths`; they do not change what is checked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlmd.data import Frame
+from mlmd.errors import ConfigError
+from mlmd.md.config import config_from_mapping
+from mlmd.workflow.config import CampaignConfig
+
+#: Stand-ins for paths known only at submission (see :func:`with_paths`).
+MODEL, STARTS, OUTPUT = "<model>", "<starts>", "<output>"
+
+
+@dataclass(frozen=True)
+class MDRun:
+    """One planned MD run: its name in the status, and its config mapping."""
+
+    tag: str
+    config: dict
+
+    @property
+    def steps(self) -> int:
+        return int(self.config["steps"])
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every MD run of a campaign (exploration runs are the same each round)."""
+
+    explore: tuple[MDRun, ...]
+    production: tuple[MDRun, ...]
+    schedule: dict  # the production melt–quench schedule at the first rate (for reports)
+
+
+def melt_quench(cfg: CampaignConfig, material):
+    """The material's ``[melt_quench]`` with the campaign's overrides in place."""
+    p, mq = cfg.production, material.melt_quench
+    given = {
+        "melt_K": p.melt_K,
+        "melt_GPa": p.melt_GPa,
+        "melt_hold_ps": p.melt_hold_ps,
+        "anneal_ps": p.anneal_ps,
+    }
+    if p.quench_rates_K_ps:
+        given["quench_rates_K_ps"] = tuple(p.quench_rates_K_ps)
+    return dataclasses.replace(mq, **{k: v for k, v in given.items() if v is not None})
+
+
+def plan_campaign(cfg: CampaignConfig, material) -> Plan:
+    """Every MD config of the campaign, each checked (a ConfigError names the run), after
+    the names the campaign takes from the material (recipe, crystal) are checked."""
+    _check_names(cfg, material)
+    mq = melt_quench(cfg, material)
+    explore = tuple(
+        MDRun(f"run{r}-{path}", _explore_md(cfg, mq, r, path))
+        for r, path in _explore_paths(cfg.explore)
+    )
+    production = tuple(
+        MDRun(f"{rate:g}K/ps-r{rep}", _production_md(cfg, mq, rate, rep))
+        for rate in mq.quench_rates_K_ps
+        for rep in range(cfg.production.replicas)
+    )
+    for run in (*explore, *production):
+        config_from_mapping(run.config, source=f"campaign MD run {run.tag}")
+    return Plan(explore, production, mq.schedule(mq.quench_rates_K_ps[0]))
+
+
+def _check_names(cfg: CampaignConfig, material) -> None:
+    """The start recipe and the production crystal exist in the material file."""
+    wanted = [("start.recipe", cfg.start.recipe, material.start, "start")]
+    if cfg.production.start == "crystal" and cfg.production.crystal:
+        wanted.append(("production.crystal", cfg.production.crystal, material.crystals, "crystals"))
+    if cfg.production.start == "crystal" and not material.crystals:
+        wanted.append(("production.start", "crystal", {}, "crystals"))
+    for key, name, table, section in wanted:
+        if name not in table:
+            raise ConfigError(
+                f"campaign setting {key} = {name!r} is not in the material's [{section}]",
+                file=material.path,
+                field=section,
+                fix=f"use one of {', '.join(sorted(table)) or '(none: add one, or use random)'}",
+            )
+
+
+def _explore_paths(e) -> list[tuple[int, str]]:
+    return [(r, e.paths[r % len(e.paths)]) for r in range(e.runs)]
+
+
+def _explore_md(cfg: CampaignConfig, mq, run: int, path: str) -> dict:
+    """Exploration run ``run`` along ``path`` (:class:`~mlmd.workflow.config.ExploreConfig`);
+    frames above sigma_lo are collected, the run stops (as exploration should) past 3 ×
+    sigma_hi."""
+    e, p = cfg.explore, cfg.production
+    thermostat = {"damping_fs": p.thermostat_fs}
+    npt = {"kind": "npt", **thermostat, "barostat_damping_fs": p.barostat_fs}
+    if path == "langevin":
+        temps = e.temperatures_K or mq.explore_temperatures_K or (mq.melt_K,)
+        start_K = temps[run % len(temps)]
+        ensemble, schedule = {"kind": "langevin", "temperature_K": start_K, **thermostat}, None
+    elif path == "melt":
+        start_K = mq.melt_K
+        ensemble = {**npt, "temperature_K": start_K, "pressure_GPa": mq.melt_GPa}
+        schedule = None
+    else:  # melt_quench: the production schedule at its fastest rate, compressed to `steps`
+        start_K = mq.melt_K
+        ensemble = {**npt, "temperature_K": start_K, "pressure_GPa": mq.melt_GPa}
+        full = mq.schedule(max(mq.quench_rates_K_ps))
+        scale = e.steps * mq.timestep_fs / 1000.0 / full["time_ps"][-1]
+        schedule = {**full, "time_ps": [t * scale for t in full["time_ps"]]}
+    config = {
+        "potential": MODEL,
+        "steps": e.steps,
+        "timestep_fs": mq.timestep_fs,
+        "seed": cfg.seed * 100 + run,
+        "initial_temperature_K": start_K,
+        "structure": {"dataset": STARTS, "index": run},
+        "ensemble": ensemble,
+        "uncertainty": {
+            "every": e.check_every,
+            "threshold_eV_A": e.sigma_lo_eV_A,
+            "stop_threshold_eV_A": 3 * e.sigma_hi_eV_A,
+            "dataset": OUTPUT + "/candidates.h5",
+        },
+        "output": {
+            "directory": OUTPUT + "/md",
+            "trajectory_every": frame_interval(e.steps, e.frames),
+            "thermo_every": frame_interval(e.steps, e.frames),
+            "checkpoint_every": 0,
+        },
+    }
+    return config if schedule is None else {**config, "schedule": schedule}
+
+
+def _production_md(cfg: CampaignConfig, mq, rate_K_ps: float, replica: int) -> dict:
+    """NPT melt → linear quench → anneal of production start ``replica``."""
+    p = cfg.production
+    schedule = mq.schedule(rate_K_ps)
+    steps_per_ps = 1000.0 / mq.timestep_fs
+    steps = int(round(schedule["time_ps"][-1] * steps_per_ps))
+    window_steps = min(mq.anneal_ps, mq.melt_hold_ps) * steps_per_ps  # glass and liquid
+    every = frame_interval(window_steps, p.glass_frames)
+    return {
+        "potential": MODEL,
+        "steps": steps,
+        "timestep_fs": mq.timestep_fs,
+        "seed": 1000 + replica + 100 * cfg.seed,
+        "initial_temperature_K": mq.melt_K,
+        "structure": {"dataset": STARTS, "index": replica},
+        "ensemble": {
+            "kind": "npt",
+            "temperature_K": mq.melt_K,
+            "pressure_GPa": mq.melt_GPa,
+            "damping_fs": p.thermostat_fs,
+            "barostat_damping_fs": p.barostat_fs,
+        },
+        "schedule": schedule,
+        "output": {
+            "directory": OUTPUT + "/md",
+            "trajectory_every": every,
+            "thermo_every": every,
+            "checkpoint_every": max(steps // 10, every),
+        },
+        "uncertainty": {"every": every},
+    }
+
+
+def frame_interval(window_steps: float, frames: int) -> int:
+    """Steps between trajectory frames so a window of ``window_steps`` holds ≥ ``frames``."""
+    return max(int(math.floor(window_steps / frames)), 1)
+
+
+def with_paths(config: dict, *, model: str, starts: str, output: str) -> dict:
+    """``config`` with the stand-ins replaced by real paths (strings anywhere inside)."""
+    swap = {MODEL: model, STARTS: starts}
+
+    def fill(value):
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        if isinstance(value, str):
+            return swap.get(value, value.replace(OUTPUT, output, 1))
+        return value
+
+    return fill(config)
+
+
+def production_starts(cfg: CampaignConfig, material) -> list[Frame]:
+    """One start structure per production replica: the seed crystal repeated to at least
+    ``production.atoms`` atoms in a near-cubic supercell, or random insertion at the
+    material's nominal density (seeded per replica)."""
+    from mlmd.materials import crystal_structure, random_structure
+
+    p = cfg.production
+    if p.start == "random":
+        return [
+            random_structure(material, p.atoms, seed=cfg.seed * 1000 + r) for r in range(p.replicas)
+        ]
+    name = p.crystal or next(iter(material.crystals), "")
+    unit = crystal_structure(material, name, (1, 1, 1))
+    frame = crystal_structure(material, name, supercell(unit.cell, len(unit.numbers), p.atoms))
+    return [frame] * p.replicas
+
+
+def explore_starts(cfg: CampaignConfig, material) -> list[Frame]:
+    """One random cell of ``explore.atoms`` atoms per exploration run, at the material's
+    nominal density (each its own seed)."""
+    from mlmd.materials import random_structure
+
+    e = cfg.explore
+    return [
+        random_structure(material, e.atoms, seed=cfg.seed * 1000 + 500 + r) for r in range(e.runs)
+    ]
+
+
+def supercell(cell: np.ndarray, atoms_per_cell: int, atoms: int) -> tuple[int, int, int]:
+    """Repeats (a, b, c) of a cell with ``atoms_per_cell`` atoms giving ≥ ``atoms`` atoms,
+    the supercell as close to cubic as whole repeats allow (the thinnest direction grows)."""
+    cells = -(-atoms // atoms_per_cell)
+    volume = abs(np.linalg.det(cell))
+    widths = volume / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
+    side = (cells * volume) ** (1 / 3)
+    repeat = np.maximum(np.floor(side / widths), 1).astype(int)
+    while repeat.prod() < cells:
+        repeat[np.argmin(repeat * widths)] += 1
+    return tuple(int(r) for r in repeat)
