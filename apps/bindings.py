@@ -18,15 +18,23 @@ select = python_app(tasks.select, executors=["analysis"])
 merge = python_app(tasks.merge, executors=["analysis"])
 md = bash_app(tasks.md_command, executors=["md"])
 analyze = python_app(tasks.analyze, executors=["analysis"])
+check_round = python_app(tasks.check_round, executors=["dft"])
+validate = python_app(tasks.validate, executors=["train"])  # runs MD: where training runs
+validate_dft = python_app(tasks.validate, executors=["dft"])  # single points only: DFT
+properties = bash_app(tasks.properties_command, executors=["md"])
 
 __all__ = [
     "analyze",
+    "check_round",
     "explore",
     "label",
     "md",
     "merge",
+    "properties",
     "select",
     "start_frames",
     "structures",
     "train_member",
+    "validate",
+    "validate_dft",
 ]

@@ -12,8 +12,19 @@ from __future__ import annotations
 
 import shlex
 
-#: References that run an external program: how the site's launcher reaches their settings.
-LAUNCHED = {"cp2k": lambda launcher: {"run": {"launcher": launcher}}}
+#: References that run an external program: how the site's launcher and ranks reach their
+#: settings.
+LAUNCHED = {"cp2k": lambda launcher, ranks: {"run": {"launcher": launcher, "ranks": ranks}}}
+
+
+def _reference_settings(reference: dict, launcher: str, ranks: int) -> dict:
+    """A material's ``[references.LABEL]`` settings with the site's launch details added."""
+    from mlmd.workflow.config import merge
+
+    name, settings = reference["name"], dict(reference.get("settings", {}))
+    if name in LAUNCHED:
+        settings = merge(settings, LAUNCHED[name](launcher, ranks))
+    return settings
 
 
 def start_frames(material: str, recipe: str, frames: int, seed: int, out: str) -> dict:
@@ -25,15 +36,19 @@ def start_frames(material: str, recipe: str, frames: int, seed: int, out: str) -
 
 def structures(campaign: str, which: str, out: str) -> dict:
     """Start structures of the ``which`` ("production": one per replica, "explore": one per
-    run) MD of the campaign config file ``campaign`` (JSON, written by the campaign) → the
-    dataset ``out``."""
+    run, "validation": its two cells) MD of the campaign config file ``campaign`` (JSON,
+    written by the campaign) → the dataset ``out``."""
     from mlmd.data.ops import write_frames
     from mlmd.materials import load_material
-    from mlmd.workflow import plan
+    from mlmd.workflow import plan, plan_stages
     from mlmd.workflow.config import load_campaign_json
 
     cfg = load_campaign_json(campaign)
-    build = {"production": plan.production_starts, "explore": plan.explore_starts}[which]
+    build = {
+        "production": plan.production_starts,
+        "explore": plan.explore_starts,
+        "validation": plan_stages.validation_starts,
+    }[which]
     frames = build(cfg, load_material(cfg.material))
     write_frames(out, {"name": "unlabelled", "origin": f"{which} starts"}, frames, overwrite=True)
     return {"path": out, "frames": len(frames), "atoms": frames[0].n_atoms}
@@ -52,13 +67,9 @@ def label(
     with ``reference`` ({"name", "settings"}: a material's ``[references.LABEL]``)."""
     from mlmd.reference.label import label_dataset
     from mlmd.reference.registry import get_reference
-    from mlmd.workflow.config import merge
 
-    name, settings = reference["name"], dict(reference.get("settings", {}))
-    launched = name in LAUNCHED
-    if launched:
-        settings = merge(settings, LAUNCHED[name](launcher))
-    backend = get_reference(name, config=settings, ranks=ranks if launched else None)
+    settings = _reference_settings(reference, launcher, ranks)
+    backend = get_reference(reference["name"], config=settings)
     summary = label_dataset(in_path, out_path, backend, workers=workers, progress=False)
     return {"path": out_path, **summary.to_dict()}
 
@@ -89,7 +100,7 @@ def explore(config: str, candidates: str) -> dict:
         summary = run_md(config, echo=False)
     except MDSafetyError as exc:
         return {**out, "status": "stopped_unsafe", "message": str(exc)}
-    return {**out, "status": summary.get("status"), "steps": summary["steps"]}
+    return {**out, "status": summary["status"], "steps": summary["step"]}
 
 
 def select(
@@ -170,8 +181,8 @@ def md_command(
 
 
 def analyze(trajectory: str, out_dir: str, config: str) -> dict:
-    """Analyse the window of ``trajectory`` named in the analysis config file ``config``
-    (JSON: {"window": "segment:-1", "analysis": {...AnalysisConfig}}) into ``out_dir``."""
+    """Analyse ``trajectory`` as the analysis config file ``config`` says (JSON: {"window":
+    "segment:-1", "analysis": {AnalysisConfig}, "experiment": {table}}) into ``out_dir``."""
     import json
 
     from mlmd.analysis import analyze as analyze_trajectory
@@ -180,5 +191,81 @@ def analyze(trajectory: str, out_dir: str, config: str) -> dict:
 
     spec = json.loads(open(config).read())
     settings = from_mapping(AnalysisConfig, spec["analysis"], source=config, prefix="analysis")
-    summary = analyze_trajectory(trajectory, out_dir, settings, window=spec["window"])
+    summary = analyze_trajectory(
+        trajectory, out_dir, settings, window=spec["window"], experiment=spec.get("experiment")
+    )
     return {"out_dir": out_dir, "window": spec["window"], "summary": summary}
+
+
+def check_round(
+    model: str,
+    reference: dict,
+    launcher: str,
+    ranks: int,
+    trajectories: list[str],
+    spec: str,
+    out_dir: str,
+    parsl_resource_specification: dict | None = None,
+) -> dict:
+    """The active-learning stopping rule: a-posteriori errors of ``model`` per phase on
+    frames of ``trajectories`` (the round's exploration), labelled by ``reference``, against
+    the targets of the :class:`mlmd.validate.APosterioriSpec` file ``spec`` (JSON)."""
+    import json
+    from pathlib import Path
+
+    from mlmd.config import from_mapping
+    from mlmd.errors import InputError
+    from mlmd.reference.registry import get_reference
+    from mlmd.validate import APosterioriSpec, aposteriori_errors
+
+    targets = from_mapping(APosterioriSpec, json.loads(open(spec).read()), source=spec)
+    settings = _reference_settings(reference, launcher, ranks)
+    backend = get_reference(reference["name"], config=settings)
+    paths = [Path(t) for t in trajectories if Path(t).is_file()]
+    try:
+        return aposteriori_errors(model, backend, paths, Path(out_dir), targets)
+    except InputError as exc:  # e.g. the model's exploration stopped before a phase
+        return {"pass": False, "phases": {}, "reason": str(exc)}
+
+
+def validate(
+    model: str,
+    reference: dict,
+    launcher: str,
+    ranks: int,
+    config: str,
+    parts: list[str],
+    trajectories: list[str],
+    out_dir: str,
+    parsl_resource_specification: dict | None = None,
+) -> dict:
+    """The final model against its reference (:func:`mlmd.validate.validate`) with the
+    :class:`mlmd.validate.ValidateConfig` file ``config`` (JSON); returns its summary."""
+    import json
+
+    from mlmd.config import from_mapping
+    from mlmd.validate import ValidateConfig
+    from mlmd.validate import validate as run_validation
+
+    cfg = from_mapping(ValidateConfig, json.loads(open(config).read()), source=config)
+    return run_validation(
+        model,
+        reference["name"],
+        out_dir,
+        config=cfg,
+        reference_config=_reference_settings(reference, launcher, ranks),
+        parts=tuple(parts),
+        trajectories=tuple(trajectories),
+        progress=False,
+    )
+
+
+def properties_command(
+    config: str,
+    parsl_resource_specification: dict | None = None,
+    stdout: str = "",
+    stderr: str = "",
+) -> str:
+    """The shell command of the property stages (``mlmd properties CONFIG``) on
+    ``$PARSL_MPI_PREFIX`` ranks; the path is shell-quoted, as in :func:`md_command`."""
+    return f"$PARSL_MPI_PREFIX mlmd properties {shlex.quote(config)}"

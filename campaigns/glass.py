@@ -15,6 +15,7 @@ preset's. Rerun with the same ``--run-dir`` to resume. ``quickstart.py`` and
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -53,6 +54,11 @@ OPTIONS = {
     "--melt-ps": ("production.melt_hold_ps", float),
     "--anneal-ps": ("production.anneal_ps", float),
     "--glass-frames": ("production.glass_frames", int),
+    "--validation-atoms": ("validation.atoms", int),
+    "--validation-equilibration-ps": ("validation.equilibration_ps", float),
+    "--validation-sampling-ps": ("validation.sampling_ps", float),
+    "--validation-every-fs": ("validation.output_every_fs", float),
+    "--validation-frames": ("validation.frames_per_phase", int),
 }
 
 
@@ -100,6 +106,7 @@ def prepare(cfg):
     """The material, its reference and every MD run, checked before anything runs."""
     from mlmd.materials import load_material
     from mlmd.workflow.plan import plan_campaign
+    from mlmd.workflow.plan_stages import properties_config, stop_spec, validation_config
 
     material = load_material(cfg.material)
     label = cfg.reference or material.reference
@@ -110,29 +117,50 @@ def prepare(cfg):
             field="--reference",
             fix=f"use one of {', '.join(sorted(material.references))}",
         )
-    return material, plan_campaign(cfg, material)
+    plan = plan_campaign(cfg, material)
+    stages_checked = {
+        "validation": validation_config(cfg, material) if cfg.validation.enabled else None,
+        "stop": stop_spec(cfg) if cfg.stop.enabled else None,
+        "properties": properties_config(cfg),
+    }
+    return material, dataclasses.replace(plan, **stages_checked)
 
 
 def dag(c: Campaign) -> dict:
-    """The stages in order; returns what the record and report need."""
+    """The stages in order; returns what the record and report need.
+
+    Round r trains on the data so far, explores with that model and, when ``[stop]`` is on,
+    checks it on frames of its own exploration; a model inside the targets ends the rounds
+    (it is the final model); otherwise the selected frames are labelled and merged. After
+    ``iterations`` rounds the final model trains on everything.
+    """
     starts, key = stages.start(c)
     data, data_key = stages.label(c, starts, key, "start")
-    for it in range(c.cfg.iterations):
-        model, model_key = stages.train(c, data, data_key, f"it{it}")
-        selected, sel_key, counts = stages.explore_and_select(c, model, model_key, starts, data, it)
-        labelled, lab_key = stages.label(c, selected, sel_key, f"it{it}")
-        data, data_key = stages.merge(c, [data, labelled], [data_key, lab_key], f"it{it}")
-        c.record["iterations"].append(
-            {"iteration": it, "selection": counts, "data": data, "model": model}
+    for it in range(c.cfg.iterations + 1):
+        tag = f"it{it}" if it < c.cfg.iterations else "final"
+        model, model_key = stages.train(c, data, data_key, tag)
+        if it == c.cfg.iterations:
+            break
+        explored, selected, sel_key, counts = stages.explore_and_select(
+            c, model, model_key, starts, data, it
         )
-    model, model_key = stages.train(c, data, data_key, "final")
+        entry = {"iteration": it, "selection": counts, "data": data, "model": model}
+        c.record["iterations"].append(entry)
+        if c.plan.stop is not None:
+            entry["check"] = stages.check_round(c, model, model_key, explored, it)
+            if entry["check"]["pass"]:
+                c.status.note(f"it{it}: the model is inside the targets; no more rounds")
+                c.record["stopped_at"] = tag
+                break
+        labelled, lab_key = stages.label(c, selected, sel_key, tag)
+        data, data_key = stages.merge(c, [data, labelled], [data_key, lab_key], tag)
     runs = stages.production(c, model, model_key)
-    return {
-        "final_data": data,
-        "final_model": model,
-        "production": runs,
-        "analyses": stages.analyze(c, runs),
-    }
+    out = {"final_data": data, "final_model": model, "production": runs}
+    out["analyses"] = stages.analyze(c, runs)
+    if c.plan.validation is not None:
+        out["validation"] = stages.validation(c, model, model_key, runs)
+    out["properties"] = stages.properties(c, model, model_key, runs)
+    return out
 
 
 def run(name: str, cfg, run_dir: Path, site_files: list[Path]) -> dict:
@@ -156,6 +184,7 @@ def run(name: str, cfg, run_dir: Path, site_files: list[Path]) -> dict:
     t0 = time.time()
     with run_dir_lock(run_dir, name):
         record = {"campaign": name, "material": material.name, "config": to_mapping(cfg)}
+        record["experiment"] = stages.glass_experiment(material)
         c = Campaign(name, cfg, material, plan, run_dir, chosen, record)
         write_text(c.run_dir / "campaign.json", json.dumps(record["config"], indent=2))
         with parsl.load(parsl_config(sites, c.run_dir)):

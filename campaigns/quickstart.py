@@ -43,6 +43,16 @@ PRESET = {
         "quench_rates_K_ps": [2500.0],
         "anneal_ps": 0.3,
     },
+    # The final model beside its reference: (b) for the teacher, a 192-atom liquid at 3500 K
+    # (1 ps equilibration, 3 ps sampled) and glass; (a) for CP2K on 48-atom ML-MD replicas.
+    "validation": {
+        "atoms": 192,
+        "equilibration_ps": 1.0,
+        "sampling_ps": 3.0,
+        "output_every_fs": 25.0,
+        "frames_per_phase": 2,
+        "replica_atoms": 48,
+    },
 }
 
 

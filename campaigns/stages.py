@@ -101,7 +101,7 @@ def train(c: Campaign, data: str, data_key: str, tag: str) -> tuple[str, str]:
 
 def explore_and_select(
     c: Campaign, model: str, model_key: str, start: str, known: str, it: int
-) -> tuple[str, str, dict]:
+) -> tuple[list[dict], str, str, dict]:
     """Exploration MD with the ensemble (from random cells, or the start frames ``start``),
     then frames chosen in the trust window."""
     from apps import bindings
@@ -136,7 +136,7 @@ def explore_and_select(
         ),
         f"it{it}",
     )
-    return result["path"], key, result
+    return explored, result["path"], key, result
 
 
 def merge(c: Campaign, inputs: list[str], keys: list[str], tag: str) -> tuple[str, str]:
@@ -152,7 +152,11 @@ def structures(c: Campaign, which: str) -> tuple[str, str]:
     supercell or a random cell; "explore": a random cell per run)."""
     from apps import bindings
 
-    section = {"production": c.cfg.production, "explore": c.cfg.explore}[which]
+    section = {
+        "production": c.cfg.production,
+        "explore": c.cfg.explore,
+        "validation": c.cfg.validation,
+    }[which]
     key = step_key(f"{which}_start", [c.material.path], [to_mapping(section), c.cfg.seed])
 
     def submit(out: Path):
@@ -193,22 +197,44 @@ def production(c: Campaign, model: str, model_key: str) -> list[dict]:
     return c.many("production", jobs, tolerate=True)
 
 
-#: The production analysis windows: the glass over the anneal (the last schedule segment),
-#: the liquid over the melt hold (the first).
-WINDOWS = {"glass": "segment:-1", "liquid": "segment:0"}
+#: The production analyses: the glass over the anneal (the last schedule segment, compared
+#: with experiment), the liquid over the melt hold (the first), the quench's ρ(T) and H(T)
+#: with the glass-transition kink (the cooling segment).
+ANALYSES = {
+    "glass": {"window": "segment:-1"},
+    "liquid": {"window": "segment:0"},
+    "quench": {"window": "all", "what": ["quench"]},
+}
 
 
-def analyze(c: Campaign, runs: list[dict]) -> list[dict]:
-    """Each production run analysed over its glass window and its liquid window."""
-    from apps import bindings
+def glass_experiment(material) -> dict:
+    """The material's experiment rows of the glass at its glass_K (no other temperature)."""
+    from mlmd.materials import experiment_table
+
+    return {k: v for k, v in experiment_table(material).items() if "temperature_K" not in v}
+
+
+def _analysis_spec(c: Campaign, phase: str) -> dict:
     from mlmd.materials import bond_cutoffs_A
 
     settings = {"cutoffs_A": bond_cutoffs_A(c.material)}
+    if "what" in ANALYSES[phase]:
+        settings["what"] = ANALYSES[phase]["what"]
+    spec = {"window": ANALYSES[phase]["window"], "analysis": settings}
+    if phase == "glass":
+        spec["experiment"] = glass_experiment(c.material)
+    return spec
+
+
+def analyze(c: Campaign, runs: list[dict]) -> list[dict]:
+    """Each production run analysed over its glass, liquid and quench windows."""
+    from apps import bindings
+
     jobs = []
     for run in runs:
         digest = file_digest(run["trajectory"])
-        for phase, window in WINDOWS.items():
-            spec = {"window": window, "analysis": settings}
+        for phase in ANALYSES:
+            spec = _analysis_spec(c, phase)
             key = step_key("analyze", params=[digest, spec])
 
             def submit(out: Path, run=run, spec=spec, phase=phase):
@@ -219,3 +245,80 @@ def analyze(c: Campaign, runs: list[dict]) -> list[dict]:
 
             jobs.append(Job(key, f"{run['tag']}-{phase}", submit))
     return c.many("analyze", jobs, tolerate=True)
+
+
+def _reference_args(c: Campaign) -> tuple[dict, str, int, dict]:
+    """(reference spec, launcher, ranks, resource specification) of reference work."""
+    dft = c.workload("dft")
+    launcher = "parsl" if dft.mpi else (dft.launcher or "auto")
+    return reference_spec(c), launcher, dft.ranks_per_task, c.mpi_spec("dft")
+
+
+def check_round(c: Campaign, model: str, model_key: str, explored: list[dict], it: int) -> dict:
+    """The stopping rule: the round's model against the reference on frames of its own
+    exploration trajectories, per phase (:func:`mlmd.workflow.plan_stages.stop_spec`)."""
+    from apps import bindings
+
+    ref, launcher, ranks, spec = _reference_args(c)
+    trajectories = [e["trajectory"] for e in explored if e.get("trajectory")]
+    key = step_key("check", params=[model_key, ref, trajectories, to_mapping(c.plan.stop)])
+
+    def submit(out: Path):
+        targets = write_json(out / "stop.json", c.plan.stop)
+        kwargs = {"parsl_resource_specification": spec} if spec else {}
+        return bindings.check_round(
+            model, ref, launcher, ranks, trajectories, targets, str(out), **kwargs
+        )
+
+    return c.step("check", key, submit, f"it{it}")
+
+
+def validation(c: Campaign, model: str, model_key: str, runs: list[dict]) -> dict:
+    """The final model against its reference (:mod:`mlmd.validate`): (b) reference MD beside
+    ML-MD where the reference runs MD, (a) a-posteriori errors on production frames."""
+    from apps import bindings
+    from mlmd.workflow.plan_stages import validation_parts
+
+    ref, launcher, ranks, spec = _reference_args(c)
+    parts = list(validation_parts(ref["name"]))
+    starts, starts_key = structures(c, "validation")
+    trajectories = [r["trajectory"] for r in runs]
+    config = to_mapping(c.plan.validation)
+    key = step_key("validate", params=[model_key, starts_key, ref, parts, trajectories, config])
+    app = bindings.validate if "b" in parts else bindings.validate_dft
+
+    def submit(out: Path):
+        filled = with_paths(config, model="", starts=starts, output="")
+        path = write_json(out / "validate.json", filled)
+        on_dft = spec and app is bindings.validate_dft
+        kwargs = {"parsl_resource_specification": spec} if on_dft else {}
+        future = app(model, ref, launcher, ranks, path, parts, trajectories, str(out), **kwargs)
+        return then(future, lambda summary: {"out_dir": str(out), "summary": summary})
+
+    return c.step("validate", key, submit, "final")
+
+
+def properties(c: Campaign, model: str, model_key: str, runs: list[dict]) -> dict | None:
+    """The optional property stages (``mlmd properties``) with the final model, from the
+    production glass (the last frame of the first production run)."""
+    from apps import bindings
+
+    if c.plan.properties is None or not runs:
+        return None
+    glass = runs[0]["trajectory"]
+    key = step_key("properties", params=[model_key, file_digest(glass), c.plan.properties])
+
+    def submit(out: Path):
+        config = with_paths(c.plan.properties, model=model, starts="", output=str(out / "props"))
+        config["structure"] = {"trajectory": glass}
+        write_text(out / "properties.toml", to_toml(config))
+        future = bindings.properties(
+            str(out / "properties.toml"),
+            parsl_resource_specification=c.mpi_spec("md"),
+            stdout=str(out / "properties.out"),
+            stderr=str(out / "properties.err"),
+        )
+        summary = out / "props" / "summary.json"
+        return then(future, lambda _: {"summary": json.loads(summary.read_text())})
+
+    return c.step("properties", key, submit, "final")

@@ -124,6 +124,70 @@ class ProductionConfig:
             raise ValueError("production.quench_rates_K_ps must be > 0")
 
 
+def _issue12_force_targets() -> dict[str, float]:
+    return {"liquid": 0.15, "supercooled": 0.15, "glass": 0.10}
+
+
+def _energy_targets() -> dict[str, float]:
+    return {"liquid": 10.0, "supercooled": 10.0, "glass": 10.0}
+
+
+@dataclass(frozen=True)
+class ValidationConfig:
+    """``[validation]``: the final model against its reference (:mod:`mlmd.validate`), a
+    stage of every campaign.
+
+    (b) Where the reference can run MD (teacher, lammps): the reference beside the model at
+    the study's state points, from the same random cell of ``atoms`` atoms at the material's
+    nominal density: the liquid (Langevin NVT at ``liquid_K``, default the melt temperature)
+    and the glass (the production schedule at its fastest rate), ``reference_seeds`` reference
+    runs giving the noise floor. (a) A-posteriori errors per phase on ``frames_per_phase``
+    frames of the production runs (a reference that runs in process) or of small-cell ML-MD
+    replicas of the glass schedule (``replica_atoms``; DFT), against the per-phase targets.
+    ``tolerances`` are :class:`mlmd.validate.Tolerances` keys (issue 12's defaults).
+    """
+
+    enabled: bool = True
+    atoms: int = 192
+    liquid_K: float | None = None
+    equilibration_ps: float = 2.0
+    sampling_ps: float = 8.0
+    glass: bool = True
+    reference_seeds: int = 2
+    output_every_fs: float = 50.0
+    frames_per_phase: int = 10
+    replica_atoms: int = 96
+    force_rmse_eV_A: dict[str, float] = field(default_factory=_issue12_force_targets)
+    energy_rmse_meV_atom: dict[str, float] = field(default_factory=_energy_targets)
+    tolerances: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.atoms < 2 or self.replica_atoms < 2 or self.frames_per_phase < 2:
+            raise ValueError("validation.atoms, replica_atoms and frames_per_phase must be ≥ 2")
+        _positive(
+            "validation",
+            liquid_K=self.liquid_K,
+            sampling_ps=self.sampling_ps,
+            output_every_fs=self.output_every_fs,
+        )
+
+
+@dataclass(frozen=True)
+class StopConfig:
+    """``[stop]``: active learning stops adding rounds once a round's model is inside the
+    validation's per-phase target errors (``[validation]`` force_rmse_eV_A,
+    energy_rmse_meV_atom) on ``frames_per_phase`` frames of its own exploration runs
+    (production-like: give ``explore.paths`` a ``melt_quench``), labelled by the reference:
+    validation (a) on production-like frames. ``iterations`` stays the maximum."""
+
+    enabled: bool = False
+    frames_per_phase: int = 4
+
+    def __post_init__(self) -> None:
+        if self.frames_per_phase < 2:
+            raise ValueError("stop.frames_per_phase must be ≥ 2")
+
+
 @dataclass(frozen=True)
 class CampaignConfig:
     """A whole glass campaign (see the module docstring).
@@ -135,6 +199,10 @@ class CampaignConfig:
         members: ensemble members per training.
         seed: base seed of everything random (start frames, MD, training).
         train: how each member trains (:class:`~mlmd.train.config.TrainConfig`).
+        properties: optional property stages with the final model: tables of a
+            ``mlmd properties`` config (:class:`mlmd.properties.PropertiesConfig`) without
+            ``output``, ``md.potential`` and ``structure``, which the campaign sets (the
+            model, and the production glass: the last frame of the first run).
     """
 
     material: str
@@ -146,6 +214,9 @@ class CampaignConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     explore: ExploreConfig = field(default_factory=ExploreConfig)
     production: ProductionConfig = field(default_factory=ProductionConfig)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
+    stop: StopConfig = field(default_factory=StopConfig)
+    properties: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.iterations < 0 or self.members < 1 or self.seed < 0:

@@ -39,11 +39,15 @@ class MDRun:
 
 @dataclass(frozen=True)
 class Plan:
-    """Every MD run of a campaign (exploration runs are the same each round)."""
+    """Every MD run of a campaign (exploration runs are the same each round), and the checked
+    configs of its later stages (:mod:`mlmd.workflow.plan_stages`; None: stage off)."""
 
     explore: tuple[MDRun, ...]
     production: tuple[MDRun, ...]
     schedule: dict  # the production melt–quench schedule at the first rate (for reports)
+    validation: object = None  # mlmd.validate.ValidateConfig
+    stop: object = None  # mlmd.validate.APosterioriSpec of the rounds' stopping rule
+    properties: dict | None = None  # the mlmd properties mapping
 
 
 def melt_quench(cfg: CampaignConfig, material):

@@ -1,7 +1,11 @@
-"""``report.md`` of a campaign, section by section, each a function of the campaign record:
-active learning (dataset growth, errors and spread per round), production (the glass over
-its anneal window and the liquid over its melt-hold window, every number with its window)
-and provenance. PNGs go under ``RUN_DIR/report/``."""
+"""``report.md`` of a campaign, verdict first, each section a function of the campaign record.
+
+Order (issue 12): the model against its reference (the validation verdict), the reference
+against experiment (its own glass, where it ran MD), then the model against experiment (the
+production glass), the production windows in detail (glass over the anneal, liquid over the
+melt hold, the quench's ρ(T), H(T) and T_g), active learning, properties and provenance.
+Every number names the window it comes from. PNGs are copied under ``RUN_DIR/report/``.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,9 @@ import platform
 import shutil
 from pathlib import Path
 
-import numpy as np
-
 from mlmd import __version__
 from mlmd.atomic import write_text
+from mlmd.workflow.report_rounds import active_learning
 
 
 def write_report(run_dir: Path, record: dict, status: dict) -> Path:
@@ -22,8 +25,12 @@ def write_report(run_dir: Path, record: dict, status: dict) -> Path:
     figs = run_dir / "report"
     figs.mkdir(exist_ok=True)
     lines = header(record)
-    lines += active_learning(record, figs)
+    lines += verdict(record, figs)
+    lines += reference_vs_experiment(record)
+    lines += model_vs_experiment(record)
     lines += production(record, figs)
+    lines += active_learning(record, figs)
+    lines += properties(record)
     lines += provenance(record, status)
     path = run_dir / "report.md"
     write_text(path, "\n".join(lines))
@@ -42,147 +49,131 @@ def header(record: dict) -> list[str]:
     ]
 
 
-def _mean_test(metrics: list[dict], name: str) -> float:
-    values = [m.get("test", {}).get(name, np.nan) for m in metrics]
-    values = [v for v in values if v == v]
-    return float(np.mean(values)) if values else float("nan")
+def copy_plot(path: str | Path, figs: Path, prefix: str) -> str:
+    """Copy a PNG into the report's folder; its path relative to ``report.md``."""
+    path = Path(path)
+    name = f"{prefix}_{path.name}".replace("/", "_")
+    shutil.copy(path, figs / name)
+    return f"report/{name}"
 
 
-def iteration_table(record: dict) -> list[dict]:
-    """One row per training round: frames, test errors (member mean) and selection spread."""
-    rows = []
-    selections = {f"it{it['iteration']}": it for it in record.get("iterations", [])}
-    for tag, metrics in record.get("training", {}).items():
-        sel = selections.get(tag, {}).get("selection", {})
-        rows.append(
-            {
-                "round": tag,
-                "train_frames": int(sum(m.get("n_train", 0) for m in metrics[:1])),
-                "energy_rmse_meV_atom": 1e3 * _mean_test(metrics, "energy_per_atom_rmse"),
-                "force_rmse_eV_A": _mean_test(metrics, "forces_rmse"),
-                "stress_rmse_GPa": _mean_test(metrics, "stress_rmse"),
-                "spread_mean_eV_A": sel.get("spread_mean", float("nan")),
-                "spread_max_eV_A": sel.get("spread_max", float("nan")),
-                "selected": sel.get("selected", 0),
-            }
-        )
-    return rows
+def verdict(record: dict, figs: Path) -> list[str]:
+    """The validation's own report lines (:func:`mlmd.validate.report_lines`), plots local."""
+    from mlmd.validate import report_lines
 
-
-def active_learning(record: dict, figs: Path) -> list[str]:
-    rows = iteration_table(record)
-    if not rows:
-        return []
-    _plot_iterations(rows, figs / "iterations.png")
-    lines = [
-        "## Active learning",
-        "",
-        "![iterations](report/iterations.png)",
-        "",
-        "| round | train frames | E RMSE (meV/atom) | F RMSE (eV/Å) | σ RMSE (GPa) "
-        "| mean spread (eV/Å) | selected |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {r['round']} | {r['train_frames']} | {r['energy_rmse_meV_atom']:.2f} | "
-        f"{r['force_rmse_eV_A']:.3f} | {r['stress_rmse_GPa']:.3f} | "
-        f"{r['spread_mean_eV_A']:.3f} | {r['selected']} |"
-        for r in rows
-    ]
-    lines.append("")
-    final = Path(record.get("final_model", "")) / "member_0"
-    for png in ("learning_curve.png", "parity_test.png"):
-        if (final / png).exists():
-            shutil.copy(final / png, figs / f"final_{png}")
-            lines += [f"![{png}](report/final_{png})", ""]
+    entry = record.get("validation")
+    if not entry:
+        return ["## Validation", "", "No validation stage ran: nothing below is checked.", ""]
+    lines = []
+    for line in report_lines(entry["summary"]):
+        if line.startswith("![") and line.endswith(")"):
+            target = line[line.index("](") + 2 : -1]
+            if Path(target).is_file():
+                line = line.replace(target, copy_plot(target, figs, "validation"))
+        lines.append(line)
     return lines
 
 
-def _plot_iterations(rows: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    x = np.arange(len(rows))
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    axes[0].bar(x, [r["train_frames"] for r in rows], color="tab:blue")
-    axes[0].set(ylabel="training frames", title="dataset growth")
-    axes[1].plot(x, [r["force_rmse_eV_A"] for r in rows], "o-", label="force RMSE (test)")
-    axes[1].set(ylabel="eV/Å", title="errors per round")
-    axes[1].legend()
-    axes[2].plot(x, [r["spread_mean_eV_A"] for r in rows], "o-", label="mean")
-    axes[2].plot(x, [r["spread_max_eV_A"] for r in rows], "s--", label="max")
-    axes[2].set(ylabel="max force spread per frame (eV/Å)", title="exploration spread")
-    axes[2].legend()
-    for ax in axes:
-        ax.set_xticks(x, [r["round"] for r in rows])
-        ax.set_xlabel("training round")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+def _window_of(rows: dict) -> str:
+    w = next(iter(rows.values())).get("window") or {}
+    return w.get("label") or f"{w.get('text', '?')}, {w.get('frames', '?')} frames"
 
 
-#: Scalars of each phase's table: (label, path into the analysis summary, format).
-SCALARS = (
-    ("density (g/cm³)", ("system", "density_g_cm3", "mean"), ".3f"),
-    ("pressure (GPa)", ("thermo", "series", "pressure", "mean"), ".2f"),
-    ("temperature (K)", ("thermo", "series", "temperature", "mean"), ".0f"),
-)
+def _comparison(rows: dict, who: str) -> list[str]:
+    out = [f"| quantity | {who} | experiment | source | window |", "|---|---|---|---|---|"]
+    for name, r in rows.items():
+        exp = f"{r['experiment']:.4g} ± {r.get('uncertainty') or 0:.2g} {r.get('unit', '')}"
+        out.append(f"| {name} | {r['model']:.4g} | {exp} | {r['source']} | {_window_of(rows)} |")
+    return [*out, ""]
 
 
-def _get(d, path):
-    for key in path:
-        if not isinstance(d, dict) or key not in d:
-            return None
-        d = d[key]
-    return d
+def reference_vs_experiment(record: dict) -> list[str]:
+    """The reference's own glass (the validation's first reference run) against experiment."""
+    from mlmd.analysis import compare
+
+    glass = (record.get("validation") or {}).get("summary", {}).get("glass")
+    experiment = record.get("experiment") or {}
+    if not glass or not experiment:
+        return []
+    path = Path(glass["runs"].get("reference_1", {}).get("analysis", ""))
+    if not path.is_file():
+        return []
+    rows, missing = compare(json.loads(path.read_text()), experiment)
+    lines = ["## The reference against experiment", ""]
+    lines += ["Its own glass from the same schedule (the validation's first reference run).", ""]
+    lines += _comparison(rows, "reference") if rows else ["(no quantity in common)", ""]
+    return lines + ([f"Not compared: {'; '.join(missing)}.", ""] if missing else [])
 
 
-def window_text(summary: dict) -> str:
-    """ "segment:-1, 12.3–15.0 ps, 21 frames" from a summary's ``window`` record."""
-    w = summary.get("window") or {}
-    start, end = w.get("start_ps"), w.get("end_ps")
-    span = f", {start:g}–{end:g} ps" if start is not None and end is not None else ""
-    return f"{w.get('text', w.get('kind', '?'))}{span}, {w.get('frames', '?')} frames"
+def _by_run(record: dict) -> dict[str, dict[str, dict]]:
+    out: dict[str, dict[str, dict]] = {}
+    for analysis in record.get("analyses", []):
+        out.setdefault(analysis["tag"], {})[analysis["phase"]] = analysis
+    return out
 
 
-def phase_table(summary: dict, phase: str) -> list[str]:
-    """The phase's numbers with the window they come from, then its structure."""
-    rows = [f"**{phase}** — window {window_text(summary)}", "", "| quantity | value |", "|---|---|"]
-    for name, path, fmt in SCALARS:
-        value = _get(summary, path)
-        rows.append(f"| {name} | {format(value, fmt) if value is not None else 'n/a'} |")
-    for pair, entry in (_get(summary, ("rdf", "partials")) or {}).items():
-        rows.append(f"| first g(r) peak {pair} (Å) | {entry['first_peak_A']:.3f} |")
-    for triplet, entry in (summary.get("angles") or {}).items():
-        rows.append(f"| mean angle {triplet} (°) | {entry['mean_deg']:.1f} |")
-    for species, entry in (_get(summary, ("msd", "species")) or {}).items():
-        d, err = entry["D_cm2_per_s"], entry["D_err_cm2_per_s"]
-        rows.append(f"| D_{species} (10⁻⁵ cm²/s) | {1e5 * d:.3f} ± {1e5 * err:.3f} |")
-    return [*rows, ""]
+def model_vs_experiment(record: dict) -> list[str]:
+    lines = ["## The model against experiment", ""]
+    summary = (record.get("validation") or {}).get("summary")
+    if summary is not None and not summary["verdict"]["pass"]:
+        lines += ["The model FAILED its validation: these are not its reference's numbers.", ""]
+    for tag, phases in _by_run(record).items():
+        rows = (phases.get("glass", {}).get("summary") or {}).get("comparison") or {}
+        if rows:
+            lines += [f"Production run {tag}, its glass:", "", *_comparison(rows, "model")]
+    return lines
+
+
+def quench_lines(summary: dict) -> list[str]:
+    """T_g from the kinks of H(T) and ρ(T) of the quench (or why there is none)."""
+    q = summary.get("quench") or {}
+    w = q.get("window") or {}
+    where = f"cooling segment {w.get('start_ps', 0):g}–{w.get('end_ps', 0):g} ps"
+    lines = []
+    for key in ("enthalpy", "density"):
+        fit = q.get(key)
+        if fit is None:
+            lines.append(f"- T_g from {key}: not fitted ({where})")
+        elif fit["resolved"]:
+            lines.append(f"- T_g from {key}: {fit['tg_K']:.0f} ± {fit['tg_err_K']:.0f} K ({where})")
+        else:
+            lines.append(f"- T_g from {key}: no kink resolved — {fit['reason']} ({where})")
+    return [*lines, ""]
 
 
 def production(record: dict, figs: Path) -> list[str]:
+    """Per run: the glass (anneal) and liquid (melt hold) analyses and the quench."""
+    from mlmd.analysis import report_lines
+
     lines = ["## Production", ""]
-    by_run: dict[str, dict[str, dict]] = {}
-    for analysis in record.get("analyses", []):
-        by_run.setdefault(analysis["tag"], {})[analysis["phase"]] = analysis
+    by_run = _by_run(record)
     for run in record.get("production", []):
         tag = run["tag"]
         lines += [f"### {tag}", "", f"Trajectory `{run['trajectory']}`.", ""]
-        for phase in ("glass", "liquid"):
+        for phase in ("glass", "liquid", "quench"):
             analysis = by_run.get(tag, {}).get(phase)
             if analysis is None:
                 lines += [f"**{phase}**: no analysis (see the notes).", ""]
                 continue
-            lines += phase_table(analysis["summary"], phase)
-            out_dir = Path(analysis["out_dir"])
-            name = tag.replace("/", "_") + f"_{phase}"
-            for png in sorted(out_dir.glob("*.png")):
-                shutil.copy(png, figs / f"{name}_{png.name}")
-                lines += [f"![{phase} {png.stem}](report/{name}_{png.name})", ""]
+            lines.append(f"**{phase}**")
+            lines += [""]
+            summary = analysis["summary"]
+            lines += quench_lines(summary) if phase == "quench" else report_lines(summary)
+            for png in sorted(Path(analysis["out_dir"]).glob("*.png")):
+                lines += [f"![{phase} {png.stem}]({copy_plot(png, figs, f'{tag}_{phase}')})", ""]
     return lines
+
+
+def properties(record: dict) -> list[str]:
+    from mlmd.properties import report_lines
+
+    entry = record.get("properties")
+    if not entry:
+        return []
+    return ["## Properties (final model, production glass)", ""] + [
+        *report_lines(entry["summary"], record.get("experiment") or {}),
+        "",
+    ]
 
 
 def provenance(record: dict, status: dict) -> list[str]:

@@ -19,9 +19,22 @@ ROOT = Path(__file__).resolve().parents[2]
 TINY = (
     "--reference teacher --start-frames 6 --iterations 1 --members 2 --epochs 2 "
     "--explore-runs 2 --explore-steps 20 --select-cap 3 --production-atoms 192 "
-    "--melt-K 1000 --melt-ps 0.02 --anneal-ps 0.01 --quench-rates-K-ps 70000"
+    "--melt-K 1000 --melt-ps 0.02 --anneal-ps 0.05 --quench-rates-K-ps 70000 "
+    "--validation-atoms 96 --validation-equilibration-ps 0.02 --validation-sampling-ps 0.1 "
+    "--validation-every-fs 5 --validation-frames 2"
 ).split()
 
+
+#: Exploration along the production path in 48-atom cells, with the rounds' stopping rule.
+TINY_CONFIG = """
+[explore]
+paths = ["melt_quench", "langevin"]
+atoms = 48
+frames = 10
+[stop]
+enabled = true
+frames_per_phase = 2
+"""
 
 #: Would create files named X, Y or Z in the campaign's working directory if run.
 HOSTILE_NAME = "run dir;touch X $(touch Y) `touch Z`"
@@ -32,7 +45,10 @@ def campaign(run_dir: Path, site: str = "local", args: list[str] = TINY) -> subp
     working in ``run_dir``'s parent."""
     script = ROOT / "campaigns/quickstart.py"
     site_file = ROOT / f"sites/{site}.toml"
+    config = run_dir.parent / "tiny.toml"
+    config.write_text(TINY_CONFIG)
     cmd = [sys.executable, str(script), "--run-dir", str(run_dir), "--site", str(site_file)]
+    cmd += ["--config", str(config)]
     env = {**os.environ, "MLMD_PARSL_LINKS": str(run_dir.parent / "parsl-links")}
     env["MLMD_PROGRESS"] = "1"  # bars draw plain lines into the pipe
     return subprocess.Popen(
@@ -85,16 +101,25 @@ def test_killed_campaign_resumes_reusing_finished_steps(tmp_path):
     assert next(label_dirs[0].rglob("results.jsonl")).read_text().splitlines() == results
     report = (run_dir / "report.md").read_text()
     assert "## Active learning" in report and "## Production" in report
+    # the verdict comes first: the model beside its reference (teacher MD ran beside it)
+    sections = [line for line in report.splitlines() if line.startswith("## ")]
+    assert sections[0].startswith("## Validation of the model against its reference (`teacher`)")
+    assert "| liquid " in report and "| glass " in report
     status = json.loads((run_dir / "status.json").read_text())
     assert status["stages"]["production"] == {"done": 1}
-    assert status["stages"]["analyze"] == {"done": 2}  # the glass and the liquid windows
+    assert status["stages"]["analyze"] == {"done": 3}  # glass, liquid and quench windows
+    assert status["stages"]["validate"] == {"done": 1}
+    assert status["stages"]["check"] == {"done": 1}  # the stopping rule ran on round it0
+    assert status["stages"]["explore_start"] == {"done": 1}
     windows = {}
     for path in (run_dir / "steps").glob("analyze-*/summary.json"):
         summary = json.loads(path.read_text())
         windows[summary["window"]["text"]] = summary["window"]
-    assert set(windows) == {"segment:-1", "segment:0"}  # the anneal and the melt hold
+    assert {"segment:-1", "segment:0"} <= set(windows)  # the anneal and the melt hold
     assert all(w["frames"] >= 10 for w in windows.values())
-    assert "window segment:-1" in report and "window segment:0" in report
+    # every number names its window: the glass over the anneal, the liquid over the melt hold
+    assert "Analysis window: segment 2 (300 K)" in report
+    assert "Analysis window: segment 0 (1000 K)" in report
 
     # a third run finds everything finished and recomputes nothing
     out = finish(campaign(run_dir))

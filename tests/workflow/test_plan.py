@@ -122,3 +122,30 @@ def test_exploration_follows_the_production_path_in_small_cells():
 def test_unknown_exploration_path_is_refused():
     with pytest.raises(ConfigError, match="explore.paths: 'quench'"):
         campaign_config(merge(PRESET, {"explore": {"paths": ["quench"]}}), "t")
+
+
+def test_validation_and_property_stages_are_checked_up_front(tmp_path):
+    from mlmd.properties import load_properties_config
+    from mlmd.workflow.plan_stages import properties_config, stop_spec, validation_config
+
+    cfg = campaign_config(PRESET, "quickstart preset")
+    v = validation_config(cfg, SIO2)
+    assert v.liquid.temperature_K == 3500.0 and v.glass.time_ps[-1] == pytest.approx(2.08)
+    assert v.analysis.cutoffs_A == {"Si-O": 2.3}  # the material's bond cutoffs
+    assert stop_spec(cfg).frames_from == "trajectories"
+    assert properties_config(cfg) is None  # no [properties]: no stage
+    props = {"bulk_modulus": {"temperature_K": 300.0, "production_ps": 2.0}}
+    cfg = campaign_config(merge(PRESET, {"properties": props}), "t")
+    mapping = with_paths(properties_config(cfg), model="m", starts="", output=str(tmp_path))
+    mapping["structure"] = {"trajectory": "glass.h5"}
+    (tmp_path / "p.toml").write_text(to_toml(mapping))
+    loaded = load_properties_config(tmp_path / "p.toml")
+    assert loaded.md.potential == "m" and loaded.bulk_modulus.production_ps == 2.0
+    for bad, field in [
+        ({"validation": {"tolerances": {"pressure": 1.0}}}, "tolerances.pressure"),
+        ({"properties": {"viscosty": {}}}, "viscosty"),
+        ({"properties": {"md": {"potential": "teacher"}}}, "properties.md.potential"),
+    ]:
+        cfg = campaign_config(merge(PRESET, bad), "t")
+        with pytest.raises(ConfigError, match=field):
+            validation_config(cfg, SIO2) if "validation" in bad else properties_config(cfg)
