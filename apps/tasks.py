@@ -17,13 +17,18 @@ import shlex
 LAUNCHED = {"cp2k": lambda launcher, ranks: {"run": {"launcher": launcher, "ranks": ranks}}}
 
 
-def _reference_settings(reference: dict, launcher: str, ranks: int) -> dict:
-    """A material's ``[references.LABEL]`` settings with the site's launch details added."""
+def _reference_settings(reference: dict) -> dict:
+    """A reference's settings (a material's ``[references.LABEL]``) with the site's launch
+    details (``reference["launcher"]``, ``reference["ranks"]``) added where it needs them.
+
+    ``reference`` is what the campaign passes every reference task: {"label", "name",
+    "settings", "launcher", "ranks"}.
+    """
     from mlmd.workflow.config import merge
 
     name, settings = reference["name"], dict(reference.get("settings", {}))
     if name in LAUNCHED:
-        settings = merge(settings, LAUNCHED[name](launcher, ranks))
+        settings = merge(settings, LAUNCHED[name](reference["launcher"], reference["ranks"]))
     return settings
 
 
@@ -58,18 +63,16 @@ def label(
     in_path: str,
     out_path: str,
     reference: dict,
-    launcher: str,
-    ranks: int,
-    workers: int,
+    *,
+    workers: int = 1,
     parsl_resource_specification: dict | None = None,
 ) -> dict:
     """Label the unlabelled frames of ``in_path`` into ``out_path`` (resumable per frame)
-    with ``reference`` ({"name", "settings"}: a material's ``[references.LABEL]``)."""
+    with ``reference`` (see :func:`_reference_settings`)."""
     from mlmd.reference.label import label_dataset
     from mlmd.reference.registry import get_reference
 
-    settings = _reference_settings(reference, launcher, ranks)
-    backend = get_reference(reference["name"], config=settings)
+    backend = get_reference(reference["name"], config=_reference_settings(reference))
     summary = label_dataset(in_path, out_path, backend, workers=workers, progress=False)
     return {"path": out_path, **summary.to_dict()}
 
@@ -108,6 +111,7 @@ def select(
     candidates: list[str],
     known: str,
     out: str,
+    *,
     sigma_lo_eV_A: float,
     sigma_hi_eV_A: float,
     cap: int,
@@ -200,16 +204,16 @@ def analyze(trajectory: str, out_dir: str, config: str) -> dict:
 def check_round(
     model: str,
     reference: dict,
-    launcher: str,
-    ranks: int,
     trajectories: list[str],
     spec: str,
     out_dir: str,
+    *,
     parsl_resource_specification: dict | None = None,
 ) -> dict:
     """The active-learning stopping rule: a-posteriori errors of ``model`` per phase on
     frames of ``trajectories`` (the round's exploration), labelled by ``reference``, against
-    the targets of the :class:`mlmd.validate.APosterioriSpec` file ``spec`` (JSON)."""
+    the targets of the :class:`mlmd.validate.APosterioriSpec` file ``spec`` (JSON). A round
+    whose exploration never reached a phase fails it (``reason`` says why)."""
     import json
     from pathlib import Path
 
@@ -219,8 +223,7 @@ def check_round(
     from mlmd.validate import APosterioriSpec, aposteriori_errors
 
     targets = from_mapping(APosterioriSpec, json.loads(open(spec).read()), source=spec)
-    settings = _reference_settings(reference, launcher, ranks)
-    backend = get_reference(reference["name"], config=settings)
+    backend = get_reference(reference["name"], config=_reference_settings(reference))
     paths = [Path(t) for t in trajectories if Path(t).is_file()]
     try:
         return aposteriori_errors(model, backend, paths, Path(out_dir), targets)
@@ -231,12 +234,11 @@ def check_round(
 def validate(
     model: str,
     reference: dict,
-    launcher: str,
-    ranks: int,
     config: str,
+    out_dir: str,
+    *,
     parts: list[str],
     trajectories: list[str],
-    out_dir: str,
     parsl_resource_specification: dict | None = None,
 ) -> dict:
     """The final model against its reference (:func:`mlmd.validate.validate`) with the
@@ -253,7 +255,7 @@ def validate(
         reference["name"],
         out_dir,
         config=cfg,
-        reference_config=_reference_settings(reference, launcher, ranks),
+        reference_config=_reference_settings(reference),
         parts=tuple(parts),
         trajectories=tuple(trajectories),
         progress=False,

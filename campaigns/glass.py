@@ -134,32 +134,30 @@ def dag(c: Campaign) -> dict:
     (it is the final model); otherwise the selected frames are labelled and merged. After
     ``iterations`` rounds the final model trains on everything.
     """
-    starts, key = stages.start(c)
-    data, data_key = stages.label(c, starts, key, "start")
+    starts = stages.start(c)
+    data = stages.label(c, starts, "start")
     for it in range(c.cfg.iterations + 1):
         tag = f"it{it}" if it < c.cfg.iterations else "final"
-        model, model_key = stages.train(c, data, data_key, tag)
+        model = stages.train(c, data, tag)
         if it == c.cfg.iterations:
             break
-        explored, selected, sel_key, counts = stages.explore_and_select(
-            c, model, model_key, starts, data, it
-        )
-        entry = {"iteration": it, "selection": counts, "data": data, "model": model}
+        explored, selected, counts = stages.explore_and_select(c, model, starts, data.path, it)
+        entry = {"iteration": it, "selection": counts, "data": data.path, "model": model.path}
         c.record["iterations"].append(entry)
         if c.plan.stop is not None:
-            entry["check"] = stages.check_round(c, model, model_key, explored, it)
+            entry["check"] = stages.check_round(c, model, explored, it)
             if entry["check"]["pass"]:
                 c.status.note(f"it{it}: the model is inside the targets; no more rounds")
                 c.record["stopped_at"] = tag
                 break
-        labelled, lab_key = stages.label(c, selected, sel_key, tag)
-        data, data_key = stages.merge(c, [data, labelled], [data_key, lab_key], tag)
-    runs = stages.production(c, model, model_key)
-    out = {"final_data": data, "final_model": model, "production": runs}
+        labelled = stages.label(c, selected, tag)
+        data = stages.merge(c, [data, labelled], tag)
+    runs = stages.production(c, model)
+    out = {"final_data": data.path, "final_model": model.path, "production": runs}
     out["analyses"] = stages.analyze(c, runs)
     if c.plan.validation is not None:
-        out["validation"] = stages.validation(c, model, model_key, runs)
-    out["properties"] = stages.properties(c, model, model_key, runs)
+        out["validation"] = stages.validation(c, model, runs)
+    out["properties"] = stages.properties(c, model, runs)
     return out
 
 

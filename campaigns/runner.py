@@ -18,6 +18,14 @@ from mlmd.workflow import CampaignStatus, StepStore
 from mlmd.workflow.meters import wait_all
 
 
+class Out(NamedTuple):
+    """What a stage hands on: a path (dataset, model directory) and its step's key (the
+    key of every step that reads it includes this one)."""
+
+    path: str
+    key: str
+
+
 class Job(NamedTuple):
     """One step of a stage: its key, its name in the status, how to submit it
     (``submit(out_dir) -> future``) and, for long steps, how to meter it

@@ -12,7 +12,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from campaigns.runner import Campaign, Job, then
+from campaigns.runner import Campaign, Job, Out, then
 from mlmd.atomic import write_text
 from mlmd.config import to_mapping
 from mlmd.workflow import file_digest, step_key
@@ -21,7 +21,7 @@ from mlmd.workflow.meters import journal_meter, thermo_meter
 from mlmd.workflow.plan import with_paths
 
 
-def start(c: Campaign) -> tuple[str, str]:
+def start(c: Campaign) -> Out:
     """Unlabelled first frames from the material's start recipe."""
     from apps import bindings
 
@@ -35,34 +35,40 @@ def start(c: Campaign) -> tuple[str, str]:
         ),
         "start",
     )
-    return result["path"], key
+    return Out(result["path"], key)
 
 
 def reference_spec(c: Campaign) -> dict:
-    """{"label", "name", "settings"} of the campaign's reference (a material label)."""
+    """{"label", "name", "settings"} of the campaign's reference (a material label): what
+    the keys of reference steps hash (not where or how it is launched)."""
     label = c.cfg.reference or c.material.reference
     spec = c.material.references[label]
     return {"label": label, "name": spec.name, "settings": dict(spec.settings)}
 
 
-def label(c: Campaign, unlabelled: str, in_key: str, tag: str) -> tuple[str, str]:
+def reference_job(c: Campaign) -> tuple[dict, dict]:
+    """(the reference with the dft workload's launcher and ranks, the keyword arguments of a
+    reference task: Parsl's resource specification in MPI mode)."""
+    dft = c.workload("dft")
+    launcher = "parsl" if dft.mpi else (dft.launcher or "auto")
+    ref = {**reference_spec(c), "launcher": launcher, "ranks": dft.ranks_per_task}
+    spec = c.mpi_spec("dft")
+    return ref, ({"parsl_resource_specification": spec} if spec else {})
+
+
+def label(c: Campaign, unlabelled: Out, tag: str) -> Out:
     """Reference labels of the unlabelled frames (per-frame resumable)."""
     from apps import bindings
     from mlmd.data import Dataset
 
-    ref, dft = reference_spec(c), c.workload("dft")
-    key = step_key("label", params=[in_key, ref])
-    launcher = "parsl" if dft.mpi else (dft.launcher or "auto")
-    spec = c.mpi_spec("dft")
+    ref, kwargs = reference_job(c)
+    key = step_key("label", params=[unlabelled.key, reference_spec(c)])
 
     def submit(out: Path):
         write_json(out / "reference.json", ref)
-        kwargs = {"parsl_resource_specification": spec} if spec else {}
-        return bindings.label(
-            unlabelled, str(out / "labelled.h5"), ref, launcher, dft.ranks_per_task, 1, **kwargs
-        )
+        return bindings.label(unlabelled.path, str(out / "labelled.h5"), ref, **kwargs)
 
-    total = len(Dataset(unlabelled))
+    total = len(Dataset(unlabelled.path))
     result = c.step(
         "label",
         key,
@@ -75,81 +81,84 @@ def label(c: Campaign, unlabelled: str, in_key: str, tag: str) -> tuple[str, str
         c.status.note(f"{tag}: reused {skipped} finished reference calculations")
     for frame_key, state, logfile, message in result.get("failures", []):
         c.status.note(f"excluded {frame_key} ({tag}): {state} ({message}); log {logfile}")
-    return result["path"], key
+    return Out(result["path"], key)
 
 
-def train(c: Campaign, data: str, data_key: str, tag: str) -> tuple[str, str]:
-    """An ensemble of ``members`` trained on ``data`` (one step per member)."""
+def train(c: Campaign, data: Out, tag: str) -> Out:
+    """An ensemble of ``members`` trained on ``data`` (one step per member), recorded as
+    one (``model.json``: a member lost later is refused on load)."""
     from apps import bindings
+    from mlmd.potential.export import write_manifest
 
     train_cfg = dataclasses.replace(c.cfg.train, seed=c.cfg.train.seed + c.cfg.seed)
-    key = step_key("train", params=[data_key, to_mapping(train_cfg), c.cfg.members])
+    key = step_key("train", params=[data.key, to_mapping(train_cfg), c.cfg.members])
     directory = c.store.directory("train", key)
     config = write_json(directory / "train.json", train_cfg)
-    model_dir = str(directory / "model")
+    model_dir = directory / "model"
     jobs = [
         Job(
             f"{key}-m{m}",
             f"{tag}-m{m}",
-            lambda out, m=m: bindings.train_member(data, model_dir, m, config),
+            lambda out, m=m: bindings.train_member(data.path, str(model_dir), m, config),
         )
         for m in range(c.cfg.members)
     ]
     c.record.setdefault("training", {})[tag] = c.many("train_member", jobs)
-    return model_dir, key
+    write_manifest(model_dir, c.cfg.members)
+    return Out(str(model_dir), key)
 
 
 def explore_and_select(
-    c: Campaign, model: str, model_key: str, start: str, known: str, it: int
-) -> tuple[list[dict], str, str, dict]:
+    c: Campaign, model: Out, start: Out, known: str, it: int
+) -> tuple[list[dict], Out, dict]:
     """Exploration MD with the ensemble (from random cells, or the start frames ``start``),
-    then frames chosen in the trust window."""
+    then frames chosen in the trust window; returns (explorations, selected, counts)."""
     from apps import bindings
     from mlmd.data import Dataset
 
     e = c.cfg.explore
-    starts, starts_key = structures(c, "explore") if e.atoms else (start, "start-frames")
-    n_starts = len(Dataset(starts))
+    starts = structures(c, "explore") if e.atoms else start
+    n_starts = len(Dataset(starts.path))
     jobs = []
     for i, run in enumerate(c.plan.explore):
-        key = step_key("explore", params=[model_key, starts_key, run.config])
+        key = step_key("explore", params=[model.key, starts.key, run.config])
 
         def submit(out: Path, run=run, index=i % n_starts):
-            config = with_paths(run.config, model=model, starts=starts, output=str(out))
+            config = with_paths(run.config, model=model.path, starts=starts.path, output=str(out))
             config["structure"] = {**config["structure"], "index": index}
             write_text(out / "md.toml", to_toml(config))
             return bindings.explore(str(out / "md.toml"), str(out / "candidates.h5"))
 
         jobs.append(Job(key, f"it{it}-{run.tag}", submit))
     explored = c.many("explore", jobs, tolerate=True)
-    window = [e.sigma_lo_eV_A, e.sigma_hi_eV_A, e.select_cap]
+    window = {"sigma_lo_eV_A": e.sigma_lo_eV_A, "sigma_hi_eV_A": e.sigma_hi_eV_A}
+    window["cap"] = e.select_cap
     key = step_key("select", params=[[job.key for job in jobs], window])
+    candidates = [x["candidates"] for x in explored]
     result = c.step(
         "select",
         key,
         lambda out: bindings.select(
-            model,
-            [x["candidates"] for x in explored],
-            known,
-            str(out / "selected.h5"),
-            *window,
+            model.path, candidates, known, str(out / "selected.h5"), **window
         ),
         f"it{it}",
     )
-    return explored, result["path"], key, result
+    return explored, Out(result["path"], key), result
 
 
-def merge(c: Campaign, inputs: list[str], keys: list[str], tag: str) -> tuple[str, str]:
+def merge(c: Campaign, inputs: list[Out], tag: str) -> Out:
     from apps import bindings
 
-    key = step_key("merge", params=keys)
-    result = c.step("merge", key, lambda out: bindings.merge(inputs, str(out / "data.h5")), tag)
-    return result["path"], key
+    key = step_key("merge", params=[i.key for i in inputs])
+    paths = [i.path for i in inputs]
+    result = c.step("merge", key, lambda out: bindings.merge(paths, str(out / "data.h5")), tag)
+    return Out(result["path"], key)
 
 
-def structures(c: Campaign, which: str) -> tuple[str, str]:
+def structures(c: Campaign, which: str) -> Out:
     """Start structures of the ``which`` MD ("production": one per replica, a crystal
-    supercell or a random cell; "explore": a random cell per run)."""
+    supercell or a random cell; "explore": a random cell per run; "validation": its
+    cells)."""
     from apps import bindings
 
     section = {
@@ -164,21 +173,21 @@ def structures(c: Campaign, which: str) -> tuple[str, str]:
         return bindings.structures(config, which, str(out / "starts.h5"))
 
     result = c.step(f"{which}_start", key, submit, "starts")
-    return result["path"], key
+    return Out(result["path"], key)
 
 
-def production(c: Campaign, model: str, model_key: str) -> list[dict]:
+def production(c: Campaign, model: Out) -> list[dict]:
     """The melt–quench runs with the final model (MPI, on the md workload)."""
     from apps import bindings
 
-    starts, starts_key = structures(c, "production")
+    starts = structures(c, "production")
     spec = c.mpi_spec("md")
     jobs = []
     for run in c.plan.production:
-        key = step_key("production", params=[model_key, starts_key, run.config])
+        key = step_key("production", params=[model.key, starts.key, run.config])
 
         def submit(out: Path, run=run):
-            config = with_paths(run.config, model=model, starts=starts, output=str(out))
+            config = with_paths(run.config, model=model.path, starts=starts.path, output=str(out))
             write_text(out / "md.toml", to_toml(config))
             md_dir = out / "md"
             future = bindings.md(
@@ -247,58 +256,51 @@ def analyze(c: Campaign, runs: list[dict]) -> list[dict]:
     return c.many("analyze", jobs, tolerate=True)
 
 
-def _reference_args(c: Campaign) -> tuple[dict, str, int, dict]:
-    """(reference spec, launcher, ranks, resource specification) of reference work."""
-    dft = c.workload("dft")
-    launcher = "parsl" if dft.mpi else (dft.launcher or "auto")
-    return reference_spec(c), launcher, dft.ranks_per_task, c.mpi_spec("dft")
-
-
-def check_round(c: Campaign, model: str, model_key: str, explored: list[dict], it: int) -> dict:
+def check_round(c: Campaign, model: Out, explored: list[dict], it: int) -> dict:
     """The stopping rule: the round's model against the reference on frames of its own
     exploration trajectories, per phase (:func:`mlmd.workflow.plan_stages.stop_spec`)."""
     from apps import bindings
 
-    ref, launcher, ranks, spec = _reference_args(c)
+    ref, kwargs = reference_job(c)
     trajectories = [e["trajectory"] for e in explored if e.get("trajectory")]
-    key = step_key("check", params=[model_key, ref, trajectories, to_mapping(c.plan.stop)])
+    stop = to_mapping(c.plan.stop)
+    key = step_key("check", params=[model.key, reference_spec(c), trajectories, stop])
 
     def submit(out: Path):
-        targets = write_json(out / "stop.json", c.plan.stop)
-        kwargs = {"parsl_resource_specification": spec} if spec else {}
-        return bindings.check_round(
-            model, ref, launcher, ranks, trajectories, targets, str(out), **kwargs
-        )
+        targets = write_json(out / "stop.json", stop)
+        return bindings.check_round(model.path, ref, trajectories, targets, str(out), **kwargs)
 
     return c.step("check", key, submit, f"it{it}")
 
 
-def validation(c: Campaign, model: str, model_key: str, runs: list[dict]) -> dict:
+def validation(c: Campaign, model: Out, runs: list[dict]) -> dict:
     """The final model against its reference (:mod:`mlmd.validate`): (b) reference MD beside
-    ML-MD where the reference runs MD, (a) a-posteriori errors on production frames."""
+    ML-MD where the reference runs MD, (a) a-posteriori errors on production frames. Runs
+    where training runs when it runs MD, on the dft workload for single points only."""
     from apps import bindings
     from mlmd.workflow.plan_stages import validation_parts
 
-    ref, launcher, ranks, spec = _reference_args(c)
+    ref, kwargs = reference_job(c)
     parts = list(validation_parts(ref["name"]))
-    starts, starts_key = structures(c, "validation")
+    starts = structures(c, "validation")
     trajectories = [r["trajectory"] for r in runs]
     config = to_mapping(c.plan.validation)
-    key = step_key("validate", params=[model_key, starts_key, ref, parts, trajectories, config])
-    app = bindings.validate if "b" in parts else bindings.validate_dft
+    params = [model.key, starts.key, reference_spec(c), parts, trajectories, config]
+    key = step_key("validate", params=params)
+    app, kwargs = (bindings.validate, {}) if "b" in parts else (bindings.validate_dft, kwargs)
 
     def submit(out: Path):
-        filled = with_paths(config, model="", starts=starts, output="")
+        filled = with_paths(config, model="", starts=starts.path, output="")
         path = write_json(out / "validate.json", filled)
-        on_dft = spec and app is bindings.validate_dft
-        kwargs = {"parsl_resource_specification": spec} if on_dft else {}
-        future = app(model, ref, launcher, ranks, path, parts, trajectories, str(out), **kwargs)
+        future = app(
+            model.path, ref, path, str(out), parts=parts, trajectories=trajectories, **kwargs
+        )
         return then(future, lambda summary: {"out_dir": str(out), "summary": summary})
 
     return c.step("validate", key, submit, "final")
 
 
-def properties(c: Campaign, model: str, model_key: str, runs: list[dict]) -> dict | None:
+def properties(c: Campaign, model: Out, runs: list[dict]) -> dict | None:
     """The optional property stages (``mlmd properties``) with the final model, from the
     production glass (the last frame of the first production run)."""
     from apps import bindings
@@ -306,10 +308,11 @@ def properties(c: Campaign, model: str, model_key: str, runs: list[dict]) -> dic
     if c.plan.properties is None or not runs:
         return None
     glass = runs[0]["trajectory"]
-    key = step_key("properties", params=[model_key, file_digest(glass), c.plan.properties])
+    key = step_key("properties", params=[model.key, file_digest(glass), c.plan.properties])
 
     def submit(out: Path):
-        config = with_paths(c.plan.properties, model=model, starts="", output=str(out / "props"))
+        output = str(out / "props")
+        config = with_paths(c.plan.properties, model=model.path, starts="", output=output)
         config["structure"] = {"trajectory": glass}
         write_text(out / "properties.toml", to_toml(config))
         future = bindings.properties(

@@ -15,7 +15,7 @@ MATERIALS = ROOT / "campaigns/materials"
 
 
 @pytest.mark.parametrize(
-    "entry, args, fragments",
+    "case",
     [
         (glass_main, [], ["--material"]),
         (glass_main, ["--material", "nope.toml"], ["nope.toml", "file not found"]),
@@ -32,9 +32,8 @@ MATERIALS = ROOT / "campaigns/materials"
         (quickstart.main, ["--site", "s.toml"], ["s.toml", "workloads.gpu"]),
     ],
 )
-def test_bad_campaign_input_exits_2_before_anything_runs(
-    tmp_path, monkeypatch, capsys, entry, args, fragments
-):
+def test_bad_campaign_input_exits_2_before_anything_runs(tmp_path, monkeypatch, capsys, case):
+    entry, args, fragments = case
     monkeypatch.chdir(tmp_path)
     (tmp_path / "c.toml").write_text("[train]\nepoch = 3\n")
     (tmp_path / "s.toml").write_text('[site]\nname = "s"\n[workloads.gpu]\n')
