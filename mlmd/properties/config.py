@@ -23,6 +23,7 @@ trajectories given as ``trajectories`` (no MD then)::
     equilibration_ps = 10.0
     production_ps = 100.0
     pressure_tensor_every = 2
+    replica_groups = 1                     # replicas side by side on this many rank groups
 
     [bulk_modulus]                         # NPT fluctuations and an MD-averaged P–V scan
     temperature_K = 300.0
@@ -115,7 +116,11 @@ class ViscosityConfig:
     """Green–Kubo runs. Production under a Nosé–Hoover chain of time ``production_damping_fs``
     by default: a global thermostat leaves GK viscosities unchanged (Basconi & Shirts, J. Chem.
     Theory Comput. 9, 2887 (2013)), while NVE replicas of N atoms started from canonical states
-    differ in mean T by ~T·√(2/3N) (±4 % at 192 atoms: 3440–3590 K measured at 3500 K)."""
+    differ in mean T by ~T·√(2/3N) (±4 % at 192 atoms: 3440–3590 K measured at 3500 K).
+
+    ``replica_groups``: under ``mpiexec -n N`` the ranks form this many groups of N/groups
+    ranks; replica r runs on group r mod groups, so small systems use the ranks for
+    independent replicas rather than for a domain decomposition that does not pay."""
 
     temperatures_K: tuple[float, ...] = (3500.0,)
     replicas: int = 4
@@ -125,12 +130,13 @@ class ViscosityConfig:
     production_damping_fs: float = 1000.0
     pressure_tensor_every: int = 2
     blocks_per_replica: int = 2
+    replica_groups: int = 1
     structure: StartConfig | None = None
     trajectories: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _positive(self, "replicas", "production_ps", "pressure_tensor_every")
-        _positive(self, "blocks_per_replica", "production_damping_fs")
+        _positive(self, "blocks_per_replica", "production_damping_fs", "replica_groups")
 
 
 @dataclass(frozen=True)

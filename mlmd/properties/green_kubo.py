@@ -23,6 +23,8 @@ weights):
    statistical error is ~10 %.
 5. When no t₀ has 4t₀ ≤ L the run is too short for the plateau: :class:`InputError`
    naming the series and how much longer to run.
+6. A fixed window ``plateau_fs = (a, b)`` replaces the rule (value and error as in 4): to
+   compare two runs at the same lags, e.g. a short run at a longer reference run's window.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class GreenKubo:
         value, error: the plateau value and its standard error.
         component_values: {name: plateau-window mean of that component's running integral}.
         n_blocks: M, the number of blocks; block_fs: the length of one block.
+        fixed_window: True when ``window_fs`` was given (rule 6), not found by the rule.
     """
 
     lag_fs: np.ndarray
@@ -66,6 +69,7 @@ class GreenKubo:
     component_values: dict[str, float]
     n_blocks: int
     block_fs: float
+    fixed_window: bool = False
 
     def scaled(self, factor: float) -> GreenKubo:
         """The same result with every integral (and the ACF) multiplied by ``factor``."""
@@ -81,6 +85,7 @@ class GreenKubo:
             component_values={k: v * factor for k, v in self.component_values.items()},
             n_blocks=self.n_blocks,
             block_fs=self.block_fs,
+            fixed_window=self.fixed_window,
         )
 
 
@@ -91,6 +96,7 @@ def green_kubo(
     weights: Mapping[str, float] | None = None,
     blocks_per_series: int = 4,
     max_lag_fs: float | None = None,
+    plateau_fs: tuple[float, float] | None = None,
     name: str = "series",
 ) -> GreenKubo:
     """Green–Kubo integral of one or more replicas (see module docstring).
@@ -101,7 +107,8 @@ def green_kubo(
         dt_fs: sampling interval (fs).
         weights: {component: weight} (default: equal weights summing to 1).
         blocks_per_series: contiguous blocks cut from each replica.
-        max_lag_fs: largest lag L (default: half a block).
+        max_lag_fs: largest lag L (default: half a block, or up to ``plateau_fs``'s end).
+        plateau_fs: a fixed plateau window (a, b) instead of the plateau rule.
         name: what the series is, for error messages (e.g. the trajectory file).
 
     Raises:
@@ -113,13 +120,18 @@ def green_kubo(
     blocks = _blocks(series, names, per_series, name)
     n_block = min(len(b[names[0]]) for b in blocks)
     n_lag = n_block // 2 if max_lag_fs is None else int(max_lag_fs / dt_fs) + 1
+    if plateau_fs is not None and max_lag_fs is None:
+        n_lag = max(n_lag, int(np.ceil(plateau_fs[1] / dt_fs)) + 1)
     n_lag = max(2, min(n_lag, n_block - 1))
     per_comp = {c: np.stack([_acf(b[c][:n_block], n_lag) for b in blocks]) for c in names}
     acf_blocks = sum(w[c] * per_comp[c] for c in names)
     run_blocks = _running(acf_blocks, dt_fs)
     lag = np.arange(n_lag) * dt_fs
-    i0 = _plateau_start(run_blocks, dt_fs, name, len(blocks) * n_block * dt_fs)
-    window = slice(2 * i0, 4 * i0 + 1)
+    if plateau_fs is None:
+        i0 = _plateau_start(run_blocks, dt_fs, name, len(blocks) * n_block * dt_fs)
+        window = slice(2 * i0, 4 * i0 + 1)
+    else:
+        window = _fixed_window(plateau_fs, dt_fs, n_lag, name)
     means = run_blocks[:, window].mean(axis=1)
     m = len(blocks)
     comp_running = {c: _running(per_comp[c], dt_fs).mean(axis=0) for c in names}
@@ -129,12 +141,13 @@ def green_kubo(
         running=run_blocks.mean(axis=0),
         running_err=run_blocks.std(axis=0, ddof=1) / np.sqrt(m),
         components=comp_running,
-        window_fs=(float(lag[2 * i0]), float(lag[4 * i0])),
+        window_fs=(float(lag[window.start]), float(lag[window.stop - 1])),
         value=float(means.mean()),
         error=float(means.std(ddof=1) / np.sqrt(m)),
         component_values={c: float(v[window].mean()) for c, v in comp_running.items()},
         n_blocks=m,
         block_fs=float(n_block * dt_fs),
+        fixed_window=plateau_fs is not None,
     )
 
 
@@ -195,6 +208,20 @@ def _running(acf: np.ndarray, dt_fs: float) -> np.ndarray:
     steps = 0.5 * (acf[..., 1:] + acf[..., :-1]) * dt_fs
     zero = np.zeros(acf.shape[:-1] + (1,))
     return np.concatenate([zero, np.cumsum(steps, axis=-1)], axis=-1)
+
+
+def _fixed_window(plateau_fs, dt_fs: float, n_lag: int, name: str) -> slice:
+    """The lags of ``plateau_fs`` = (a, b) as a slice (rule 6)."""
+    a, b = (int(round(t / dt_fs)) for t in plateau_fs)
+    if not 0 <= a < b < n_lag:
+        raise InputError(
+            f"plateau window {plateau_fs} fs outside the lags 0–{(n_lag - 1) * dt_fs:g} fs "
+            "of the blocks",
+            file=name,
+            field="plateau_fs",
+            fix="give 0 ≤ a < b ≤ the largest lag (half a block: fewer blocks, longer runs)",
+        )
+    return slice(a, b + 1)
 
 
 def _plateau_start(run_blocks: np.ndarray, dt_fs: float, name: str, total_fs: float) -> int:

@@ -19,6 +19,7 @@ import numpy as np
 from ase import Atoms
 
 from mlmd.analysis.thermo import block_error
+from mlmd.errors import InputError, MlmdError
 from mlmd.properties import bulk, thermal
 from mlmd.properties.config import (
     BulkModulusConfig,
@@ -43,41 +44,76 @@ from mlmd.properties.viscosity import viscosity_from_runs
 
 
 def run_viscosity(md: MDSettings, cfg: ViscosityConfig, out: Path, start, comm) -> dict:
-    """Green–Kubo viscosity at each temperature (see module docstring)."""
+    """Green–Kubo viscosity at each temperature (see module docstring); replica r runs on
+    rank group r mod ``cfg.replica_groups``."""
     groups = {}
     if cfg.trajectories:
         groups[None] = [Path(p) for p in cfg.trajectories]
-    for temp in () if cfg.trajectories else cfg.temperatures_K:
-        n_eq, n_prod = steps_for(md, cfg.equilibration_ps), steps_for(md, cfg.production_ps)
-        paths = []
-        for r in range(cfg.replicas):
-            base = out / f"T{temp:.0f}" / f"replica{r}"
-            eq_cfg = md_config(
-                md,
-                SegmentSpec(
-                    base / "equilibration",
-                    ensemble_table(md, "langevin", temp),
-                    n_eq,
-                    seed_offset=r,
-                    initial_temperature_K=temp,
-                ),
-            )
-            eq = run_segment(eq_cfg, structure=start, comm=comm)
-            ensemble = ensemble_table(md, cfg.production, temp, None, cfg.production_damping_fs)
-            prod_cfg = md_config(
-                md,
-                SegmentSpec(
-                    base / "production",
-                    ensemble,
-                    n_eq + n_prod,
-                    seed_offset=r,
-                    pressure_tensor_every=cfg.pressure_tensor_every,
-                ),
-            )
-            paths.append(run_segment(prod_cfg, restart=eq.checkpoint, comm=comm).trajectory)
-        groups[temp] = paths
+    temps = () if cfg.trajectories else cfg.temperatures_K
+    sub, color = _replica_comm(comm, cfg.replica_groups) if temps else (comm, 0)
+    error = None
+    try:
+        for temp in temps:
+            groups[temp] = [out / f"T{temp:.0f}" / f"replica{r}" for r in range(cfg.replicas)]
+            for r, base in enumerate(groups[temp]):
+                if r % cfg.replica_groups == color:
+                    _viscosity_replica(md, cfg, base, temp=temp, r=r, start=start, comm=sub)
+    except MlmdError as exc:  # one group failing must not leave the others waiting
+        error = exc
+    if sub is not comm:
+        errors = [e for e in comm.allgather(error) if e is not None]
+        sub.Free()
+        error = errors[0] if errors else None
+    if error is not None:
+        raise error
+    for temp in temps:
+        groups[temp] = [base / "production" / "trajectory.h5" for base in groups[temp]]
     points = [on_root(_viscosity_point, paths, cfg, out, comm=comm) for paths in groups.values()]
     return {"points": points}
+
+
+def _replica_comm(comm, groups: int):
+    """This rank's group communicator (contiguous ranks) and the group's index."""
+    size = comm.Get_size()
+    if groups == 1:
+        return comm, 0
+    if size % groups:
+        raise InputError(
+            f"{size} MPI ranks cannot form {groups} equal replica groups",
+            field="viscosity.replica_groups",
+            fix=f"run on a multiple of {groups} ranks (mpiexec -n {groups}) or set "
+            f"replica_groups to a divisor of {size}",
+        )
+    color = comm.Get_rank() * groups // size
+    return comm.Split(color, comm.Get_rank()), color
+
+
+def _viscosity_replica(md, cfg: ViscosityConfig, base: Path, *, temp: float, r: int, start, comm):
+    """Replica ``r``: Langevin NVT equilibration, then the production continuing it."""
+    n_eq, n_prod = steps_for(md, cfg.equilibration_ps), steps_for(md, cfg.production_ps)
+    eq_cfg = md_config(
+        md,
+        SegmentSpec(
+            base / "equilibration",
+            ensemble_table(md, "langevin", temp),
+            n_eq,
+            seed_offset=r,
+            initial_temperature_K=temp,
+        ),
+    )
+    eq = run_segment(eq_cfg, structure=start, comm=comm)
+    ensemble = ensemble_table(md, cfg.production, temp, None, cfg.production_damping_fs)
+    prod_cfg = md_config(
+        md,
+        SegmentSpec(
+            base / "production",
+            ensemble,
+            n_eq + n_prod,
+            seed_offset=r,
+            pressure_tensor_every=cfg.pressure_tensor_every,
+        ),
+    )
+    run_segment(prod_cfg, restart=eq.checkpoint, comm=comm)
 
 
 def _viscosity_point(paths: list[Path], cfg: ViscosityConfig, out: Path) -> dict:

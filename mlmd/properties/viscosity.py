@@ -79,7 +79,9 @@ class Viscosity:
             "thermostat": self.thermostat,
             "replica_temperatures_K": list(self.replica_temperatures_K),
             "method": "Green-Kubo, 3 off-diagonal + 3 diagonal-difference components "
-            "(Daivis-Evans weights); plateau [2t0, 4t0], block errors",
+            "(Daivis-Evans weights); "
+            + ("fixed plateau window" if self.gk.fixed_window else "plateau [2t0, 4t0]")
+            + ", block errors",
         }
 
 
@@ -106,10 +108,12 @@ def viscosity(
     *,
     blocks_per_series: int = 4,
     max_lag_fs: float | None = None,
+    plateau_fs: tuple[float, float] | None = None,
     name: str = "pressure tensor",
 ) -> Viscosity:
     """η from independent replicas of the pressure tensor, each [T_r, 3, 3] GPa, sampled every
-    ``dt_fs``, at volume ``volume_A3`` and temperature ``temperature_K``."""
+    ``dt_fs``, at volume ``volume_A3`` and temperature ``temperature_K``; ``plateau_fs`` fixes
+    the plateau window instead of the rule (:func:`mlmd.properties.green_kubo.green_kubo`)."""
     if volume_A3 <= 0 or temperature_K <= 0:
         raise InputError(
             f"volume {volume_A3} Å³ and temperature {temperature_K} K must be positive",
@@ -122,6 +126,7 @@ def viscosity(
         weights=WEIGHTS,
         blocks_per_series=blocks_per_series,
         max_lag_fs=max_lag_fs,
+        plateau_fs=plateau_fs,
         name=name,
     ).scaled(volume_A3 * _PA_S / temperature_K)
     sampled = sum(len(p) for p in pressure_GPa) * dt_fs / 1e3
@@ -134,6 +139,7 @@ def viscosity_from_runs(
     window=None,
     blocks_per_series: int = 4,
     max_lag_fs: float | None = None,
+    plateau_fs: tuple[float, float] | None = None,
 ) -> Viscosity:
     """η from the ``pressure_tensor``, ``volume`` and ``temperature`` observables of one or
     more fixed-volume MD trajectories (independent replicas at one state point), using the
@@ -179,6 +185,7 @@ def viscosity_from_runs(
         temperature,
         blocks_per_series=blocks_per_series,
         max_lag_fs=max_lag_fs,
+        plateau_fs=plateau_fs,
         name=", ".join(map(str, paths)),
     )
     thermostat = "/".join(sorted(k or "unknown" for k in kinds))

@@ -64,3 +64,22 @@ def test_too_few_blocks():
     assert green_kubo(x, DT, blocks_per_series=2).n_blocks == 4
     with pytest.raises(InputError, match="too few"):
         green_kubo([{"x": x[0]["x"][:200]}], DT)
+
+
+def test_a_fixed_window_replaces_the_rule():
+    """``plateau_fs`` = the rule's own window gives the rule's value and error; a run too short
+    for the rule still has a value at a given window (and its curve); a window beyond the
+    largest lag is refused."""
+    rng = np.random.default_rng(5)
+    reps = [{"x": ornstein_uhlenbeck(20_000, DT, TAU, SIGMA, rng)} for _ in range(2)]
+    auto = green_kubo(reps, DT)
+    fixed = green_kubo(reps, DT, plateau_fs=auto.window_fs)
+    assert fixed.fixed_window and not auto.fixed_window
+    assert fixed.window_fs == auto.window_fs
+    assert fixed.value == pytest.approx(auto.value) and fixed.error == pytest.approx(auto.error)
+    short = [{"x": ornstein_uhlenbeck(400, DT, 40 * TAU, SIGMA, rng)}]
+    at = green_kubo(short, DT, plateau_fs=(200.0, 400.0))
+    assert at.window_fs == (200.0, 400.0) and at.error > 0
+    assert at.value == pytest.approx(at.running[20:41].mean())
+    with pytest.raises(InputError, match="plateau window .* outside the lags"):
+        green_kubo(short, DT, plateau_fs=(200.0, 5000.0), name="run.h5")

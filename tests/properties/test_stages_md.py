@@ -89,3 +89,17 @@ def test_bulk_modulus_stage_of_the_spring_crystal(tmp_path):
     assert 60.0 < summary["fluctuations"]["value"] < 200.0
     assert summary["pv_scan"]["value"] == pytest.approx(121.0, rel=0.1)
     assert len(summary["pv_scan"]["trajectories"]) == 3
+
+
+def test_replica_groups_must_divide_the_ranks(tmp_path):
+    """Two replica groups on one rank: refused before any MD, naming the key."""
+    cfg = {
+        "output": str(tmp_path / "out"),
+        "md": {"potential": "teacher", "device": "cpu", "torch_threads": 1},
+        "structure": {"builder": "random_sio2", "n_atoms": 24, "seed": 4},
+        "viscosity": {"replicas": 2, "production_ps": 0.1, "replica_groups": 2},
+    }
+    with pytest.raises(InputError, match="1 MPI ranks cannot form 2") as err:
+        run_properties(cfg)
+    assert err.value.field == "viscosity.replica_groups"
+    assert not (tmp_path / "out" / "viscosity" / "T3500").exists()
