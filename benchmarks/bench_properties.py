@@ -22,6 +22,9 @@ the heavy lock (``flock /tmp/mlmd-heavy.lock python benchmarks/bench_properties.
 - ``quench-mlmd``: T_g from the enthalpy and volume kinks of an mlmd NPT quench.
 - ``compare``: mlmd − LAMMPS of every pair above (from the parts' JSON), with the combined
   standard errors.
+- ``thermal-lammps`` / ``quench-lammps``: the teacher against experiment (run by LAMMPS, ~7×
+  faster than mlmd's teacher here): the glass's thermal expansion from NPT holds 300–900 K;
+  T_g from the H(T), ρ(T) kinks of an NPT quench at ``--quench-pressure``.
 - ``density-lammps``: the liquid's density at 0 GPa from 5000 to 2000 K (LAMMPS NPT holds)
   and its maximum (:func:`mlmd.properties.density_maximum`).
 
@@ -50,6 +53,8 @@ from props_lammps import (  # noqa: E402
     lammps_run,
     part_density_lammps,
     part_glass_lammps,
+    part_quench_lammps,
+    part_thermal_lammps,
     part_viscosity_lammps,
     start_liquid,
     state_info,
@@ -250,6 +255,7 @@ def part_quench_mlmd(args, run: Path) -> dict:
             "start_K": args.temperature,
             "end_K": 700.0,
             "rate_K_per_ps": args.rate,
+            "pressure_GPa": args.quench_pressure,
             "hold_ps": 10.0,
         },
     }
@@ -305,6 +311,8 @@ PARTS = {
     "thermal-mlmd": part_thermal_mlmd,
     "quench-mlmd": part_quench_mlmd,
     "density-lammps": part_density_lammps,
+    "thermal-lammps": part_thermal_lammps,
+    "quench-lammps": part_quench_lammps,
     "compare": part_compare,
 }
 

@@ -295,3 +295,85 @@ def part_density_lammps(args, run: Path) -> dict:
         "hold_ps": args.hold_ps,
         "maximum": top.summary(),
     }
+
+
+def part_thermal_lammps(args, run: Path) -> dict:
+    """Thermal expansion of the glass (``glass.extxyz``): LAMMPS NPT holds at 0 GPa, 300–900 K,
+    each ``--hold-ps`` after a quarter of it discarded; α by
+    :func:`mlmd.properties.thermal_expansion` (volume block errors)."""
+    import ase.io
+
+    from mlmd.properties.thermal import thermal_expansion
+
+    temps = [300.0, 500.0, 700.0, 900.0]
+    hold = int(args.hold_ps * 1e3)
+    body = ["velocity all create 300 13 mom yes rot no dist gaussian", "variable V equal vol"]
+    for k, t in enumerate(temps):
+        body += [
+            f"fix md all npt temp {t} {t} 0.1 iso 0 0 {args.pdamp_ps}",
+            f"run {hold // 4}",
+            f"fix v all ave/time 10 1 10 v_V c_thermo_temp file v_{k}.dat",
+            f"run {hold}",
+            "unfix v",
+            "unfix md",
+        ]
+    work = run / "thermal_lammps"
+    wall = lammps_run(ase.io.read(glass_path(run)), work, body)
+    rows = [ave_time(work / f"v_{k}.dat") for k in range(len(temps))]
+    v = [float(r[:, 1].mean()) for r in rows]
+    err = [_block_err(r[:, 1]) for r in rows]
+    fit = thermal_expansion(temps, v, err)
+    return {
+        "engine": "lammps",
+        "wall_s": wall,
+        "temperatures_K": temps,
+        "measured_K": [float(r[:, 2].mean()) for r in rows],
+        "volume_A3": v,
+        "volume_err_A3": err,
+        "hold_ps": args.hold_ps,
+        "alpha_per_K": fit.alpha_per_K,
+        "alpha_err_per_K": fit.alpha_err_per_K,
+        "reference_K": fit.reference_K,
+    }
+
+
+def part_quench_lammps(args, run: Path) -> dict:
+    """T_g of the teacher from a LAMMPS NPT linear quench at ``--quench-pressure`` (the
+    liquid boils at 0 GPa above ~2500 K): 20 ps NVT at ``--temperature`` and 2.2 g/cm³, 10 ps
+    NPT there, then ``--rate`` K/ps to 300 K; H/N and ρ averaged over 80 K bins of the target
+    temperature, kinks by :func:`mlmd.properties.glass_transition`."""
+    from mlmd.properties.glass_transition import glass_transition
+
+    t0, t1, p_bar = args.temperature, 300.0, args.quench_pressure * 1e4
+    n_ramp = int(abs(t0 - t1) / args.rate * 1e3)
+    body = [
+        f"velocity all create {t0} 19 mom yes rot no dist gaussian",
+        f"fix md all nvt temp {t0} {t0} 0.1",
+        "run 20000",
+        "unfix md",
+        f"fix md all npt temp {t0} {t0} 0.1 iso {p_bar} {p_bar} {args.pdamp_ps}",
+        "run 10000",
+        "unfix md",
+        "reset_timestep 0",
+        "variable H equal enthalpy/atoms",
+        "variable rho equal density",
+        f"fix md all npt temp {t0} {t1} 0.1 iso {p_bar} {p_bar} {args.pdamp_ps}",
+        "fix q all ave/time 10 10 100 c_thermo_temp v_H v_rho file quench.dat",
+        f"run {n_ramp}",
+    ]
+    work = run / "quench_lammps"
+    wall = lammps_run(start_liquid(args.atoms, 2.2, args.seed), work, body)
+    rows = ave_time(work / "quench.dat")
+    target = t0 + (t1 - t0) * rows[:, 0] / n_ramp
+    edges = np.arange(t1, t0 + 80.0, 80.0)
+    key = np.digitize(target, edges)
+    bins = [key == b for b in np.unique(key)]
+    t_bin = np.array([target[b].mean() for b in bins])
+    out = {"engine": "lammps", "wall_s": wall, "rate_K_per_ps": args.rate,
+           "pressure_GPa": args.quench_pressure, "atoms": args.atoms, "bin_K": 80.0}  # fmt: skip
+    for name, col in (("enthalpy", 2), ("density", 3)):
+        y = np.array([rows[b, col].mean() for b in bins])
+        fit = glass_transition(t_bin, y)
+        out[name] = fit.as_dict()
+    out["density_300K_g_cm3"] = float(rows[-10:, 3].mean())
+    return out
