@@ -56,6 +56,7 @@ from props_lammps import (  # noqa: E402
     part_quench_lammps,
     part_thermal_lammps,
     part_viscosity_lammps,
+    running_at,
     start_liquid,
     state_info,
 )
@@ -151,7 +152,7 @@ def part_viscosity_mlmd(args, run: Path) -> dict:
         eta = viscosity_from_runs(
             paths, blocks_per_series=args.blocks, plateau_fs=tuple(w * 1e3 for w in window)
         )
-        point["at_lammps_window"] = eta.summary()
+        point["at_lammps_window"] = {**eta.summary(), "running_at_ps": running_at(eta.gk)}
     wall = time.perf_counter() - t0
     return {"engine": "mlmd", "wall_s": wall, **point, **state_info(args), "replicas": n_replicas}
 
@@ -300,6 +301,12 @@ def part_compare(args, run: Path) -> dict:
         out["viscosity_3500K"] = _pair(vm, vl)
     if "at_lammps_window" in vm and "value" in vl:
         out["viscosity_3500K_at_lammps_window"] = _pair(vm["at_lammps_window"], vl)
+        mine, ref = vm["at_lammps_window"].get("running_at_ps", {}), vl.get("running_at_ps", {})
+        out["viscosity_running_integral_at_ps"] = {
+            lag: _pair(dict(zip(("value", "error"), mine[lag], strict=True)),
+                       dict(zip(("value", "error"), ref[lag], strict=True)))
+            for lag in mine if lag in ref
+        }  # fmt: skip
     gm, gl = load("glass-mlmd"), load("glass-lammps")
     for key in ("relaxed_0K", "nvt_300K_pv", "npt_300K_fluctuations"):
         if gm.get(key) and gl.get(key):

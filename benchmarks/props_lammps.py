@@ -90,6 +90,20 @@ def state_info(args) -> dict:
     }
 
 
+#: Lags (ps) at which both engines' Green–Kubo running integrals are reported.
+LAGS_PS = (1, 2, 5, 10, 15, 20, 25, 30, 40)
+
+
+def running_at(gk) -> dict[str, list[float]]:
+    """{lag ps: [running integral, its block standard error]} (Pa s) at :data:`LAGS_PS`."""
+    out = {}
+    for lag in LAGS_PS:
+        i = int(np.searchsorted(gk.lag_fs, lag * 1e3))
+        if i < len(gk.lag_fs):
+            out[str(lag)] = [float(gk.running[i]), float(gk.running_err[i])]
+    return out
+
+
 def part_viscosity_lammps(args, run: Path) -> dict:
     """Runs replicas first … first + replicas − 1 (kept in ``visc_lammps_r<k>``; a finished
     one is not rerun), then analyses every finished replica of this protocol together."""
@@ -142,6 +156,7 @@ def part_viscosity_lammps(args, run: Path) -> dict:
         "engine": "lammps",
         "wall_s": wall,
         **eta.summary(),
+        "running_at_ps": running_at(eta.gk),
         **state_info(args),
         "replicas": len(done),
         "replica_mean_T_K": per_replica,
