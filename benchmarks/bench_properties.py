@@ -122,7 +122,7 @@ def part_viscosity_mlmd(args, run: Path) -> dict:
 
     start = run / "visc_start.extxyz"
     if MPI.COMM_WORLD.Get_rank() == 0:
-        start_liquid(args.atoms, 2.2, args.seed).write(start)
+        start_liquid(args.atoms, 2.2, args.seed).write(start, parallel=False)  # ASE: no bcast
     MPI.COMM_WORLD.Barrier()
     n_replicas = args.first_replica + args.replicas
     cfg = {
@@ -149,10 +149,13 @@ def part_viscosity_mlmd(args, run: Path) -> dict:
     ref = run / "viscosity-lammps.json"
     if ref.is_file() and MPI.COMM_WORLD.Get_rank() == 0:
         window = json.loads(ref.read_text())["plateau_window_ps"]
-        eta = viscosity_from_runs(
-            paths, blocks_per_series=args.blocks, plateau_fs=tuple(w * 1e3 for w in window)
-        )
-        point["at_lammps_window"] = {**eta.summary(), "running_at_ps": running_at(eta.gk)}
+        try:
+            eta = viscosity_from_runs(
+                paths, blocks_per_series=args.blocks, plateau_fs=tuple(w * 1e3 for w in window)
+            )
+            point["at_lammps_window"] = {**eta.summary(), "running_at_ps": running_at(eta.gk)}
+        except InputError as exc:
+            point["at_lammps_window"] = {"partial": str(exc)}
     wall = time.perf_counter() - t0
     return {"engine": "mlmd", "wall_s": wall, **point, **state_info(args), "replicas": n_replicas}
 
