@@ -16,6 +16,7 @@ from mpi4py import MPI
 from mlmd.cli import main
 from mlmd.errors import InputError
 from mlmd.md import rundir
+from tests.cli_helpers import call_mlmd
 
 ROOT = Path(__file__).resolve().parents[2]
 MLMD = Path(sys.executable).parent / "mlmd"
@@ -104,9 +105,7 @@ def test_progress_bar_with_eta_on_a_terminal_only(tmp_path):
 
     cfg = write_config(tmp_path, steps=30)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MLMD_PROGRESS": ""}
-    piped = subprocess.run(
-        [str(MLMD), "md", "run", str(cfg)], env=env, capture_output=True, text=True, timeout=120
-    )
+    piped = call_mlmd("md", "run", cfg)  # in this process, stderr not a terminal
     assert piped.returncode == 0 and "ETA" not in piped.stderr + piped.stdout
     assert "Etot_eV" in piped.stdout  # the thermo rows when nobody watches a bar
     leader, follower = pty.openpty()
