@@ -3,6 +3,8 @@ failure ladder, failure statuses. Each CP2K run happens once per module (fixture
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 from conftest import CP2K_RANKS, needs_cp2k, quartz, write_unlabelled
@@ -34,12 +36,15 @@ def fast():
 
 @pytest.fixture(scope="module")
 def pair(fast, tmp_path_factory):
-    """Quartz A, and B = A displaced by a random 0.02 Å-scale step: two real CP2K runs."""
+    """Quartz A, and B = A displaced by a random 0.02 Å-scale step: two real CP2K runs at
+    once (one rank each, as the label driver runs its workers)."""
     a = quartz()
     rng = np.random.default_rng(7)
     step = rng.normal(0.0, 0.02, a.positions.shape)
     b = Frame(a.numbers, a.positions + step, a.cell, a.pbc)
-    ra, rb = fast.label([a, b], tmp_path_factory.mktemp("cp2k-pair"))
+    root = tmp_path_factory.mktemp("cp2k-pair")
+    with ThreadPoolExecutor(2) as pool:
+        ra, rb = pool.map(lambda frame: fast.label([frame], root)[0], (a, b))
     return a, b, step, ra, rb
 
 
