@@ -36,7 +36,7 @@ from mlmd.reference.protocol import (
     SCFError,
 )
 from mlmd.reference.registry import register
-from mlmd.reference.workdirs import check_key, fresh_frame_workdir
+from mlmd.reference.workdirs import fresh_frame_workdir, label_in_workdirs
 
 
 class CP2K:
@@ -103,19 +103,7 @@ class CP2K:
             InputError: a frame key that is not a content hash (see
                 :mod:`mlmd.reference.workdirs`); nothing is written or removed then.
         """
-        for frame in frames:
-            check_key(frame.key)
-            self.check_elements(frame.numbers)
-        results = []
-        for frame in frames:
-            start = time.perf_counter()
-            attempts = [0]
-            try:
-                results.append(self.calculate(frame, Path(workdir), attempts))
-            except CalculationFailed as exc:
-                wall = time.perf_counter() - start
-                results.append(Result.failure(frame.key, exc, wall, max(attempts[0], 1)))
-        return results
+        return label_in_workdirs(self, frames, workdir)
 
     def calculate(self, frame: Frame, root: Path, attempts: list[int] | None = None) -> Result:
         """Label one frame in ``root/<key>/``, climbing the SCF ladder.

@@ -37,7 +37,7 @@ from mlmd.reference.qe_parser import read_labels, read_status
 from mlmd.reference.qe_pseudo import choose, file_hashes, pseudo_dir
 from mlmd.reference.qe_settings import QERunSettings, QESettings, load_qe_config
 from mlmd.reference.registry import register
-from mlmd.reference.workdirs import check_key, fresh_frame_workdir
+from mlmd.reference.workdirs import fresh_frame_workdir, label_in_workdirs
 
 
 def find_pw(setting: str = "") -> Path:
@@ -102,18 +102,7 @@ class QE:
             InputError: a key that is not a content hash; ReferenceSetupError: an element
                 without a pseudopotential.
         """
-        for frame in frames:
-            check_key(frame.key)
-            self.check_elements(frame.numbers)
-        results = []
-        for frame in frames:
-            start, attempts = time.perf_counter(), [0]
-            try:
-                results.append(self.calculate(frame, Path(workdir), attempts))
-            except CalculationFailed as exc:
-                wall = time.perf_counter() - start
-                results.append(Result.failure(frame.key, exc, wall, max(attempts[0], 1)))
-        return results
+        return label_in_workdirs(self, frames, workdir)
 
     def calculate(self, frame: Frame, root: Path, attempts: list[int] | None = None) -> Result:
         """Label one frame in ``root/<key>/``, climbing the SCF ladder.

@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from mlmd.errors import InputError
+from mlmd.reference.protocol import CalculationFailed, Result
 
 #: What :func:`mlmd.data.frame_key` produces: the first 32 hex digits of a sha256.
 KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
@@ -71,3 +75,28 @@ def fresh_frame_workdir(root: str | Path, key: str) -> Path:
         shutil.rmtree(path)
     path.mkdir(parents=True)
     return path
+
+
+def label_in_workdirs(backend: Any, frames: Sequence[Any], workdir: Path) -> list[Result]:
+    """Label ``frames`` one after another, each in ``workdir/<key>/``, with a file-based backend.
+
+    Every key and every frame's elements are checked first (``backend.check_elements``), so a
+    bad frame stops the call before any run directory is made. Each frame then goes through
+    ``backend.calculate(frame, workdir, attempts)``; a :class:`CalculationFailed` becomes a
+    failure result carrying its status, the wall time (s) and the attempts made.
+
+    Raises:
+        InputError: a key that is not a content hash, or an element the backend cannot treat.
+    """
+    for frame in frames:
+        check_key(frame.key)
+        backend.check_elements(frame.numbers)
+    results = []
+    for frame in frames:
+        start, attempts = time.perf_counter(), [0]
+        try:
+            results.append(backend.calculate(frame, Path(workdir), attempts))
+        except CalculationFailed as exc:
+            wall = time.perf_counter() - start
+            results.append(Result.failure(frame.key, exc, wall, max(attempts[0], 1)))
+    return results

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from ase.build import bulk
@@ -62,3 +64,30 @@ class TwoLayer(torch.nn.Module):
         zeros = torch.zeros(graph.n_atoms, dtype=r.dtype, device=r.device)
         rho = zeros.index_add(0, i, torch.exp(-r) * smooth)
         return zeros.index_add(0, i, -0.1 * smooth * torch.sqrt(1.0 + rho[j]))
+
+
+def morse_nve_trajectory(out: Path, atoms, **output) -> Path:
+    """A 20-step NVE run of ``atoms`` under :class:`Morse` into ``out``, writing frames with
+    velocities and forces and thermo every 5 steps (``output`` adds [output] keys, e.g.
+    ``pressure_tensor_every``); returns the trajectory's path."""
+    from mlmd.md import run_md
+
+    cfg = {
+        "steps": 20,
+        "timestep_fs": 2.0,
+        "seed": 2,
+        "torch_threads": 1,
+        "initial_temperature_K": 600.0,
+        "structure": {"builder": "random_sio2", "n_atoms": 1},
+        "ensemble": {"kind": "nve"},
+        "output": {
+            "directory": str(out),
+            "trajectory_every": 5,
+            "thermo_every": 5,
+            "velocities": True,
+            "forces": True,
+            **output,
+        },
+    }
+    run_md(cfg, potential=Morse(), structure=atoms, echo=False)
+    return out / "trajectory.h5"

@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 from mlmd.analysis.h5md_units import force_factor
-from mlmd.md import run_md
 from mlmd.md.h5md import FRAME_ELEMENTS
-from tests.md.helpers import Morse, fcc_crystal
+from tests.md.helpers import fcc_crystal, morse_nve_trajectory
 
 #: float32 resolution of positions up to ~10 Å (what MDAnalysis keeps), with margin
 FLOAT32_POSITION_A = 1e-5
@@ -21,25 +20,7 @@ FLOAT32_POSITION_A = 1e-5
 @pytest.fixture(scope="module")
 def trajectory(tmp_path_factory):
     out = tmp_path_factory.mktemp("h5md")
-    cfg = {
-        "steps": 20,
-        "timestep_fs": 2.0,
-        "seed": 2,
-        "torch_threads": 1,
-        "initial_temperature_K": 600.0,
-        "structure": {"builder": "random_sio2", "n_atoms": 1},
-        "ensemble": {"kind": "nve"},
-        "output": {
-            "directory": str(out),
-            "trajectory_every": 5,
-            "thermo_every": 5,
-            "velocities": True,
-            "forces": True,
-            "pressure_tensor_every": 5,
-        },
-    }
-    run_md(cfg, potential=Morse(), structure=fcc_crystal((2, 2, 2)), echo=False)
-    return out / "trajectory.h5"
+    return morse_nve_trajectory(out, fcc_crystal((2, 2, 2)), pressure_tensor_every=5)
 
 
 def _address(ds) -> int:

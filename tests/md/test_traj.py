@@ -9,9 +9,8 @@ import pytest
 from ase import units as ase_units
 
 from mlmd.cli import main
-from mlmd.md import run_md
 from mlmd.md.h5md import FORCE_KJ_MOL_PER_EV
-from tests.md.helpers import Morse, fcc_crystal
+from tests.md.helpers import fcc_crystal, morse_nve_trajectory
 
 #: the text formats keep 10 significant digits
 TEXT_A = 1e-8
@@ -23,28 +22,13 @@ def trajectory(request, tmp_path_factory):
     atoms = fcc_crystal((2, 2, 2))
     if request.param:
         atoms.set_cell(atoms.cell.array @ np.array([[1, 0.1, 0], [0, 1, 0.05], [0, 0, 1]]), True)
-    cfg = {
-        "steps": 20,
-        "timestep_fs": 2.0,
-        "torch_threads": 1,
-        "initial_temperature_K": 600.0,
-        "structure": {"builder": "random_sio2", "n_atoms": 1},
-        "ensemble": {"kind": "nve"},
-        "output": {
-            "directory": str(out),
-            "trajectory_every": 5,
-            "thermo_every": 5,
-            "velocities": True,
-            "forces": True,
-        },
-    }
-    run_md(cfg, potential=Morse(), structure=atoms, echo=False)
-    with h5py.File(out / "trajectory.h5") as f:
+    path = morse_nve_trajectory(out, atoms)
+    with h5py.File(path) as f:
         p = f["particles/all"]
         stored = {k: p[f"{k}/value"][()] for k in ("position", "velocity", "force", "box/edges")}
         stored["species"], stored["step"] = p["species"][()], p["position/step"][()]
     stored["force"] = stored["force"] / FORCE_KJ_MOL_PER_EV
-    return out / "trajectory.h5", stored
+    return path, stored
 
 
 def test_extxyz_export_round_trips_through_ase(trajectory, tmp_path):
