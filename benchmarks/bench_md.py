@@ -70,7 +70,7 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def engine_state(frame, potential, temperature_K=300.0, kind="nve", skin=1.0, comm=None):
+def engine_state(frame, potential, *, temperature_K=300.0, kind="nve", skin=1.0, comm=None):
     """An Engine and its first state for ``frame`` on ``comm`` (default COMM_WORLD)."""
     grid = domain.make_grid(comm or MPI.COMM_WORLD)
     integ = make_integrator(kind) if kind != "langevin" else make_integrator(kind, damping_fs=100.0)

@@ -118,8 +118,6 @@ def _join(prefix: str, key: str) -> str:
 def _coerce(tp: Any, value: Any, source: str, key: str) -> Any:
     """``value`` checked (and converted) against annotation ``tp``; ConfigError if it fails."""
     origin = get_origin(tp)
-    if tp is Any:
-        return value
     if origin in (typing.Union, types.UnionType):
         return _coerce_union(get_args(tp), value, source, key)
     if origin is Literal:
@@ -129,11 +127,8 @@ def _coerce(tp: Any, value: Any, source: str, key: str) -> Any:
     if origin in (list, tuple):
         return _coerce_sequence(origin, get_args(tp), value, source, key)
     if origin is dict:
-        if not isinstance(value, dict):
-            raise _type_error(source, key, "a table", value)
-        _, vt = get_args(tp) or (str, Any)
-        return {k: _coerce(vt, v, source, f"{key}.{k}") for k, v in value.items()}
-    check = _SCALARS.get(tp)
+        return _coerce_table(get_args(tp), value, source, key)
+    check = _SCALARS.get(tp)  # ``Any`` (and any other annotation) has none: taken as it is
     return value if check is None else check(value, source, key)
 
 
@@ -177,6 +172,14 @@ def _coerce_sequence(origin: type, args: tuple, value: Any, source: str, key: st
     item = args[0] if args else Any
     items = [_coerce(item, v, source, f"{key}[{i}]") for i, v in enumerate(value)]
     return tuple(items) if origin is tuple else items
+
+
+def _coerce_table(args: tuple, value: Any, source: str, key: str) -> dict:
+    """``dict[str, X]``: every value checked against ``X``."""
+    if not isinstance(value, dict):
+        raise _type_error(source, key, "a table", value)
+    _, vt = args or (str, Any)
+    return {k: _coerce(vt, v, source, f"{key}.{k}") for k, v in value.items()}
 
 
 def _float(value: Any, source: str, key: str) -> float:

@@ -8,7 +8,7 @@ extxyz files (:func:`read_extxyz`, :func:`write_extxyz`), elements (:func:`atomi
 (:func:`random_sio2`, :func:`sio2_crystal`).
 """
 
-from mlmd.data.build import SIO2_MIN_DIST, random_sio2, sio2_box_length_A, sio2_crystal
+from mlmd.data.build import SIO2_MIN_DIST, random_sio2, sio2_crystal
 from mlmd.data.convert import LabelKeys, frame_from_atoms, frame_to_atoms
 from mlmd.data.extxyz import read_extxyz, write_extxyz
 from mlmd.data.frame import STATUSES, Frame, frame_key
@@ -32,7 +32,6 @@ __all__ = [
     "merge_datasets",
     "random_sio2",
     "read_extxyz",
-    "sio2_box_length_A",
     "sio2_crystal",
     "summary",
     "write_extxyz",

@@ -301,11 +301,6 @@ CRYSTALS: dict[str, dict[str, object]] = {
 }
 
 
-def sio2_box_length_A(n_atoms: int, density_g_cm3: float) -> float:
-    """Edge (Å) of the cubic box holding ``n_atoms`` of SiO2 at ``density_g_cm3``."""
-    return box_length_A({"Si": n_atoms // 3, "O": 2 * (n_atoms // 3)}, density_g_cm3)
-
-
 def random_sio2(
     n_atoms: int,
     density_g_cm3: float,

@@ -57,6 +57,7 @@ def _series(
     shape: tuple[int, ...],
     dtype,
     unit: str | None,
+    *,
     rows: int = 1,
     clock: h5py.Group | None = None,
 ):
@@ -173,11 +174,13 @@ class H5MDWriter:
         cell: np.ndarray,
         positions: np.ndarray,
         images: np.ndarray,
+        *,
         velocities: np.ndarray | None = None,
         forces: np.ndarray | None = None,
     ) -> None:
         """Append one frame; arrays [N, 3] sorted by id, positions wrapped into ``cell``,
-        forces in eV/Å (stored in kJ mol-1 Angstrom-1)."""
+        forces in eV/Å (stored in kJ mol-1 Angstrom-1); ``velocities`` / ``forces`` when the
+        writer was opened with them."""
         parts = self.file["particles/all"]
         values = {"box/edges": cell, "position": positions, "image": images.astype(np.int32)}
         if self.velocities:
@@ -208,7 +211,7 @@ class H5MDWriter:
                 continue
             steps, times, values = zip(*rows, strict=True)
             values = np.asarray(values, dtype=np.float64)
-            g = _series(obs, name, values.shape[1:], np.float64, UNITS.get(name), 1024)
+            g = _series(obs, name, values.shape[1:], np.float64, UNITS.get(name), rows=1024)
             for key, data in (("value", values), ("step", steps), ("time", times)):
                 _grow(g[key], data)
         self._pending = {}

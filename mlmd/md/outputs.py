@@ -116,8 +116,8 @@ class Outputs:
                 state.cell,
                 g["positions"],
                 g["images"],
-                g["velocities"],
-                g["forces"],
+                velocities=g["velocities"],
+                forces=g["forces"],
             )
 
     def flush(self) -> None:

@@ -28,12 +28,8 @@ def pairs_within(positions: torch.Tensor, edges: torch.Tensor, reach_A: float):
 
 
 def _within_compiled(positions: torch.Tensor, edges: torch.Tensor, reach_A: float):
-    m = edges.shape[1]
-    kept = np.empty((2, m), dtype=np.int64)
-    vectors = np.empty((m, 3), dtype=np.float64)
-    r2 = np.empty(m, dtype=np.float64)
     e = edges.numpy()
-    n = _compact_within(positions.numpy(), e[0], e[1], reach_A**2, kept, vectors, r2)
+    n, kept, vectors, r2 = _compact_within(positions.numpy(), e[0], e[1], reach_A**2)
     return (
         torch.from_numpy(np.ascontiguousarray(kept[:, :n])),  # as every Graph's edge_index
         torch.from_numpy(vectors[:n]),
@@ -42,9 +38,15 @@ def _within_compiled(positions: torch.Tensor, edges: torch.Tensor, reach_A: floa
 
 
 @numba.njit(cache=True, nogil=True)
-def _compact_within(positions, i, j, reach2, kept, vectors, r2):
+def _compact_within(positions, i, j, reach2):
+    """(n kept, pairs [2, E], vectors [E, 3], squared lengths [E]) of the pairs (i, j) with
+    |r_j − r_i|² < ``reach2``; only the first n rows of each output are filled."""
+    m = i.shape[0]
+    kept = np.empty((2, m), dtype=np.int64)
+    vectors = np.empty((m, 3), dtype=np.float64)
+    r2 = np.empty(m, dtype=np.float64)
     n = 0
-    for k in range(i.shape[0]):
+    for k in range(m):
         a, b = i[k], j[k]
         dx = positions[b, 0] - positions[a, 0]
         dy = positions[b, 1] - positions[a, 1]
@@ -55,7 +57,7 @@ def _compact_within(positions, i, j, reach2, kept, vectors, r2):
             vectors[n, 0], vectors[n, 1], vectors[n, 2] = dx, dy, dz
             r2[n] = d2
             n += 1
-    return n
+    return n, kept, vectors, r2
 
 
 def _within_columns(positions: torch.Tensor, edges: torch.Tensor, reach_A: float):

@@ -288,6 +288,24 @@ def _resume(run: Run, restart: str | Path, structure) -> MDState:
     return run.engine.resume(restored, cfg.timestep_fs)
 
 
+@dataclass(frozen=True)
+class _Watch:
+    """What follows a run as it steps: the output files, the uncertainty monitor and the
+    progress bar, and the total mass (amu, all ranks) the observables need."""
+
+    outputs: Outputs
+    monitor: UncertaintyMonitor
+    bar: Progress
+    engine: Engine
+    total_mass: float
+
+    def measure(self, s: MDState) -> Callable[[], dict]:
+        """The observables of ``s``, computed only when an output is due."""
+        return lambda: measure_observables(
+            s, self.engine.conserved_energy(s), self.total_mass, self.monitor.latest()
+        )
+
+
 def _run_loop(run: Run, state: MDState, *, restarted: bool, echo: bool, progress: bool) -> dict:
     """Open the outputs, step to ``cfg.steps``, close; returns the summary."""
     cfg, grid = run.cfg, run.grid
@@ -298,38 +316,37 @@ def _run_loop(run: Run, state: MDState, *, restarted: bool, echo: bool, progress
         enabled=progress and grid.rank == 0,
     )
     echo = echo and not bar.active  # a bar on the terminal replaces the echoed rows
-    outputs = Outputs(cfg.output, grid, state, run.config_map, restarted=restarted, echo=echo)
-    monitor = UncertaintyMonitor(cfg.uncertainty, grid, run.config_map)
-    total_mass = grid.comm.allreduce(float(state.masses.sum()))
-
-    def measure(s: MDState) -> Callable[[], dict]:
-        """The observables of ``s``, computed only when an output is due."""
-        return lambda: measure_observables(
-            s, run.engine.conserved_energy(s), total_mass, monitor.latest()
-        )
-
+    watch = _Watch(
+        Outputs(cfg.output, grid, state, run.config_map, restarted=restarted, echo=echo),
+        UncertaintyMonitor(cfg.uncertainty, grid, run.config_map),
+        bar,
+        run.engine,
+        grid.comm.allreduce(float(state.masses.sum())),
+    )
     t_start, first_step = time.perf_counter(), state.step
     try:
         if run.engine.alarm:  # non-finite forces at the start
-            _check(run, state, outputs)
+            _check(run, state, watch.outputs)
         if not restarted:
-            monitor.observe(state)
-            outputs.record(state, measure(state))
-        state, status = _loop(run, state, outputs, monitor, measure, bar)
+            watch.monitor.observe(state)
+            watch.outputs.record(state, watch.measure(state))
+        state, status = _loop(run, state, watch)
     finally:
-        outputs.close()
+        watch.outputs.close()
         bar.close()
-    wall = time.perf_counter() - t_start
-    return _summary(run, state, status, state.step - first_step, wall, measure(state)(), monitor)
+    wall_s = time.perf_counter() - t_start
+    return _summary(
+        run, state, watch, status=status, steps_run=state.step - first_step, wall_s=wall_s
+    )
 
 
-def _loop(run: Run, state: MDState, outputs: Outputs, monitor, measure, bar) -> tuple:
+def _loop(run: Run, state: MDState, watch: _Watch) -> tuple[MDState, str]:
     """Step until ``cfg.steps``, a signal or an uncertainty stop; returns (state, status).
 
     The one place that decides which step checks safety (every ``safety.check_every``, the
     last, and any step whose forces are non-finite), computes the ensemble spread (every
     ``uncertainty.every``), writes outputs and checkpoints."""
-    cfg, comm = run.cfg, run.grid.comm
+    cfg, comm, outputs = run.cfg, run.grid.comm, watch.outputs
     status = "completed"
     with _Signals() as signals:
         while state.step < cfg.steps and status == "completed":
@@ -337,14 +354,14 @@ def _loop(run: Run, state: MDState, outputs: Outputs, monitor, measure, bar) -> 
             check = step % cfg.safety.check_every == 0 or step == cfg.steps
             spread = step % cfg.uncertainty.every == 0
             state = run.engine.step(state, check=check, spread=spread)
-            bar.advance()
+            watch.bar.advance()
             if check or run.engine.alarm:
                 _check(run, state, outputs)
                 if comm.allreduce(int(signals.caught is not None), op=MPI.MAX):
                     status = "interrupted"
-            if spread and monitor.observe(state) == "stop":
+            if spread and watch.monitor.observe(state) == "stop":
                 status = "uncertainty_stop"
-            outputs.record(state, measure(state), force=status != "completed")
+            outputs.record(state, watch.measure(state), force=status != "completed")
             every = cfg.output.checkpoint_every
             if status == "completed" and every and step % every == 0 and step < cfg.steps:
                 run.checkpoint(state, outputs)
@@ -361,7 +378,10 @@ def _check(run: Run, state: MDState, outputs: Outputs) -> None:
         raise
 
 
-def _summary(run: Run, state: MDState, status: str, steps_run: int, wall: float, values, monitor):
+def _summary(
+    run: Run, state: MDState, watch: _Watch, *, status: str, steps_run: int, wall_s: float
+) -> dict:
+    """The run's summary (see :func:`run_md`), the same on every rank."""
     grid = run.grid
     return {
         "status": status,
@@ -370,10 +390,10 @@ def _summary(run: Run, state: MDState, status: str, steps_run: int, wall: float,
         "n_atoms": state.n_atoms,
         "ranks": grid.size,
         "dims": list(grid.dims),
-        "wall_s": wall,
-        "atom_steps_per_s": steps_run * state.n_atoms / wall if wall > 0 else None,
-        **summary_values(values),
+        "wall_s": wall_s,
+        "atom_steps_per_s": steps_run * state.n_atoms / wall_s if wall_s > 0 else None,
+        **summary_values(watch.measure(state)()),
         "rebuilds": run.engine.rebuilds,
-        "uncertainty": monitor.summary(),
+        "uncertainty": watch.monitor.summary(),
         **{k: str(v) for k, v in run.paths.items()},
     }

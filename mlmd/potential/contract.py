@@ -138,13 +138,23 @@ def evaluate(
     fast = getattr(potential, "ensemble_edge_gradients", None)
     if need_grad and fast is not None and not create_graph:
         per_atom, g = fast(graph, vectors) if spread else fast(graph, vectors, members=False)
-        result = edge_gradient_result(graph, vectors, per_atom, g, forces, virial, create_graph)
+        result = edge_gradient_result(
+            graph, vectors, per_atom, g, forces=forces, virial=virial, create_graph=create_graph
+        )
         if per_atom.shape[0] == 1:  # a single model given as one member: no spread
             result = replace(result, energy_std=None, force_std=None, member_forces=None)
         return result
     per_atom = potential(graph, vectors).to(torch.float64)
     if per_atom.dim() == 2:
-        return _evaluate_ensemble(graph, vectors, per_atom, forces, virial, create_graph, spread)
+        return _evaluate_ensemble(
+            graph,
+            vectors,
+            per_atom,
+            forces=forces,
+            virial=virial,
+            create_graph=create_graph,
+            spread=spread,
+        )
     owned_energy = torch.where(graph.owned, per_atom, torch.zeros_like(per_atom))
     energy = torch.zeros(graph.n_systems, dtype=torch.float64, device=graph.device)
     energy = energy.index_add(0, graph.system, owned_energy)
@@ -177,6 +187,7 @@ def _evaluate_ensemble(
     graph: Graph,
     vectors: torch.Tensor,
     per_atom: torch.Tensor,
+    *,
     forces: bool,
     virial: bool,
     create_graph: bool,
@@ -185,14 +196,13 @@ def _evaluate_ensemble(
     """Mean and spread over the K members of per-atom energies [K, n] (one batched backward;
     one plain backward of the mean energy when not ``spread``)."""
     k = per_atom.shape[0]
-    i, j = graph.edge_index
-    owned_energy = torch.where(graph.owned, per_atom, torch.zeros_like(per_atom))
-    energy = torch.zeros(k, graph.n_systems, dtype=torch.float64, device=graph.device)
-    energy = energy.index_add(1, graph.system, owned_energy)  # [K, S]
-    energy_std = energy.std(dim=0, correction=0)
+    owned_energy, energy = _member_energies(graph, per_atom)
     if not (forces or virial):
+        energy_std = energy.std(dim=0, correction=0)
         return Evaluation(energy.mean(0), per_atom.mean(0), None, None, energy_std, None)
-    if not spread:
+    if spread:
+        g = _member_gradients(graph, vectors, owned_energy, create_graph)  # [K, E, 3]
+    else:  # the gradient of the member mean, [1, E, 3]: mean forces at one member's cost
         (g,) = torch.autograd.grad(
             owned_energy.sum() / k,
             vectors,
@@ -200,7 +210,26 @@ def _evaluate_ensemble(
             allow_unused=True,
             materialize_grads=True,
         )
-        return edge_gradient_result(graph, vectors, per_atom, g[None], forces, virial, create_graph)
+        g = g[None]
+    return edge_gradient_result(
+        graph, vectors, per_atom, g, forces=forces, virial=virial, create_graph=create_graph
+    )
+
+
+def _member_energies(graph: Graph, per_atom: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(owned per-atom energies [K, n] (ghosts zeroed), member energies [K, S]) in eV."""
+    owned_energy = torch.where(graph.owned, per_atom, torch.zeros_like(per_atom))
+    k = per_atom.shape[0]
+    energy = torch.zeros(k, graph.n_systems, dtype=torch.float64, device=graph.device)
+    return owned_energy, energy.index_add(1, graph.system, owned_energy)
+
+
+def _member_gradients(
+    graph: Graph, vectors: torch.Tensor, owned_energy: torch.Tensor, create_graph: bool
+) -> torch.Tensor:
+    """g [K, E, 3]: every member's owned-energy gradient with respect to the edge vectors, in
+    one batched backward pass."""
+    k = owned_energy.shape[0]
     eye = torch.eye(k, dtype=torch.float64, device=graph.device)
     (g,) = torch.autograd.grad(
         owned_energy.sum(1),
@@ -211,7 +240,7 @@ def _evaluate_ensemble(
         allow_unused=True,
         materialize_grads=True,
     )  # [K, E, 3]
-    return edge_gradient_result(graph, vectors, per_atom, g, forces, virial, create_graph)
+    return g
 
 
 def edge_gradient_result(
@@ -219,6 +248,7 @@ def edge_gradient_result(
     vectors: torch.Tensor,
     per_atom: torch.Tensor,
     g: torch.Tensor,
+    *,
     forces: bool,
     virial: bool,
     create_graph: bool,
@@ -228,9 +258,7 @@ def edge_gradient_result(
     shape [1, E, 3] is the gradient of the member mean: forces without ``force_std``."""
     k = per_atom.shape[0]
     i, j = graph.edge_index
-    owned_energy = torch.where(graph.owned, per_atom, torch.zeros_like(per_atom))
-    energy = torch.zeros(k, graph.n_systems, dtype=torch.float64, device=graph.device)
-    energy = energy.index_add(1, graph.system, owned_energy)
+    _, energy = _member_energies(graph, per_atom)
     energy_std = energy.std(dim=0, correction=0)
     f = f_std = f_members = None
     if forces:

@@ -1,12 +1,12 @@
 """Train one ensemble member: AdamW, reduce-on-plateau, EMA, early stopping, gradient
 clipping, an atomic checkpoint every epoch and exact resume after a kill.
 
-The phases of :func:`train_member`, each its own function: load the split's samples
-(:func:`mlmd.train.setup.load_splits`), build the model with its species from the data and
-its reference energies fitted (:func:`mlmd.train.setup.init_model`), set up or restore the
-optimiser state (:func:`start_or_resume`), run epochs (:func:`run_epoch`,
-:func:`end_epoch`) until a stop reason (:func:`stop_reason`), then save the best weights and
-the metrics (:func:`finish`).
+The phases of :func:`train_member`, each its own function: :func:`prepare_member` (the
+split's samples, :func:`mlmd.train.setup.load_splits`; the model with its species from the
+data and its reference energies fitted, :func:`mlmd.train.setup.init_model`; what stays
+fixed travels as a :class:`MemberJob`), set up or restore the optimiser state
+(:func:`start_or_resume`), run epochs (:func:`run_epoch`, :func:`end_epoch`) until a stop
+reason (:func:`stop_reason`), then save the best weights and the metrics (:func:`finish`).
 
 Determinism: the weights come from ``member_seed``; epoch e shuffles with the generator
 seeded (member_seed, e); the bootstrap resample from member_seed. Everything a later epoch
@@ -75,6 +75,23 @@ class TrainState:
     bad_epochs: int = 0
     train_time_s: float = 0.0
     history: list[dict[str, float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MemberJob:
+    """What stays fixed while one member trains: its config, seed, device, samples and
+    output directory (``model_dir/member_<member>``)."""
+
+    cfg: TrainConfig
+    member: int
+    seed: int
+    device: torch.device
+    splits: Splits
+    out: Path
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out / "checkpoint.pt"
 
 
 @dataclass
@@ -163,15 +180,14 @@ def evaluate_samples(
     return total / max(n, 1), acc
 
 
-def run_epoch(
-    t: Trainer, train: list[Sample], cfg: TrainConfig, seed: int, device: torch.device, bar
-) -> float:
-    """One pass over ``train`` in the epoch's seeded order; returns the mean train loss."""
-    order = np.random.default_rng([seed, t.state.epoch]).permutation(len(train))
+def run_epoch(t: Trainer, job: MemberJob, bar: Progress) -> float:
+    """One pass over the train samples in the epoch's seeded order; the mean train loss."""
+    cfg, train = job.cfg, job.splits.train
+    order = np.random.default_rng([job.seed, t.state.epoch]).permutation(len(train))
     t.model.train()
     total = 0.0
     for group in batches(train, cfg.batch_size, order):
-        b = collate(group, device)
+        b = collate(group, job.device)
         t.opt.zero_grad(set_to_none=True)
         value = loss(predict(t.model, b, training=True), b, cfg)
         value.backward()
@@ -187,11 +203,9 @@ def run_epoch(
     return total / len(train)
 
 
-def end_epoch(
-    t: Trainer, splits: Splits, cfg: TrainConfig, device: torch.device, train_loss: float
-) -> dict[str, float]:
+def end_epoch(t: Trainer, job: MemberJob, train_loss: float) -> dict[str, float]:
     """Validate the EMA weights, step the scheduler, keep the best; the epoch's record."""
-    val_loss, acc = evaluate_samples(t.ema, splits.val_or_train, cfg, device)
+    val_loss, acc = evaluate_samples(t.ema, job.splits.val_or_train, job.cfg, job.device)
     t.sched.step(val_loss)
     s = t.state
     if val_loss < s.best_val:
@@ -239,25 +253,18 @@ def stop_reason(state: TrainState, cfg: TrainConfig) -> str | None:
     return None
 
 
-def finish(
-    t: Trainer,
-    splits: Splits,
-    cfg: TrainConfig,
-    out: Path,
-    device: torch.device,
-    member: int,
-    stopped: str,
-) -> dict[str, Any]:
+def finish(t: Trainer, job: MemberJob, stopped: str) -> dict[str, Any]:
     """Save the best EMA weights, plots and ``metrics.json``; return the metrics."""
     from mlmd.train.plots import learning_curve_png, parity_png
 
+    cfg, splits, out, device = job.cfg, job.splits, job.out, job.device
     ema = t.ema
     ema.load_state_dict(t.best)
     ema.eval()
     save_member(ema.cpu(), out)
     ema.to(device)
     metrics: dict[str, Any] = {
-        "member": member,
+        "member": job.member,
         "epochs": t.state.epoch,
         "best_epoch": t.state.best_epoch,
         "stopped_by": stopped,
@@ -297,6 +304,31 @@ def train_member(
     record)`` is called after every checkpoint (tests use it to simulate a kill).
     ``progress`` draws a bar with ETA on a terminal's stderr (:mod:`mlmd.progress`).
     """
+    job, model = prepare_member(data, model_dir, cfg, member)
+    t = start_or_resume(model, cfg, job.checkpoint_path)
+    if t.state.epoch:
+        log.info("member %d: resumed at epoch %d", member, t.state.epoch)
+    write_text(job.out / "train_config.json", json.dumps(to_mapping(cfg), indent=2))
+    clock = time.process_time if cfg.budget_clock == "cpu" else time.perf_counter
+    n_batches = len(batches(job.splits.train, cfg.batch_size))
+    left = max(cfg.epochs - t.state.epoch, 0) * n_batches
+    with Progress(left, f"train[member {member}]", unit="batch", enabled=progress) as bar:
+        while (stopped := stop_reason(t.state, cfg)) is None:
+            start = clock()
+            record = end_epoch(t, job, run_epoch(t, job, bar))
+            t.state.train_time_s += clock() - start
+            save_checkpoint(t, cfg, job.checkpoint_path)
+            _report_epoch(job, record, bar)
+            if on_epoch_end is not None:
+                on_epoch_end(record["epoch"], record)
+    return finish(t, job, stopped)
+
+
+def prepare_member(
+    data: str | Path, model_dir: str | Path, cfg: TrainConfig, member: int
+) -> tuple[MemberJob, BodyOrderPotential]:
+    """The member's job (seeded, its samples with the model's edge terms, its directory
+    made) and its fresh model (species from the data, reference energies fitted)."""
     device = resolve_device(cfg.device)
     reuse_freed_memory()
     seed = cfg.member_seed(member)
@@ -308,31 +340,18 @@ def train_member(
     splits.train, splits.val, splits.test = (
         with_edge_terms(part, model) for part in (splits.train, splits.val, splits.test)
     )
-    t = start_or_resume(model, cfg, out / "checkpoint.pt")
-    if t.state.epoch:
-        log.info("member %d: resumed at epoch %d", member, t.state.epoch)
-    write_text(out / "train_config.json", json.dumps(to_mapping(cfg), indent=2))
-    clock = time.process_time if cfg.budget_clock == "cpu" else time.perf_counter
-    n_batches = len(batches(splits.train, cfg.batch_size))
-    left = max(cfg.epochs - t.state.epoch, 0) * n_batches
-    with Progress(left, f"train[member {member}]", unit="batch", enabled=progress) as bar:
-        while (stopped := stop_reason(t.state, cfg)) is None:
-            start = clock()
-            record = end_epoch(
-                t, splits, cfg, device, run_epoch(t, splits.train, cfg, seed, device, bar)
-            )
-            t.state.train_time_s += clock() - start
-            save_checkpoint(t, cfg, out / "checkpoint.pt")
-            log.info(
-                "member %d epoch %d: train %.4g val %.4g F_rmse %.4f eV/Å lr %.2g", member,
-                record["epoch"], record["train_loss"], record["val_loss"],
-                record["val_forces_rmse"], record["lr"],
-            )  # fmt: skip
-            bar.note = f"epoch {t.state.epoch}/{cfg.epochs} val F_rmse "
-            bar.note += f"{record['val_forces_rmse']:.4f} eV/Å"
-            if on_epoch_end is not None:
-                on_epoch_end(record["epoch"], record)
-    return finish(t, splits, cfg, out, device, member, stopped)
+    return MemberJob(cfg, member, seed, device, splits, out), model
+
+
+def _report_epoch(job: MemberJob, record: dict[str, float], bar: Progress) -> None:
+    """The epoch's log line and the bar's note."""
+    log.info(
+        "member %d epoch %d: train %.4g val %.4g F_rmse %.4f eV/Å lr %.2g", job.member,
+        record["epoch"], record["train_loss"], record["val_loss"], record["val_forces_rmse"],
+        record["lr"],
+    )  # fmt: skip
+    bar.note = f"epoch {record['epoch'] + 1}/{job.cfg.epochs} val F_rmse "
+    bar.note += f"{record['val_forces_rmse']:.4f} eV/Å"
 
 
 def train_config_from(mapping: dict[str, Any], source: str) -> TrainConfig:

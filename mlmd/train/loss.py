@@ -36,7 +36,9 @@ def predict(model: torch.nn.Module, batch: Batch, *, training: bool) -> Predicti
     graph = batch.graph
     if batch.terms is not None and hasattr(model, "energies_and_edge_gradients"):
         energies, g = model.energies_and_edge_gradients(graph, batch.terms, create_graph=training)
-        ev = edge_gradient_result(graph, graph.edge_vectors(), energies, g, True, True, True)
+        ev = edge_gradient_result(
+            graph, graph.edge_vectors(), energies, g, forces=True, virial=True, create_graph=True
+        )
         if model.n_members == 1:
             ev = replace(ev, energy_std=None, force_std=None)
     else:
