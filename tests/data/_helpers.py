@@ -1,15 +1,19 @@
-"""Shared helpers of the data tests: deterministic frames and CLI runs."""
+"""Shared helpers of the data tests: deterministic frames, file digests, damaged files.
+
+(CLI runs: :mod:`tests.cli_helpers`.)"""
 
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 from mlmd.data import Frame
+
+#: The reference method of the test datasets.
+REF = {"name": "teacher", "potential": "vashishta1994"}
 
 
 def make_frame(i: int, labelled: bool = True, n_min: int = 4) -> Frame:
@@ -41,33 +45,11 @@ def same_frame(a: Frame, b: Frame) -> bool:
     )
 
 
-def run_mlmd(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real ``mlmd`` command in a subprocess."""
-    return subprocess.run(
-        [sys.executable, "-m", "mlmd.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
-
-
 def digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def call_mlmd(capsys, *args: str | Path) -> tuple[int, str, str]:
-    """Run ``mlmd`` in this process through the real dispatcher: (exit code, stdout, stderr).
-
-    Same parser, same error → exit-code mapping as the console script, without paying the
-    interpreter start and the other subcommands' imports (torch) per call.
-    """
-    from mlmd.cli import main
-
-    capsys.readouterr()
-    try:
-        rc = main([str(a) for a in args])
-    except SystemExit as exc:  # argparse usage errors
-        rc = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return rc, out, err
+def damage(path, action) -> None:
+    """Apply ``action(h5py.File)`` to the closed dataset file at ``path``."""
+    with h5py.File(path, "r+") as f:
+        action(f)

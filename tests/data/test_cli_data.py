@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from mlmd.data import Dataset, frame_to_atoms, write_frames
-from tests.data._helpers import call_mlmd, digest, make_frame, run_mlmd
+from tests.cli_helpers import call_mlmd, run_mlmd
+from tests.data._helpers import digest, make_frame
 
 ARRAYS = ("numbers", "positions", "cell", "pbc")
 
@@ -51,15 +52,15 @@ def test_extxyz_import_export_is_float64_identical(tmp_path):
         assert b.info["mlmd_status"] == "ok"
 
 
-def test_info_json_counts_and_import_appends(tmp_path, capsys):
+def test_info_json_counts_and_import_appends(tmp_path):
     src, h5 = tmp_path / "in.extxyz", tmp_path / "d.h5"
     images = _ase_labelled_file(src, n=5)
-    assert call_mlmd(capsys, "data", "import", src, "-o", h5)[0] == 0
-    rc, _, err = call_mlmd(capsys, "data", "import", src, src, "-o", h5)  # appends to OUT
-    assert rc == 0, err
-    rc, out, err = call_mlmd(capsys, "data", "info", h5, "--json")
-    assert rc == 0, err
-    info = json.loads(out)
+    assert call_mlmd("data", "import", src, "-o", h5, cwd=tmp_path).returncode == 0
+    r = call_mlmd("data", "import", src, src, "-o", h5, cwd=tmp_path)  # appends to OUT
+    assert r.returncode == 0, r.stderr
+    r = call_mlmd("data", "info", h5, "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
     n_atoms = sum(len(a) for a in images)
     n_si = sum(int((a.numbers == 14).sum()) for a in images)
     assert info["frames"] == 15 and info["atoms"] == 3 * n_atoms
@@ -70,25 +71,25 @@ def test_info_json_counts_and_import_appends(tmp_path, capsys):
     assert info["energy_per_atom_eV"]["min"] == pytest.approx(min(e), rel=1e-12)
     f = np.concatenate([a.get_forces() for a in images])
     assert info["force_component_eV_A"]["rms"] == pytest.approx(np.sqrt((f**2).mean()))
-    rc, out, _ = call_mlmd(capsys, "data", "info", h5)
-    assert rc == 0 and "15 frames" in out
+    r = call_mlmd("data", "info", h5, cwd=tmp_path)
+    assert r.returncode == 0 and "15 frames" in r.stdout
 
 
-def test_merge_dedupes_by_key(tmp_path, capsys):
+def test_merge_dedupes_by_key(tmp_path):
     a, b, c = tmp_path / "a.h5", tmp_path / "b.h5", tmp_path / "c.h5"
     ref = {"name": "teacher"}
     write_frames(a, ref, [make_frame(i) for i in range(4)])
     write_frames(b, ref, [make_frame(i, labelled=False) for i in range(2, 7)])
-    rc, _, err = call_mlmd(capsys, "data", "merge", a, b, "-o", c)
-    assert rc == 0, err
+    r = call_mlmd("data", "merge", a, b, "-o", c, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
     ds = Dataset(c)
     assert len(ds) == 7 and ds.reference == ref
     assert sorted(ds.keys()) == sorted(make_frame(i).key for i in range(7))
     assert list(ds.statuses()).count("ok") == 4  # labelled copies of keys 2, 3 win
-    rc, _, _ = call_mlmd(
-        capsys, "data", "merge", a, b, "-o", tmp_path / "all.h5", "--keep-duplicates"
+    r = call_mlmd(
+        "data", "merge", a, b, "-o", tmp_path / "all.h5", "--keep-duplicates", cwd=tmp_path
     )
-    assert rc == 0 and len(Dataset(tmp_path / "all.h5")) == 9
+    assert r.returncode == 0 and len(Dataset(tmp_path / "all.h5")) == 9
 
 
 def _nan_positions_h5(path):
@@ -164,44 +165,44 @@ def test_bad_input_exit_code_of_the_console_command(tmp_path):
     assert "Traceback" not in r.stderr and digest(inputs[0]) == before
 
 
-def test_bad_inputs_exit_2_with_clear_message_and_untouched_inputs(tmp_path, capsys):
+def test_bad_inputs_exit_2_with_clear_message_and_untouched_inputs(tmp_path):
     cases = _bad_inputs(tmp_path)
     for name, (args, inputs, where, what) in cases.items():
         before = {p: digest(p) for p in inputs}
-        rc, _, err = call_mlmd(capsys, *args)
-        assert rc == 2, f"{name}: rc {rc}\n{err}"
-        assert where in err and what in err and "fix:" in err, (name, err)
+        r = call_mlmd(*args, cwd=tmp_path)
+        assert r.returncode == 2, f"{name}: rc {r.returncode}\n{r.stderr}"
+        assert where in r.stderr and what in r.stderr and "fix:" in r.stderr, (name, r.stderr)
         assert {p: digest(p) for p in inputs} == before, f"{name}: an input changed"
         assert not (tmp_path / "n.h5").exists() and not (tmp_path / "m.h5").exists(), name
         assert not list(tmp_path.glob("*.tmp-*")), name
 
 
-def test_missing_forces_allowed_become_missing_output(tmp_path, capsys):
+def test_missing_forces_allowed_become_missing_output(tmp_path):
     _bad_inputs(tmp_path)
     h5 = tmp_path / "mf.h5"
     noforces = tmp_path / "noforces.extxyz"
-    rc, _, err = call_mlmd(capsys, "data", "import", noforces, "--allow-missing-forces", "-o", h5)
-    assert rc == 0, err
+    r = call_mlmd("data", "import", noforces, "--allow-missing-forces", "-o", h5, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
     frame = Dataset(h5)[0]
     assert frame.status == "missing_output" and frame.energy == -3.5
     assert np.isnan(frame.forces).all()
 
 
-def test_build_sio2_commands(tmp_path, capsys):
-    rc, _, err = call_mlmd(capsys, "build", "sio2", "--atoms", "192", "--density", "2.2",
-                           "--seed", "4", "-o", tmp_path / "r.h5")  # fmt: skip
-    assert rc == 0, err
+def test_build_sio2_commands(tmp_path):
+    r = call_mlmd("build", "sio2", "--atoms", "192", "--density", "2.2", "--seed", "4",
+                  "-o", tmp_path / "r.h5", cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 0, r.stderr
     ds = Dataset(tmp_path / "r.h5")
     assert ds.reference == {"name": "none"} and len(ds) == 1 and ds[0].n_atoms == 192
     assert ds.statuses().tolist() == ["unlabelled"]
-    rc, _, err = call_mlmd(capsys, "build", "sio2", "--crystal", "cristobalite", "--repeat",
-                           "2", "1", "1", "-o", tmp_path / "c.h5")  # fmt: skip
-    assert rc == 0, err
+    r = call_mlmd("build", "sio2", "--crystal", "cristobalite", "--repeat", "2", "1", "1",
+                  "-o", tmp_path / "c.h5", cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 0, r.stderr
     assert Dataset(tmp_path / "c.h5")[0].n_atoms == 48
-    rc, _, err = call_mlmd(capsys, "build", "sio2", "--crystal", "quartz", "-o", tmp_path / "c.h5")
-    assert rc == 2 and "exists" in err
-    rc, _, err = call_mlmd(capsys, "build", "sio2", "--crystal", "quartz", "--atoms", "9", "-o",
-                           tmp_path / "q.h5")  # fmt: skip
-    assert rc == 2 and "--crystal" in err
-    rc, _, err = call_mlmd(capsys, "build", "sio2", "--density", "2.2", "-o", tmp_path / "q.h5")
-    assert rc == 2 and "--atoms" in err and not (tmp_path / "q.h5").exists()
+    r = call_mlmd("build", "sio2", "--crystal", "quartz", "-o", tmp_path / "c.h5", cwd=tmp_path)
+    assert r.returncode == 2 and "exists" in r.stderr
+    r = call_mlmd("build", "sio2", "--crystal", "quartz", "--atoms", "9",
+                  "-o", tmp_path / "q.h5", cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 2 and "--crystal" in r.stderr
+    r = call_mlmd("build", "sio2", "--density", "2.2", "-o", tmp_path / "q.h5", cwd=tmp_path)
+    assert r.returncode == 2 and "--atoms" in r.stderr and not (tmp_path / "q.h5").exists()

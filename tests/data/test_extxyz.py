@@ -13,7 +13,8 @@ from ase.stress import voigt_6_to_full_3x3_stress
 
 from mlmd.data import Dataset, LabelKeys, read_extxyz, write_extxyz
 from mlmd.errors import InputError
-from tests.data._helpers import call_mlmd, digest
+from tests.cli_helpers import call_mlmd
+from tests.data._helpers import digest
 
 MACE = LabelKeys(energy="REF_energy", forces="REF_forces", stress="REF_stress")
 MACE_OPTIONS = ["--energy-key", "REF_energy", "--forces-key", "REF_forces"]
@@ -108,16 +109,16 @@ def test_unused_label_keys_are_kept_and_reported(tmp_path, caplog):
     assert "REF_energy" in frames[0].info and "REF_forces" in frames[0].arrays  # not dropped
 
 
-def test_import_export_keeps_labels_info_and_arrays(tmp_path, capsys):
+def test_import_export_keeps_labels_info_and_arrays(tmp_path):
     src = tmp_path / "mace.extxyz"
     ase.io.write(src, mace_images(), format="extxyz")
     before = digest(src)
     h5, out = tmp_path / "d.h5", tmp_path / "back.extxyz"
-    rc, stdout, err = call_mlmd(capsys, "data", "import", src, "-o", h5, *MACE_OPTIONS)
-    assert rc == 0, err
-    assert "(ok 3)" in stdout and digest(src) == before
-    rc, _, err = call_mlmd(capsys, "data", "export", h5, "-o", out, *MACE_OPTIONS)
-    assert rc == 0, err
+    r = call_mlmd("data", "import", src, "-o", h5, *MACE_OPTIONS, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "(ok 3)" in r.stdout and digest(src) == before
+    r = call_mlmd("data", "export", h5, "-o", out, *MACE_OPTIONS, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
     stored, back = list(Dataset(h5)), read_extxyz(out, keys=MACE)
     original = read_extxyz(src, keys=MACE)
     for a, b, c in zip(original, stored, back, strict=True):
@@ -135,13 +136,14 @@ def test_import_export_keeps_labels_info_and_arrays(tmp_path, capsys):
     assert again[1].info["config_type"] == "md_1" and "REF_forces" in again[1].arrays
 
 
-def test_gap_export_writes_a_virial(tmp_path, capsys):
+def test_gap_export_writes_a_virial(tmp_path):
     src = tmp_path / "gap.extxyz"
     ase.io.write(src, gap_images(), format="extxyz")
     h5, out = tmp_path / "g.h5", tmp_path / "g.extxyz"
-    assert call_mlmd(capsys, "data", "import", src, "-o", h5, "--forces-key", "force")[0] == 0
+    r = call_mlmd("data", "import", src, "-o", h5, "--forces-key", "force", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
     args = ["data", "export", h5, "-o", out, "--forces-key", "force", "--virial-key", "virial"]
-    assert call_mlmd(capsys, *args)[0] == 0
+    assert call_mlmd(*args, cwd=tmp_path).returncode == 0
     for a, b in zip(ase.io.read(src, ":"), ase.io.read(out, ":"), strict=True):
         assert np.allclose(a.info["virial"], b.info["virial"], rtol=1e-14, atol=1e-14)
         assert "stress" not in b.info and b.calc.results.get("stress") is None
@@ -190,9 +192,9 @@ def test_malformed_values_name_the_file_and_structure(tmp_path, text, field):
     ],
     ids=["png", "poscar", "cif", "json"],
 )
-def test_a_non_extxyz_file_is_a_clear_error(tmp_path, content, capsys):
+def test_a_non_extxyz_file_is_a_clear_error(tmp_path, content):
     path = tmp_path / "structures.extxyz"
     path.write_bytes(content)
-    rc, _, err = call_mlmd(capsys, "data", "import", path, "-o", tmp_path / "d.h5")
-    assert rc == 2 and "not a readable extxyz file" in err and str(path) in err
-    assert err.strip().count("\n") == 0 and not (tmp_path / "d.h5").exists()
+    r = call_mlmd("data", "import", path, "-o", tmp_path / "d.h5", cwd=tmp_path)
+    assert r.returncode == 2 and "not a readable extxyz file" in r.stderr and str(path) in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and not (tmp_path / "d.h5").exists()

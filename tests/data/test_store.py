@@ -1,4 +1,5 @@
-"""The HDF5 dataset store: layout, lazy picklable reads, append/upsert, select, split."""
+"""The HDF5 dataset store: layout, lazy picklable reads, append/upsert, select, versions,
+concurrent writers."""
 
 from __future__ import annotations
 
@@ -15,16 +16,7 @@ import pytest
 from mlmd.atomic import temp_path
 from mlmd.data import Dataset, Frame
 from mlmd.errors import InputError
-from tests.data._helpers import make_frame, same_frame
-
-REF = {"name": "teacher", "potential": "vashishta1994"}
-
-
-@pytest.fixture
-def ds(tmp_path):
-    d = Dataset.create(tmp_path / "d.h5", REF)
-    d.append([make_frame(i, labelled=i % 3 != 2) for i in range(12)])
-    return d
+from tests.data._helpers import REF, damage, make_frame, same_frame
 
 
 def test_layout_and_attributes(ds):
@@ -79,28 +71,6 @@ def test_select(ds):
         ds.select(status="okay")
 
 
-def test_split_is_seeded_disjoint_and_order_independent(tmp_path, ds):
-    tr, va, te = ds.split((0.5, 0.25, 0.25), seed=3)
-    assert (len(tr), len(va), len(te)) == (6, 3, 3)
-    assert sorted(np.concatenate([tr, va, te]).tolist()) == list(range(12))
-    again = ds.split((0.5, 0.25, 0.25), seed=3)
-    assert all(np.array_equal(a, b) for a, b in zip((tr, va, te), again, strict=True))
-    other = ds.split((0.5, 0.25, 0.25), seed=4)
-    assert not all(np.array_equal(a, b) for a, b in zip((tr, va, te), other, strict=True))
-    # the same frames in reverse file order land in the same parts
-    rev = Dataset.create(tmp_path / "rev.h5", REF)
-    rev.append([ds[i] for i in reversed(range(12))])
-    keys = ds.keys()
-    rev_parts = rev.split((0.5, 0.25, 0.25), seed=3)
-    rev_keys = rev.keys()
-    for mine, theirs in zip((tr, va, te), rev_parts, strict=True):
-        assert {keys[i] for i in mine} == {rev_keys[i] for i in theirs}
-    sub = ds.split((0.5, 0.5, 0.0), seed=1, indices=ds.select(status="ok"))
-    assert sorted(np.concatenate(sub).tolist()) == ds.select(status="ok") and len(sub[2]) == 0
-    with pytest.raises(InputError, match="fractions"):
-        ds.split((0.5, 0.2, 0.2))
-
-
 def test_upsert_replaces_by_key_and_appends_rest(ds):
     old = ds[2]
     relabelled = old.with_labels(energy=-1.5, forces=np.ones((old.n_atoms, 3)))
@@ -128,59 +98,6 @@ def test_append_validates_and_is_all_or_nothing(tmp_path, ds):
         Dataset.open_or_create(ds.path, {"name": "cp2k"})
 
 
-def _damage(path, action):
-    with h5py.File(path, "r+") as f:
-        action(f)
-
-
-@pytest.mark.parametrize(
-    ("action", "field"),
-    [
-        (lambda f: f.attrs.__setitem__("format", "h5md"), "format"),
-        (lambda f: f.__delitem__("atoms/forces"), "atoms/forces"),
-        (lambda f: f["frames/offset"].__setitem__(1, 99), "frames/offset"),
-        (lambda f: f.attrs.__setitem__("reference", "not json"), "reference"),
-    ],
-)
-def test_reading_rejects_damaged_files(ds, action, field):
-    ds.close()
-    _damage(ds.path, action)
-    with pytest.raises(InputError) as err:
-        len(Dataset(ds.path))
-    assert err.value.field == field and err.value.file == str(ds.path) and err.value.fix
-
-
-def test_nan_positions_in_file_are_reported(ds):
-    ds.close()
-    _damage(ds.path, lambda f: f["atoms/positions"].__setitem__(0, [np.nan] * 3))
-    d = Dataset(ds.path)
-    with pytest.raises(InputError, match="positions") as err:
-        d[0]
-    assert err.value.field == "atoms/positions"
-    with pytest.raises(InputError, match="positions"):
-        d.validate()
-    assert same_frame(d[1], make_frame(1))  # other frames still read
-
-
-@pytest.mark.parametrize("key", ["/abs/victim", "../victim", "0" * 31 + "/", "A" * 32, ""])
-def test_keys_that_are_not_content_hashes_are_refused_on_read(ds, key):
-    ds.close()
-    _damage(ds.path, lambda f: f["frames/key"].__setitem__(3, key))
-    with pytest.raises(InputError, match="not a content hash") as err:
-        len(Dataset(ds.path))
-    assert err.value.field == "frames/key" and err.value.file == str(ds.path)
-
-
-def test_keys_that_are_not_content_hashes_are_refused_on_write(ds):
-    before = ds.path.read_bytes()
-    for key in ("../victim", "/abs/x", "a;touch X"):
-        with pytest.raises(InputError, match="content hash"):
-            ds.append([make_frame(60), Frame(**{**make_frame(61).__dict__, "key": key})])
-        with pytest.raises(InputError, match="content hash"):
-            ds.upsert([Frame(**{**make_frame(62).__dict__, "key": key})])
-    assert ds.path.read_bytes() == before
-
-
 def test_version_1_files_are_read_and_upgraded_on_write(ds):
     ds.close()
 
@@ -188,7 +105,7 @@ def test_version_1_files_are_read_and_upgraded_on_write(ds):
         del f["frames/info"], f["frames/arrays"]
         f.attrs["version"] = 1
 
-    _damage(ds.path, to_v1)
+    damage(ds.path, to_v1)
     old = Dataset(ds.path)
     assert same_frame(old[4], make_frame(4)) and old[4].info == {} and old[4].arrays == {}
     extra = Frame(**{**make_frame(70).__dict__, "info": {"config_type": "x"}})
@@ -218,16 +135,6 @@ def test_info_and_arrays_round_trip_with_dtypes(tmp_path):
         assert back.arrays[name].dtype == values.dtype
     with pytest.raises(InputError, match="cannot be stored"):
         d.append([Frame(**{**make_frame(6).__dict__, "info": {"bad": object()}})])
-
-
-def test_dataset_species(ds):
-    from mlmd.data import dataset_species
-
-    assert dataset_species(ds) == sorted({int(z) for f in ds for z in f.numbers})
-    for chosen in ([0], [3, 7], [11]):
-        want = sorted({int(z) for i in chosen for z in ds[i].numbers})
-        assert dataset_species(ds, chosen) == want
-    assert dataset_species(ds, []) == []
 
 
 def _create_and_append(i: int, barrier, path: str, results) -> None:

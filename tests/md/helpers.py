@@ -7,6 +7,17 @@ from pathlib import Path
 import numpy as np
 import torch
 from ase.build import bulk
+from mpi4py import MPI
+
+from mlmd.md import domain
+from mlmd.md.engine import Engine
+from mlmd.md.forces import ForceField
+from mlmd.md.integrators import make_integrator
+from mlmd.md.schedule import Schedule
+from mlmd.md.state import atoms_from_structure
+
+#: The smallest valid `mlmd md run` config (the tests add the keys they check).
+BASE_CONFIG = {"steps": 10, "structure": {"builder": "sio2_crystal", "crystal": "cristobalite"}}
 
 
 class Morse(torch.nn.Module):
@@ -91,3 +102,46 @@ def morse_nve_trajectory(out: Path, atoms, **output) -> Path:
     }
     run_md(cfg, potential=Morse(), structure=atoms, echo=False)
     return out / "trajectory.h5"
+
+
+def small_config(directory, **over) -> dict:
+    """A 40-step NVE run of 2×2×2 cristobalite writing into ``directory``; ``over`` replaces
+    top-level keys and updates sections (``output={"thermo_every": 1}``)."""
+    cfg = {
+        "steps": 40,
+        "timestep_fs": 1.0,
+        "seed": 5,
+        "skin_A": 0.5,
+        "torch_threads": 1,
+        "initial_temperature_K": 300.0,
+        "structure": {"builder": "sio2_crystal", "crystal": "cristobalite", "repeat": [2, 2, 2]},
+        "ensemble": {"kind": "nve"},
+        "output": {
+            "directory": str(directory),
+            "thermo_every": 10,
+            "trajectory_every": 20,
+            "checkpoint_every": 0,
+            "velocities": True,
+            "forces": True,
+        },
+    }
+    for key, value in over.items():
+        cfg[key] = {**cfg.get(key, {}), **value} if isinstance(value, dict) else value
+    return cfg
+
+
+def decomposed(atoms, potential, skin=0.5):
+    """An NVE engine on COMM_WORLD and its first state for ASE ``atoms`` under ``potential``."""
+    grid = domain.make_grid(MPI.COMM_WORLD)
+    cell = np.array(atoms.cell.array)
+    engine = Engine(
+        grid,
+        ForceField(potential, "cpu"),
+        make_integrator("nve"),
+        skin_A=skin,
+        seed=0,
+        temperature=Schedule.constant(0),
+        pressure=Schedule.constant(0),
+    )
+    whole = atoms_from_structure(atoms.numbers, atoms.positions)
+    return engine, engine.start(whole, cell, len(atoms), dt_fs=1.0)

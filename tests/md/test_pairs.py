@@ -1,13 +1,11 @@
-"""The skin list and its per-step cutoff filter: the list build and both filter paths (the
-compiled CPU loop, torch columns for GPUs) give the pairs of a direct computation, in order."""
+"""The per-step cutoff filter over the skin list: both paths (the compiled CPU loop, torch
+columns for GPUs) give the pairs of a direct computation, in list order, bitwise alike."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from mlmd.md.domain import Plan
-from mlmd.md.neighbours import build
 from mlmd.md.pairs import _within_columns, _within_compiled, pairs_within
 
 
@@ -41,16 +39,3 @@ def test_paths_agree_bitwise_and_handle_an_empty_result():
         assert torch.equal(x, y)
     kept, vec, r2 = pairs_within(positions, edges, 1e-6)
     assert kept.shape == (2, 0) and vec.shape == (0, 3) and r2.shape == (0,)
-
-
-def test_skin_list_is_every_pair_within_reach_of_a_centre_sorted_by_centre_then_neighbour():
-    rng = np.random.default_rng(2)
-    n = 400
-    positions = rng.uniform(0.0, 15.0, (n, 3))
-    centres = rng.random(n) < 0.6
-    plan = Plan((), int(centres.sum()), n, np.full(n, 14), np.arange(n), positions, np.eye(3), 0)
-    skin = build(plan, centres, cutoff_A=3.0, skin_A=0.5)
-    d = np.linalg.norm(positions[None] - positions[:, None], axis=2)
-    i, j = np.nonzero((d < 3.5) & ~np.eye(n, dtype=bool) & centres[:, None])  # row-major
-    assert len(i) > 1000
-    np.testing.assert_array_equal(skin.edge_index, np.stack([i, j]))

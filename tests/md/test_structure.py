@@ -13,7 +13,9 @@ import pytest
 from mlmd.data import build
 from mlmd.data.convert import frame_to_atoms
 from mlmd.errors import InputError
+from mlmd.md import run_md
 from mlmd.md.structure import Structure, check_start
+from tests.md.helpers import Morse, fcc_crystal, small_config
 from tests.md.test_parallel import MPIEXEC, ROOT
 
 TOML = """
@@ -75,3 +77,15 @@ def test_non_finite_cell_is_refused():
     cell[1, 1] = np.inf
     with pytest.raises(InputError, match="non-finite cell"):
         check_start(Structure(st.numbers, st.positions, cell), 0.5, "start.extxyz")
+
+
+def test_overlapping_start_is_refused_naming_the_atoms(tmp_path):
+    atoms = fcc_crystal((3, 3, 3), rattle=0.0)
+    atoms.positions[5] = atoms.positions[6] + [0.001, 0.0, 0.0]
+    with pytest.raises(InputError, match=r"closer than 0.5 Å: 5–6 at 0.001 Å") as info:
+        run_md(small_config(tmp_path), potential=Morse(), structure=atoms, echo=False)
+    assert info.value.field == "structure"
+    atoms.positions[5] = np.nan
+    with pytest.raises(InputError, match="atoms 5 have non-finite positions"):
+        run_md(small_config(tmp_path), potential=Morse(), structure=atoms, echo=False)
+    assert not (tmp_path / "trajectory.h5").exists()

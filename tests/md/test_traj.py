@@ -10,6 +10,7 @@ from ase import units as ase_units
 
 from mlmd.cli import main
 from mlmd.md.h5md import FORCE_KJ_MOL_PER_EV
+from tests.md import tolerances as tol
 from tests.md.helpers import fcc_crystal, morse_nve_trajectory
 
 #: the text formats keep 10 significant digits
@@ -43,7 +44,7 @@ def test_extxyz_export_round_trips_through_ase(trajectory, tmp_path):
         assert np.abs(a.cell.array - stored["box/edges"][k]).max() < TEXT_A
         v = a.get_velocities() * ase_units.fs  # → Å/fs
         assert np.abs(v - stored["velocity"][k]).max() < TEXT_A
-        assert np.abs(a.get_forces() - stored["force"][k]).max() < 1e-6
+        assert np.abs(a.get_forces() - stored["force"][k]).max() < tol.EXPORTED_FORCE_EV_A
 
 
 def test_lammps_dump_export_round_trips_through_ase(trajectory, tmp_path):

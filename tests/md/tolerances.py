@@ -30,3 +30,22 @@ CANONICAL_VAR_K = 0.10
 #: NPT: relative error of <T>, and of var(V)/(kT<V>) against β_T from two pressures.
 NPT_MEAN_T = 0.02
 NPT_COMPRESSIBILITY = 0.3
+#: Berendsen weak coupling after 600 steps: |<T> − target| / target over the last 20 rows,
+#: and |<P>| over the last 20 rows as a fraction of the starting |P|.
+BERENDSEN_T_RELATIVE = 0.1
+BERENDSEN_P_OF_START = 0.3
+#: Per-axis NPT: the cell's volume against the summary's volume_A3 (relative).
+VOLUME_RELATIVE = 1e-6
+
+#: Teacher NVE on ideal cristobalite (100 steps at 1 fs): range of the total energy as a
+#: fraction of the kinetic energy's range (the crystal heats itself by ~900 K).
+TEACHER_NVE_OF_KINETIC_RANGE = 0.005
+#: Pressure tensor of central pair forces: |P − Pᵀ| (GPa), summation order only.
+PRESSURE_TENSOR_SYMMETRY_GPA = 1e-9
+#: Forces exported as extxyz text (eV/Å) against the H5MD ones (kJ mol⁻¹ Å⁻¹ converted back).
+EXPORTED_FORCE_EV_A = 1e-6
+
+#: Counter-based normals of 100 ids × 3 components: |mean| (≈ 3.5 σ of the mean of 300) and
+#: |std − 1| (≈ 3.7 σ).
+NOISE_MEAN = 0.2
+NOISE_STD = 0.15
