@@ -7,22 +7,22 @@ same order), the positions and cell of the last neighbour-list rebuild (``ref_po
 scalars (step, cell, energies, virial, kinetic tensor), the integrator's name and its
 variables field by field (``bath/<field>``, e.g. ``bath/heat_eV``), the potential's identity
 (JSON: name and a hash of its weights) and the resolved config (JSON). Counter-based noise
-needs no RNG state beyond the seed and the step. The file is written beside the target and
-renamed onto it by :func:`mlmd.atomic.replace_file` (fsync of file and directory).
+needs no RNG state beyond the seed and the step. The file is written through
+:func:`mlmd.atomic.atomic_output` (a temporary beside the target, fsync, rename, fsync of the
+directory; a killed writer's temporary is removed by the next checkpoint).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from mlmd.atomic import replace_file
+from mlmd.atomic import atomic_output
 from mlmd.errors import InputError
 from mlmd.md import domain
 from mlmd.md.domain import Grid
@@ -111,13 +111,8 @@ def write_checkpoint(
     )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
-        replace_file(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
     grid.comm.Barrier()
 
 

@@ -78,10 +78,11 @@ class Outputs:
         restart_step = state.step if restarted else None
         self.thermo = ThermoLog(self.paths["thermo"], restart_step=restart_step, echo=echo_to)
 
-    def record(self, state: MDState, measure: Callable[[], dict], force: bool = False) -> None:
+    def record(self, state: MDState, measure: Callable[[], dict], force: bool = False) -> bool:
         """Write what is due at ``state.step``: a frame every ``trajectory_every`` steps, the
         pressure tensor every ``pressure_tensor_every`` steps, observables (``measure()``)
-        every ``thermo_every`` steps or when ``force``d."""
+        every ``thermo_every`` steps or when ``force``d. True when an observables row was
+        written (the same on every rank)."""
         o, step = self.cfg, state.step
         if o.trajectory_every and step % o.trajectory_every == 0:
             self._frame(state)
@@ -91,6 +92,8 @@ class Outputs:
                 self.writer.write_observables(step, state.time_fs, tensor)
         if o.thermo_every and (step % o.thermo_every == 0 or force):
             self._observables(state, measure())
+            return True
+        return False
 
     def _observables(self, state: MDState, values: dict) -> None:
         now, (then, step0) = time.perf_counter(), self._clock

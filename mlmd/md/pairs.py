@@ -28,8 +28,12 @@ def pairs_within(positions: torch.Tensor, edges: torch.Tensor, reach_A: float):
 
 
 def _within_compiled(positions: torch.Tensor, edges: torch.Tensor, reach_A: float):
+    m = edges.shape[1]
+    kept = np.empty((2, m), dtype=np.int64)
+    vectors = np.empty((m, 3), dtype=np.float64)
+    r2 = np.empty(m, dtype=np.float64)
     e = edges.numpy()
-    n, kept, vectors, r2 = _compact_within(positions.numpy(), e[0], e[1], reach_A**2)
+    n = _compact_within(positions.numpy(), e[0], e[1], reach_A**2, kept, vectors, r2)
     return (
         torch.from_numpy(np.ascontiguousarray(kept[:, :n])),  # as every Graph's edge_index
         torch.from_numpy(vectors[:n]),
@@ -38,15 +42,13 @@ def _within_compiled(positions: torch.Tensor, edges: torch.Tensor, reach_A: floa
 
 
 @numba.njit(cache=True, nogil=True)
-def _compact_within(positions, i, j, reach2):
-    """(n kept, pairs [2, E], vectors [E, 3], squared lengths [E]) of the pairs (i, j) with
-    |r_j − r_i|² < ``reach2``; only the first n rows of each output are filled."""
-    m = i.shape[0]
-    kept = np.empty((2, m), dtype=np.int64)
-    vectors = np.empty((m, 3), dtype=np.float64)
-    r2 = np.empty(m, dtype=np.float64)
+def _compact_within(positions, i, j, reach2, kept, vectors, r2):  # noqa: PLR0917 — see docstring
+    """Copy the pairs (i, j) with |r_j − r_i|² < ``reach2`` into the preallocated ``kept``
+    [2, E], ``vectors`` [E, 3] and ``r2`` [E]; return how many. A numba kernel takes plain
+    arrays (no dataclass), and it fills buffers rather than returning arrays: boxing arrays
+    on return lets a pending Ctrl-C surface as a SystemError instead of KeyboardInterrupt."""
     n = 0
-    for k in range(m):
+    for k in range(i.shape[0]):
         a, b = i[k], j[k]
         dx = positions[b, 0] - positions[a, 0]
         dy = positions[b, 1] - positions[a, 1]
@@ -57,7 +59,7 @@ def _compact_within(positions, i, j, reach2):
             vectors[n, 0], vectors[n, 1], vectors[n, 2] = dx, dy, dz
             r2[n] = d2
             n += 1
-    return n, kept, vectors, r2
+    return n
 
 
 def _within_columns(positions: torch.Tensor, edges: torch.Tensor, reach_A: float):

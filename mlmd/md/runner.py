@@ -150,7 +150,7 @@ class Run:
         )
 
 
-def run_md(
+def run_md(  # noqa: PLR0913 — public API (CONTRACTS §1): keyword-only options, named at every call
     config: MDConfig | dict | str | Path,
     *,
     restart: str | Path | None = None,
@@ -160,6 +160,7 @@ def run_md(
     echo: bool = True,
     overwrite: bool = True,
     progress: bool = False,
+    on_output: Callable[[int], None] | None = None,
 ) -> dict:
     """Run MD as configured; collective over ``comm`` (default ``MPI.COMM_WORLD``).
 
@@ -174,6 +175,9 @@ def run_md(
             passes False unless ``--overwrite``); a directory another run is writing into
             is refused either way.
         progress: draw a progress bar with ETA on a terminal's stderr (rank 0).
+        on_output: called on rank 0 with the step after every observables row (every
+            ``output.thermo_every`` steps, and the last step of a run that stops early), so
+            a caller's own progress bar over several runs can advance with it.
 
     Returns:
         a summary dict (status, steps, atoms, ranks, wall time, atom-steps/s, final
@@ -188,7 +192,9 @@ def run_md(
     with rundir.claim(cfg.output.directory, comm, overwrite=overwrite, restart=restarting):
         run = _setup(cfg, potential, comm)
         state = _start(run, structure) if restart is None else _resume(run, restart, structure)
-        return _run_loop(run, state, restarted=restarting, echo=echo, progress=progress)
+        return _run_loop(
+            run, state, restarted=restarting, echo=echo, progress=progress, on_output=on_output
+        )
 
 
 def _setup(cfg: MDConfig, potential: torch.nn.Module | None, comm: MPI.Comm) -> Run:
@@ -290,14 +296,16 @@ def _resume(run: Run, restart: str | Path, structure) -> MDState:
 
 @dataclass(frozen=True)
 class _Watch:
-    """What follows a run as it steps: the output files, the uncertainty monitor and the
-    progress bar, and the total mass (amu, all ranks) the observables need."""
+    """What follows a run as it steps: the output files, the uncertainty monitor, the
+    progress bar and the caller's ``on_output`` (rank 0 only), and the total mass (amu, all
+    ranks) the observables need."""
 
     outputs: Outputs
     monitor: UncertaintyMonitor
     bar: Progress
     engine: Engine
     total_mass: float
+    on_output: Callable[[int], None] | None = None
 
     def measure(self, s: MDState) -> Callable[[], dict]:
         """The observables of ``s``, computed only when an output is due."""
@@ -305,8 +313,21 @@ class _Watch:
             s, self.engine.conserved_energy(s), self.total_mass, self.monitor.latest()
         )
 
+    def record(self, s: MDState, *, force: bool = False) -> None:
+        """The outputs due at ``s.step``; then ``on_output(step)`` if a row was written."""
+        if self.outputs.record(s, self.measure(s), force=force) and self.on_output is not None:
+            self.on_output(s.step)
 
-def _run_loop(run: Run, state: MDState, *, restarted: bool, echo: bool, progress: bool) -> dict:
+
+def _run_loop(
+    run: Run,
+    state: MDState,
+    *,
+    restarted: bool,
+    echo: bool,
+    progress: bool,
+    on_output: Callable[[int], None] | None,
+) -> dict:
     """Open the outputs, step to ``cfg.steps``, close; returns the summary."""
     cfg, grid = run.cfg, run.grid
     bar = Progress(
@@ -322,6 +343,7 @@ def _run_loop(run: Run, state: MDState, *, restarted: bool, echo: bool, progress
         bar,
         run.engine,
         grid.comm.allreduce(float(state.masses.sum())),
+        on_output if grid.rank == 0 else None,
     )
     t_start, first_step = time.perf_counter(), state.step
     try:
@@ -329,7 +351,7 @@ def _run_loop(run: Run, state: MDState, *, restarted: bool, echo: bool, progress
             _check(run, state, watch.outputs)
         if not restarted:
             watch.monitor.observe(state)
-            watch.outputs.record(state, watch.measure(state))
+            watch.record(state)
         state, status = _loop(run, state, watch)
     finally:
         watch.outputs.close()
@@ -361,7 +383,7 @@ def _loop(run: Run, state: MDState, watch: _Watch) -> tuple[MDState, str]:
                     status = "interrupted"
             if spread and watch.monitor.observe(state) == "stop":
                 status = "uncertainty_stop"
-            outputs.record(state, watch.measure(state), force=status != "completed")
+            watch.record(state, force=status != "completed")
             every = cfg.output.checkpoint_every
             if status == "completed" and every and step % every == 0 and step < cfg.steps:
                 run.checkpoint(state, outputs)

@@ -1,8 +1,10 @@
 """The start structure of a run: a dataset frame, an extxyz file or a builder, checked.
 
-Only rank 0 reads files; ASE is asked to read serially (``parallel=False``): under mpi4py
-``ase.io.read`` is otherwise a collective broadcast that the other ranks never join (a
-hang of ``mpiexec -n 2 mlmd md run`` with an extxyz start).
+Only rank 0 reads files, and extxyz files are read by :func:`mlmd.data.read_extxyz`, which
+asks ASE to read serially (``parallel=False``): under mpi4py ``ase.io.read`` is otherwise a
+collective broadcast that the other ranks never join (a hang of ``mpiexec -n 2 mlmd md run``
+with an extxyz start). A frame index past the end of the file or dataset is an error naming
+``structure.index``.
 """
 
 from __future__ import annotations
@@ -54,25 +56,32 @@ def load_structure(cfg: StructureConfig) -> Structure:
         if not Path(cfg.dataset).exists():
             raise InputError("dataset not found", file=cfg.dataset, field="structure.dataset")
         ds = Dataset(cfg.dataset)
-        if not 0 <= cfg.index < len(ds) and not -len(ds) <= cfg.index < 0:
-            raise InputError(
-                f"frame {cfg.index} out of range ({len(ds)} frames)",
-                file=cfg.dataset,
-                field="structure.index",
-                fix=f"choose an index below {len(ds)}",
-            )
-        return as_structure(ds[cfg.index])
+        return as_structure(ds[_checked_index(cfg.index, len(ds), cfg.dataset)])
     if cfg.extxyz is not None:
-        import ase.io
+        from mlmd.data import read_extxyz
 
         if not Path(cfg.extxyz).exists():
             raise InputError("extxyz file not found", file=cfg.extxyz, field="structure.extxyz")
-        return as_structure(ase.io.read(cfg.extxyz, index=cfg.index, parallel=False))
+        frames = read_extxyz(cfg.extxyz, require_forces=False)  # serial read, clear errors
+        return as_structure(frames[_checked_index(cfg.index, len(frames), cfg.extxyz)])
     from mlmd.data import build
 
     if cfg.builder == "random_sio2":
         return as_structure(build.random_sio2(cfg.n_atoms, cfg.density_g_cm3, seed=cfg.seed))
     return as_structure(build.sio2_crystal(cfg.crystal, cfg.repeat))
+
+
+def _checked_index(index: int, n_frames: int, file: str) -> int:
+    """``index`` (negative counts from the end) when the file has that frame, else an error
+    naming ``structure.index``."""
+    if not -n_frames <= index < n_frames:
+        raise InputError(
+            f"frame {index} out of range ({n_frames} frames)",
+            file=file,
+            field="structure.index",
+            fix=f"choose an index below {n_frames}",
+        )
+    return index
 
 
 def check_start(st: Structure, min_distance_A: float, source: str) -> None:

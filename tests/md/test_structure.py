@@ -89,3 +89,22 @@ def test_overlapping_start_is_refused_naming_the_atoms(tmp_path):
     with pytest.raises(InputError, match="atoms 5 have non-finite positions"):
         run_md(small_config(tmp_path), potential=Morse(), structure=atoms, echo=False)
     assert not (tmp_path / "trajectory.h5").exists()
+
+
+def test_extxyz_frames_by_index_and_an_index_past_the_end_is_named(tmp_path):
+    """A start frame of an extxyz file by index (negative from the end); one past the end is
+    an error naming structure.index (was a StopIteration traceback)."""
+    from mlmd.md.config import StructureConfig
+    from mlmd.md.structure import load_structure
+
+    start = tmp_path / "start.extxyz"
+    frames = [build.sio2_crystal("cristobalite"), build.sio2_crystal("quartz")]
+    ase.io.write(start, [frame_to_atoms(f) for f in frames])
+    for index, frame in ((0, frames[0]), (1, frames[1]), (-1, frames[1])):
+        st = load_structure(StructureConfig(extxyz=str(start), index=index))
+        assert np.array_equal(st.numbers, frame.numbers)
+        assert np.abs(st.positions - frame.positions).max() < 1e-7  # ASE's %16.8f text
+    for index in (2, -3):
+        with pytest.raises(InputError, match=f"frame {index} out of range") as info:
+            load_structure(StructureConfig(extxyz=str(start), index=index))
+        assert info.value.field == "structure.index" and info.value.file == str(start)
