@@ -41,13 +41,22 @@ _OPTION = {
 _TYPE = {"f": "R", "i": "I", "u": "I", "b": "L", "U": "S", "S": "S"}
 
 
-def _read_images(path: Path) -> list:
-    try:  # parallel=False: never an MPI collective, even under mpiexec with mpi4py loaded
+def read_images(path: str | os.PathLike[str], *, field: str | None = None) -> list:
+    """Every structure of the extxyz file ``path`` as ASE ``Atoms``, read serially
+    (``parallel=False``: never an MPI collective, even under mpiexec with mpi4py loaded, where
+    ``ase.io.read`` on one rank waits for the others forever). A missing file or one that is
+    not extxyz is an InputError naming the file (and ``field``, the config key that named
+    it, if given)."""
+    if not Path(path).is_file():
+        raise InputError("extxyz file not found", file=str(path), field=field,
+                         fix="check the path")  # fmt: skip
+    try:
         return ase.io.read(path, index=":", format="extxyz", parallel=False)
     except Exception as exc:  # ASE raises many types on malformed text
         raise InputError(
             f"not a readable extxyz file ({type(exc).__name__}: {exc})",
             file=str(path),
+            field=field,
             fix="export it as extended XYZ (e.g. ase.io.write(..., format='extxyz'))",
         ) from None
 
@@ -69,9 +78,7 @@ def read_extxyz(
         keys: where the labels are.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError("file not found", file=str(path), fix="check the path")
-    images = _read_images(path)
+    images = read_images(path)
     if not images:
         raise InputError("no structures in the file", file=str(path), fix="check the file")
     frames, leftovers = [], Counter()

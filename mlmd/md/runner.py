@@ -39,6 +39,7 @@ from mlmd.md.schedule import Schedule
 from mlmd.md.state import MDState, atoms_from_structure, kinetic_tensor, maxwell_boltzmann
 from mlmd.md.structure import as_structure, check_start, load_structure
 from mlmd.md.uncertainty import UncertaintyMonitor
+from mlmd.potential.contract import check_species
 from mlmd.progress import Progress
 from mlmd.runtime import reuse_freed_memory
 
@@ -232,6 +233,8 @@ def _start(run: Run, structure) -> MDState:
         try:  # rank 0 builds; a failure must reach every rank, not leave them waiting
             st = as_structure(structure) if structure is not None else load_structure(cfg.structure)
             check_start(st, cfg.safety.min_distance_A, _source(cfg, structure))
+            if hasattr(run.engine.ff.potential, "species"):  # test stand-ins may lack it
+                check_species(run.engine.ff.potential, st.numbers, source=_source(cfg, structure))
             t0 = cfg.initial_temperature_K
             t0 = run.engine.temperature(0.0) if t0 is None else t0
             whole, cell = initial_atoms(st, t0, cfg.seed, run.engine.dof), st.cell

@@ -1,10 +1,12 @@
 """The start structure of a run: a dataset frame, an extxyz file or a builder, checked.
 
-Only rank 0 reads files, and extxyz files are read by :func:`mlmd.data.read_extxyz`, which
-asks ASE to read serially (``parallel=False``): under mpi4py ``ase.io.read`` is otherwise a
-collective broadcast that the other ranks never join (a hang of ``mpiexec -n 2 mlmd md run``
-with an extxyz start). A frame index past the end of the file or dataset is an error naming
-``structure.index``.
+Only rank 0 reads files, and extxyz files are read by :func:`mlmd.data.extxyz.read_images`,
+which asks ASE to read serially (``parallel=False``): under mpi4py ``ase.io.read`` is
+otherwise a collective broadcast that the other ranks never join (a hang of ``mpiexec -n 2
+mlmd md run`` with an extxyz start). A file that is not extxyz is an error naming
+``structure.extxyz``, a frame index past either end of the file or dataset one naming
+``structure.index``; the structure read is then checked by :func:`check_start` (finite,
+no overlap, the atoms named).
 """
 
 from __future__ import annotations
@@ -58,12 +60,10 @@ def load_structure(cfg: StructureConfig) -> Structure:
         ds = Dataset(cfg.dataset)
         return as_structure(ds[_checked_index(cfg.index, len(ds), cfg.dataset)])
     if cfg.extxyz is not None:
-        from mlmd.data import read_extxyz
+        from mlmd.data.extxyz import read_images
 
-        if not Path(cfg.extxyz).exists():
-            raise InputError("extxyz file not found", file=cfg.extxyz, field="structure.extxyz")
-        frames = read_extxyz(cfg.extxyz, require_forces=False)  # serial read, clear errors
-        return as_structure(frames[_checked_index(cfg.index, len(frames), cfg.extxyz)])
+        images = read_images(cfg.extxyz, field="structure.extxyz")
+        return as_structure(images[_checked_index(cfg.index, len(images), cfg.extxyz)])
     from mlmd.data import build
 
     if cfg.builder == "random_sio2":

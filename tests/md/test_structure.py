@@ -14,7 +14,8 @@ from mlmd.data import build
 from mlmd.data.convert import frame_to_atoms
 from mlmd.errors import InputError
 from mlmd.md import run_md
-from mlmd.md.structure import Structure, check_start
+from mlmd.md.config import StructureConfig
+from mlmd.md.structure import Structure, check_start, load_structure
 from tests.md.helpers import Morse, fcc_crystal, small_config
 from tests.md.test_parallel import MPIEXEC, ROOT
 
@@ -93,14 +94,12 @@ def test_overlapping_start_is_refused_naming_the_atoms(tmp_path):
 
 def test_extxyz_frames_by_index_and_an_index_past_the_end_is_named(tmp_path):
     """A start frame of an extxyz file by index (negative from the end); one past the end is
-    an error naming structure.index (was a StopIteration traceback)."""
-    from mlmd.md.config import StructureConfig
-    from mlmd.md.structure import load_structure
-
+    an error naming structure.index (was a StopIteration traceback; index = -30 of 8
+    structures silently ran from structure 0)."""
     start = tmp_path / "start.extxyz"
     frames = [build.sio2_crystal("cristobalite"), build.sio2_crystal("quartz")]
     ase.io.write(start, [frame_to_atoms(f) for f in frames])
-    for index, frame in ((0, frames[0]), (1, frames[1]), (-1, frames[1])):
+    for index, frame in ((0, frames[0]), (1, frames[1]), (-1, frames[1]), (-2, frames[0])):
         st = load_structure(StructureConfig(extxyz=str(start), index=index))
         assert np.array_equal(st.numbers, frame.numbers)
         assert np.abs(st.positions - frame.positions).max() < 1e-7  # ASE's %16.8f text
@@ -108,3 +107,49 @@ def test_extxyz_frames_by_index_and_an_index_past_the_end_is_named(tmp_path):
         with pytest.raises(InputError, match=f"frame {index} out of range") as info:
             load_structure(StructureConfig(extxyz=str(start), index=index))
         assert info.value.field == "structure.index" and info.value.file == str(start)
+
+
+def test_a_file_that_is_not_extxyz_is_named_not_a_traceback(tmp_path):
+    """A PNG or a POSCAR given as [structure] extxyz: one InputError naming the file and the
+    key (was a UnicodeDecodeError traceback, and a hang on 2 ranks)."""
+    png = tmp_path / "start.extxyz"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR binary")
+    with pytest.raises(InputError, match="not a readable extxyz file") as info:
+        load_structure(StructureConfig(extxyz=str(png)))
+    assert (info.value.file, info.value.field) == (str(png), "structure.extxyz")
+
+
+def test_an_element_the_potential_lacks_names_the_start_file(tmp_path):
+    """A Cu atom in a SiO2 start under the teacher: the message names the extxyz file (it
+    named only 'numbers'), before any output is written."""
+    atoms = frame_to_atoms(build.sio2_crystal("cristobalite", (1, 1, 1)))
+    atoms.numbers[0] = 29
+    start = tmp_path / "cu.extxyz"
+    ase.io.write(start, atoms)
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(TOML.format(start=start, out=tmp_path / "out"))
+    with pytest.raises(InputError, match=r"Cu \(29\)") as info:
+        run_md(str(cfg), echo=False)
+    assert info.value.file == str(start)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.mpi
+def test_mpiexec_2_ranks_with_a_bad_start_file_exits_2_at_once(tmp_path):
+    """A non-extxyz start on 2 ranks: exit 2 with the file named (rank 0's traceback left
+    rank 1 waiting in a broadcast forever)."""
+    start = tmp_path / "start.extxyz"
+    start.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR binary")
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(TOML.format(start=start, out=tmp_path / "out"))
+    res = subprocess.run(
+        [str(MPIEXEC), "-n", "2", str(MPIEXEC.parent / "mlmd"), "md", "run", str(cfg)],
+        cwd=ROOT,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert res.returncode == 2, res.stderr[-3000:]
+    assert "Traceback" not in res.stderr and f"{start}: structure.extxyz" in res.stderr
+    assert not (tmp_path / "out").exists()
