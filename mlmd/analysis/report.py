@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -41,7 +42,7 @@ from mlmd.analysis.window import Window, WindowSelection
 from mlmd.analysis.window import select as select_window
 from mlmd.atomic import write_text
 from mlmd.config import to_mapping
-from mlmd.errors import InputError
+from mlmd.errors import InputError, MlmdError
 
 #: Default cap on r_max (Å): the cost grows as r_max³, and S(Q) from g(r) is usually taken
 #: with R ≤ 10 Å (notes/sio2.md); pass r_max_A for more.
@@ -147,6 +148,7 @@ def analyze(
         species_map=_species_map(config),
         timestep_fs=config.timestep_fs,
     )
+    made = _first_missing(Path(out_dir))
     try:
         species = Species.of(reader.numbers)
         run = Run(
@@ -161,11 +163,25 @@ def analyze(
         (run.out / "curves").mkdir(parents=True, exist_ok=True)
         summary = _analyze(run)
         out = run.out
+    except MlmdError:  # refused: leave no trace (nothing the user has is touched)
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+        raise
     finally:
         reader.close()
     summary["timings_s"]["total"] = time.perf_counter() - t_start
     write_text(out / "summary.json", json.dumps(_clean(summary), indent=2, allow_nan=False))
     return json.loads((out / "summary.json").read_text())
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost directory of ``path`` (itself or a parent) that does not exist yet."""
+    missing = None
+    for p in (path, *path.parents):
+        if p.exists():
+            break
+        missing = p
+    return missing
 
 
 @dataclasses.dataclass(frozen=True)

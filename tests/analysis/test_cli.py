@@ -210,12 +210,18 @@ def test_analyze_selected_analyses_and_frames(sio2_traj, tmp_path):
         (["--what", "rings"], "--ring-bond"),
         (["--sq-weighting", "gamma"], "sq_weightings"),
         (["--reference-sq", "/nonexistent/sq.txt"], "--reference-sq"),
+        (["--frames", "0:0"], "the frame selection is empty"),
+        (["--frames", "5:5"], "the frame selection is empty"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_message(sio2_traj, tmp_path, capsys, args, message):
-    rc = main(["analyze", str(sio2_traj), "-o", str(tmp_path / "o"), "--no-plots", *args])
+    """Refused before anything is written: no output directory (nor its new parent) is left
+    behind (an empty selection left OUT/curves/)."""
+    out = tmp_path / "new" / "o"
+    rc = main(["analyze", str(sio2_traj), "-o", str(out), "--no-plots", *args])
     assert rc == 2
     assert message in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
 
 
 def test_settings_from_a_toml_file_are_strict(sio2_traj, tmp_path, capsys):
