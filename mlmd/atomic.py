@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mlmd.errors import InputError
+
 #: ``<name>.tmp-<host>-<pid>-<token>`` (and the older ``<name>.tmp-<pid>``).
 _TEMP = re.compile(r"\.tmp-(?:(?P<host>[A-Za-z0-9]+)-)?(?P<pid>\d+)(?:-[0-9a-f]+)?$")
 
@@ -75,10 +77,24 @@ def replace_file(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
         os.close(fd)
 
 
+def require_directory(path: str | os.PathLike) -> None:
+    """InputError naming ``path`` when the directory it is to be written in does not exist
+    (rather than an OS error naming a hidden temporary or lock file beside it)."""
+    parent = Path(path).parent
+    if not parent.is_dir():
+        state = "is not a directory" if parent.exists() else "does not exist"
+        raise InputError(
+            f"directory {parent} {state}",
+            file=str(path),
+            fix=f"create it first (mkdir -p {parent}) or choose another path",
+        )
+
+
 @contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``path`` atomically."""
     path = Path(path)
+    require_directory(path)
     remove_stale_temps(path)
     tmp = temp_path(path)
     try:

@@ -67,3 +67,15 @@ def test_a_killed_writers_temporary_is_removed_by_the_next_writer(tmp_path):
     assert len(list(tmp_path.glob("model.pt.tmp-*"))) == 1 and not path.exists()
     write_text(path, "done")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+
+
+def test_a_missing_directory_is_named_not_the_temporary(tmp_path):
+    """The error names the target and its missing directory (the OS error named the
+    hidden temporary, e.g. 'x.h5.tmp-vm-123-ab12cd34: No such file or directory')."""
+    from mlmd.errors import InputError
+
+    target = tmp_path / "no" / "x.txt"
+    with pytest.raises(InputError, match="does not exist") as info:
+        write_text(target, "x")
+    assert info.value.file == str(target) and ".tmp-" not in str(info.value)
+    assert not (tmp_path / "no").exists()

@@ -39,7 +39,7 @@ import h5py
 import numpy as np
 
 from mlmd import __version__
-from mlmd.atomic import atomic_output
+from mlmd.atomic import atomic_output, require_directory
 from mlmd.data import rows, validation
 from mlmd.data.frame import STATUSES, Frame
 from mlmd.data.schema import ATOM_FIELDS, FORMAT, VERSION, create_layout, upgrade_layout
@@ -336,6 +336,7 @@ class Dataset:
 @contextlib.contextmanager
 def _writer_lock(path: Path) -> Iterator[None]:
     """Exclusive ``flock`` of the hidden sidecar ``.<name>.lock`` beside ``path``."""
+    require_directory(path)
     with open(path.with_name(f".{path.name}.lock"), "a") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         yield

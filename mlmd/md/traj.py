@@ -29,6 +29,7 @@ from ase.data import chemical_symbols
 
 from mlmd.analysis.h5md_units import force_factor
 from mlmd.analysis.reader import open_trajectory, parse_frames
+from mlmd.atomic import atomic_output
 from mlmd.errors import InputError
 
 #: Output suffix → format name.
@@ -57,6 +58,13 @@ def read_frames(path: str | Path, frames: str | None = None) -> Iterator[Frame]:
         factor = 1.0
         if force is not None:
             factor = force_factor(force.attrs.get("unit"), str(path), "particles/all/force")
+        if not range(reader.n_frames)[selection]:
+            raise InputError(
+                f"'{frames}' selects no frame (the trajectory has {reader.n_frames})",
+                file=str(path),
+                field="--frames",
+                fix=f"choose frames in 0..{reader.n_frames - 1}",
+            )
         for snap in reader.frames(selection):
             forces = None if force is None else np.asarray(force[snap.index]) * factor
             yield Frame(
@@ -86,12 +94,10 @@ def export(trajectory: str | Path, out: str | Path, frames: str | None = None) -
     if not Path(trajectory).exists():
         raise InputError("trajectory not found", file=str(trajectory), field="TRAJ")
     count, n_atoms = 0, 0
-    tmp = out.with_name(f".{out.name}.part")
-    with tmp.open("w") as fh:
+    with atomic_output(out) as tmp, tmp.open("w") as fh:  # a refused export leaves nothing
         for frame in read_frames(trajectory, frames):
             _extxyz(fh, frame) if kind == "extxyz" else _lammps(fh, frame)
             count, n_atoms = count + 1, len(frame.numbers)
-    tmp.replace(out)
     return {"path": str(out), "format": kind, "frames": count, "atoms": n_atoms}
 
 

@@ -206,3 +206,35 @@ def test_build_sio2_commands(tmp_path):
     assert r.returncode == 2 and "--crystal" in r.stderr
     r = call_mlmd("build", "sio2", "--density", "2.2", "-o", tmp_path / "q.h5", cwd=tmp_path)
     assert r.returncode == 2 and "--atoms" in r.stderr and not (tmp_path / "q.h5").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "data import {x} -o {out}",
+        "data merge {h5} -o {out}",
+        "data export {h5} -o {out}",
+        "build sio2 --atoms 24 --density 2.2 -o {out}",
+    ],
+)
+def test_an_output_in_a_missing_directory_is_named(tmp_path, command):
+    """``-o no/x.h5``: one line naming the user's path and its missing directory (it named a
+    hidden temporary: 'x.h5.tmp-vm-123-ab12cd34.tmp-vm-123-…: No such file or directory')."""
+    h5, x = tmp_path / "d.h5", tmp_path / "d.extxyz"
+    write_frames(h5, {"name": "test"}, [make_frame(i) for i in range(3)])
+    ase.io.write(x, [frame_to_atoms(make_frame(0))], format="extxyz")
+    out = tmp_path / "no" / "x.h5"
+    r = call_mlmd(*command.format(x=x, h5=h5, out=out).split(), cwd=tmp_path)
+    assert r.returncode == 2 and f"{out}: directory {out.parent} does not exist" in r.stderr, (
+        r.stderr
+    )
+    assert ".tmp-" not in r.stderr and not (tmp_path / "no").exists()
+
+
+def test_a_dataset_in_a_missing_directory_is_named(tmp_path):
+    """The writer lock (``.<name>.lock`` beside the file) is the first thing opened."""
+    from mlmd.errors import InputError
+
+    with pytest.raises(InputError, match="does not exist") as info:
+        Dataset.create(tmp_path / "no" / "x.h5", {"name": "test"})
+    assert ".lock" not in str(info.value)

@@ -74,3 +74,42 @@ def test_unknown_suffix_and_missing_file_exit_2(trajectory, tmp_path, capsys):
     assert "unknown export format '.pdb'" in capsys.readouterr().err
     assert main(["traj", "export", str(tmp_path / "no.h5"), "-o", str(tmp_path / "t.xyz")]) == 2
     assert not (tmp_path / "t.xyz").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--frames", "a:b"], "--frames: 'a:b' is not a slice"),
+        (["--frames", "9:9"], "--frames: '9:9' selects no frame"),
+        (["--frames", "100:200"], "selects no frame (the trajectory has 5)"),
+    ],
+)
+def test_a_refused_export_writes_nothing(trajectory, tmp_path, capsys, args, message):
+    """A bad or empty frame selection: exit 2, and no file at all in the output directory
+    (a failed export left its '.t.xyz.part'; an empty selection wrote an empty file, exit 0)."""
+    path, _ = trajectory
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["traj", "export", str(path), "-o", str(out / "t.xyz"), *args]) == 2
+    assert message in capsys.readouterr().err
+    assert list(out.iterdir()) == []
+
+
+def test_a_file_that_is_not_a_trajectory_leaves_nothing(tmp_path, capsys):
+    bad = tmp_path / "bad.h5"
+    bad.write_text("not HDF5")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["traj", "export", str(bad), "-o", str(out / "t.lammpstrj")]) == 2
+    assert "bad.h5" in capsys.readouterr().err
+    assert list(out.iterdir()) == []
+
+
+def test_a_missing_output_directory_is_named(trajectory, tmp_path, capsys):
+    """The message names the user's path (it named the hidden '.t.xyz.part')."""
+    path, _ = trajectory
+    target = tmp_path / "no" / "t.xyz"
+    assert main(["traj", "export", str(path), "-o", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert f"{target}: directory {target.parent} does not exist" in err and ".part" not in err
+    assert not (tmp_path / "no").exists()
