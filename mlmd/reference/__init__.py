@@ -17,7 +17,7 @@ on one output share its frames.
 """
 
 from mlmd.reference.bounds import LabelBounds
-from mlmd.reference.label import LabelSummary, label_dataset
+from mlmd.reference.label import LabelOptions, LabelSummary, label_dataset
 from mlmd.reference.protocol import (
     CalculationCrashed,
     CalculationFailed,
@@ -35,6 +35,7 @@ __all__ = [
     "CalculationFailed",
     "CalculationTimeout",
     "LabelBounds",
+    "LabelOptions",
     "LabelSummary",
     "ReadError",
     "Reference",

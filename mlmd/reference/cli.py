@@ -18,7 +18,7 @@ import json
 import sys
 
 from mlmd.reference.bounds import LabelBounds
-from mlmd.reference.label import label_dataset
+from mlmd.reference.label import LabelOptions, label_dataset
 from mlmd.reference.registry import available
 
 LABEL_BOUND_KEYS = ("max_force_eV_A", "max_energy_eV_per_atom", "max_stress_GPa")
@@ -64,13 +64,15 @@ def run(args: argparse.Namespace) -> int:
         args.output,
         args.reference,
         workers=args.workers,
+        progress=not args.no_progress,
+        options=LabelOptions(
+            retry_failed=args.retry_failed,
+            workdir=args.workdir,
+            bounds={k: getattr(args, k) for k in LABEL_BOUND_KEYS},
+        ),
         ranks=args.ranks,
-        retry_failed=args.retry_failed,
         config=args.config,
         preset=args.preset,
-        workdir=args.workdir,
-        progress=not args.no_progress,
-        bounds={k: getattr(args, k) for k in LABEL_BOUND_KEYS},
     )
     json.dump(summary.to_dict(), sys.stdout, indent=1)
     sys.stdout.write("\n")

@@ -152,7 +152,14 @@ class CP2K:
         (rundir / INPUT_NAME).write_text(
             write_input(frame, self.settings, rung, restart, self.kinds)
         )
-        outcome = run_cp2k(self.command, rundir, INPUT_NAME, OUTPUT_NAME, self.run, self.data_dir)
+        outcome = run_cp2k(
+            self.command,
+            rundir,
+            input_name=INPUT_NAME,
+            output_name=OUTPUT_NAME,
+            run=self.run,
+            data_dir=self.data_dir,
+        )
         output = rundir / OUTPUT_NAME
         if outcome.timed_out:
             raise CalculationTimeout(

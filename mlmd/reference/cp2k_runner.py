@@ -54,6 +54,7 @@ def find_data_dir(setting: str = "") -> Path:
 def run_cp2k(
     command: list[str],
     workdir: Path,
+    *,
     input_name: str,
     output_name: str,
     run: CP2KRunSettings,

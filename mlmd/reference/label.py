@@ -19,6 +19,8 @@ labelled (:mod:`mlmd.reference.claims`), so every frame is labelled once, whiche
 it; a run returns when every frame it planned is in ``OUT`` (labelled by it or by another).
 Frame keys are checked as content hashes before anything is written
 (:mod:`mlmd.reference.workdirs`): a hostile key in ``IN`` is an :class:`InputError`.
+How a run goes beside what it labels (retries, work directory, bounds, batching) is one
+:class:`LabelOptions` value.
 """
 
 from __future__ import annotations
@@ -232,52 +234,66 @@ class _Run:
         self.bar.update([r.status for r in checked])
 
 
+@dataclass(frozen=True)
+class LabelOptions:
+    """How a labelling run goes, beside what it labels (the defaults are the CLI's).
+
+    Attributes:
+        retry_failed: label again frames that failed in an earlier run.
+        workdir: run directories and ``results.jsonl``; default ``OUT`` with suffix ``.label``.
+        bounds: physical bounds (:class:`~mlmd.reference.bounds.LabelBounds` or its mapping).
+        flush_s, flush_frames: batching of writes for in-process references (s, frames).
+        poll_s: how often to look again at frames a concurrent run holds, s.
+    """
+
+    retry_failed: bool = False
+    workdir: str | Path | None = None
+    bounds: LabelBounds | Mapping[str, Any] | None = None
+    flush_s: float = 0.5
+    flush_frames: int = 64
+    poll_s: float = 0.2
+
+
 def label_dataset(
     in_path: str | Path,
     out_path: str | Path,
     reference: Reference | str,
     *,
     workers: int = 1,
-    ranks: int | None = None,
-    retry_failed: bool = False,
-    config: Mapping[str, Any] | str | Path | None = None,
-    preset: str | None = None,
-    workdir: str | Path | None = None,
     progress: bool = True,
-    flush_s: float = 0.5,
-    flush_frames: int = 64,
-    bounds: LabelBounds | Mapping[str, Any] | None = None,
-    poll_s: float = 0.2,
+    options: LabelOptions | None = None,
+    **build: Any,
 ) -> LabelSummary:
     """Label the ``unlabelled`` frames of ``in_path`` into ``out_path`` (see module docstring).
 
     Args:
-        reference: a :class:`Reference`, or a registry name built with ``config``, ``preset``
-            and ``ranks``.
+        reference: a :class:`Reference`, or a registry name built by
+            :func:`~mlmd.reference.registry.get_reference` with ``build``.
         workers: structures labelled concurrently (external references).
-        ranks: MPI ranks per structure (when ``reference`` is a name; None: the config's).
-        retry_failed: label again frames that failed in an earlier run.
-        workdir: run directories and ``results.jsonl``; default ``OUT`` with suffix ``.label``.
         progress: draw a progress bar with ETA on stderr.
-        flush_s, flush_frames: batching of writes for in-process references.
-        bounds: physical bounds (:class:`~mlmd.reference.bounds.LabelBounds` or its mapping).
-        poll_s: how often to look again at frames a concurrent run holds, s.
+        options: retries, work directory, bounds and batching (:class:`LabelOptions`).
+        build: ``get_reference``'s keywords (``config``, ``preset``, ``ranks``: MPI ranks
+            per structure, None = the config's) when ``reference`` is a name.
 
     Raises:
         InputError: unreadable ``IN``, a frame key that is not a content hash, ``OUT``
             labelled by another reference, IN == OUT, bad ``workers`` or ``bounds``;
             ReferenceSetupError (an InputError) from the reference's set-up.
+        TypeError: ``build`` keywords given with a built :class:`Reference`.
     """
     start = time.perf_counter()
+    opts = LabelOptions() if options is None else options
     in_path, out_path = Path(in_path), Path(out_path)
     _check_args(in_path, out_path, workers)
-    bounds = load_bounds(bounds)
+    bounds = load_bounds(opts.bounds)
     if isinstance(reference, str):
-        reference = get_reference(reference, config=config, preset=preset, ranks=ranks)
+        reference = get_reference(reference, **build)
+    elif build:
+        raise TypeError(f"{sorted(build)} apply to a reference given by name only")
     src = _open_input(in_path, reference)
     out = Dataset.open_or_create(out_path, reference.reference)
-    todo, planned, skipped = _plan(src, out_path, retry_failed)
-    workdir = Path(workdir) if workdir is not None else out_path.with_suffix(".label")
+    todo, planned, skipped = _plan(src, out_path, opts.retry_failed)
+    workdir = Path(opts.workdir) if opts.workdir is not None else out_path.with_suffix(".label")
     workdir.mkdir(parents=True, exist_ok=True)
     claims = Claims(out_path)
     batch = reference.in_process
@@ -285,14 +301,14 @@ def label_dataset(
         out,
         workdir / "results.jsonl",
         claims,
-        flush_s=flush_s if batch else 0.0,
-        flush_frames=flush_frames if batch else 1,
+        flush_s=opts.flush_s if batch else 0.0,
+        flush_frames=opts.flush_frames if batch else 1,
     )
     bar = Progress(len(todo), f"label[{reference.name}]", unit="frame", enabled=progress)
     summary = LabelSummary(skipped=skipped)
     run = _Run(reference, out_path, workdir, writer, claims, bar, summary, planned, bounds)
     try:
-        _label_all(run, _frames(src, todo), workers, flush_frames, poll_s)
+        _label_all(run, _frames(src, todo), workers, opts.flush_frames, opts.poll_s)
     finally:
         claims.release_all()
         bar.close()

@@ -20,7 +20,7 @@ from conftest import cristobalite_frames, write_unlabelled
 from mlmd.data import Dataset, Frame
 from mlmd.errors import InputError
 from mlmd.potential import evaluate, graph_from_frames
-from mlmd.reference import get_reference, label_dataset
+from mlmd.reference import LabelOptions, get_reference, label_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,7 +34,11 @@ def test_teacher_labels_equal_the_potential(tmp_path, teacher):
     frames = cristobalite_frames(12, seed=1)
     write_unlabelled(tmp_path / "in.h5", frames)
     summary = label_dataset(
-        tmp_path / "in.h5", tmp_path / "out.h5", teacher, progress=False, flush_frames=5
+        tmp_path / "in.h5",
+        tmp_path / "out.h5",
+        teacher,
+        progress=False,
+        options=LabelOptions(flush_frames=5),
     )
     assert summary.counts == {"ok": 12} and summary.out_counts == {"ok": 12}
     out = Dataset(tmp_path / "out.h5")
@@ -76,7 +80,13 @@ def test_rerun_skips_done_and_retries_failed_only_on_request(tmp_path, teacher):
     assert first.skipped == {"ok": 2, "timeout": 1, "crashed": 1}
     again = label_dataset(tmp_path / "in.h5", out_path, teacher, progress=False)
     assert again.counts == {} and again.skipped == {"ok": 4, "timeout": 1, "crashed": 1}
-    retry = label_dataset(tmp_path / "in.h5", out_path, teacher, retry_failed=True, progress=False)
+    retry = label_dataset(
+        tmp_path / "in.h5",
+        out_path,
+        teacher,
+        progress=False,
+        options=LabelOptions(retry_failed=True),
+    )
     assert retry.counts == {"ok": 2} and retry.skipped == {"ok": 4}
     final = Dataset(out_path)
     assert len(final) == 6 and sorted(final.keys()) == sorted(f.key for f in frames)
@@ -107,9 +117,9 @@ def test_output_of_another_reference_is_refused(tmp_path, teacher):
 
 KILL_SCRIPT = """
 import sys
-from mlmd.reference import label_dataset
+from mlmd.reference import LabelOptions, label_dataset
 label_dataset(sys.argv[1], sys.argv[2], "teacher", config={{"device": "cpu"}},
-              progress=False, flush_frames={flush}, flush_s=0.0)
+              progress=False, options=LabelOptions(flush_frames={flush}, flush_s=0.0))
 """
 
 

@@ -17,7 +17,7 @@ from conftest import CP2K_FOUND, cristobalite_frames, quartz, write_unlabelled
 
 from mlmd.data import Dataset, Frame
 from mlmd.errors import ConfigError, InputError
-from mlmd.reference import get_reference, label_dataset
+from mlmd.reference import LabelOptions, get_reference, label_dataset
 from mlmd.reference.workdirs import check_key, fresh_frame_workdir
 from tests.cli_helpers import call_mlmd, run_mlmd
 
@@ -138,13 +138,19 @@ def test_bounds_are_configurable_and_checked(tmp_path, teacher):
         tmp_path / "tight.h5",
         teacher,
         progress=False,
-        bounds={"max_force_eV_A": 1.0},
+        options=LabelOptions(bounds={"max_force_eV_A": 1.0}),
     )
     assert tight.counts == {"unphysical": 3} and "max |F|" in tight.failures[0][3]
     with pytest.raises(ConfigError, match="max_force_eV_A"):
-        label_dataset(tmp_path / "in.h5", tmp_path / "x.h5", teacher, bounds={"max_force_eV_A": 0})
+        label_dataset(
+            tmp_path / "in.h5", tmp_path / "x.h5", teacher,
+            options=LabelOptions(bounds={"max_force_eV_A": 0}),
+        )  # fmt: skip
     with pytest.raises(ConfigError, match="max_forces"):
-        label_dataset(tmp_path / "in.h5", tmp_path / "x.h5", teacher, bounds={"max_forces": 1.0})
+        label_dataset(
+            tmp_path / "in.h5", tmp_path / "x.h5", teacher,
+            options=LabelOptions(bounds={"max_forces": 1.0}),
+        )  # fmt: skip
     cli = subprocess.run(
         [sys.executable, "-m", "mlmd.cli", "label", "in.h5", "-o", "cli.h5"]
         + ["--reference", "teacher", "--max-stress-GPa", "1"],
@@ -159,12 +165,12 @@ def test_bounds_are_configurable_and_checked(tmp_path, teacher):
 WORKER = """
 import json, sys, time
 from pathlib import Path
-from mlmd.reference import label_dataset
+from mlmd.reference import LabelOptions, label_dataset
 Path(sys.argv[3] + ".ready").write_text("")
 while not Path(sys.argv[4]).exists():
     time.sleep(0.005)
 s = label_dataset(sys.argv[1], sys.argv[2], "teacher", config={"device": "cpu"},
-                  progress=False, flush_frames=4, flush_s=0.0, poll_s=0.02)
+                  progress=False, options=LabelOptions(flush_frames=4, flush_s=0.0, poll_s=0.02))
 Path(sys.argv[3]).write_text(json.dumps(s.to_dict()))
 """
 
