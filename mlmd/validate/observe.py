@@ -78,16 +78,24 @@ def common_r_max(trajectories: list[Path], dr_A: float) -> float:
 
 def analysis_config(
     spec: AnalysisSpec,
+    state: str,
+    *,
     n_frames: int,
     frame_dt_ps: float,
     r_max_A: float,
     cutoffs_A: dict[str, float],
-    state: str,
     species: list[str],
 ) -> AnalysisConfig:
     """The analysis settings of every run of one state point: the liquid adds the MSD (D),
     the glass the direct S(Q) (its FSDP). Bond angles come from bonds between unlike
-    species (A–B–A and B–A–B: O–Si–O, Si–O–Si), or the one species' own bonds."""
+    species (A–B–A and B–A–B: O–Si–O, Si–O–Si), or the one species' own bonds.
+
+    Args:
+        state: ``"liquid"`` or ``"glass"``.
+        n_frames, frame_dt_ps: frames in the window and the time between them (ps).
+        r_max_A: g(r) range, Å; cutoffs_A: bond cutoffs per pair ("Si-O"), Å.
+        species: the trajectory's element symbols.
+    """
     what = ["rdf", "coordination", "angles", "thermo"]
     window = None
     if state == "liquid":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -96,7 +97,15 @@ def compare_state(
     species = trajectory_species(refs[0].trajectory)
     results = {}
     for run in measured:  # the first reference first: its g(r) minima are everyone's cutoffs
-        acfg = analysis_config(cfg.analysis, n, dt_ps, r_max, cutoffs, state, species)
+        acfg = analysis_config(
+            cfg.analysis,
+            state,
+            n_frames=n,
+            frame_dt_ps=dt_ps,
+            r_max_A=r_max,
+            cutoffs_A=cutoffs,
+            species=species,
+        )
         results[run.role] = measure(run.trajectory, run.directory / "analysis", acfg, window)
         if run is refs[0]:
             cutoffs = {**bond_cutoffs(results[run.role].summary), **cutoffs}
@@ -181,7 +190,8 @@ def validate(
     if "a" in parts and trajectories and _frames_from(cfg, ref) == "trajectories":
         check_trajectories([Path(t) for t in trajectories], cfg.aposteriori)
     out.mkdir(parents=True, exist_ok=True)
-    summary = _header(cfg, model, species, reference, ref, parts)
+    job = _Job(cfg, model, ref, out, tuple(Path(t) for t in trajectories), progress)
+    summary = _header(job, species=species, name=reference, parts=parts)
     rows: list = []
     runs = (
         plan_runs(cfg, model, reference, _md_potential(ref, reference), out) if "b" in parts else []
@@ -198,7 +208,7 @@ def validate(
                 summary["plots"] += summary[state]["plots"]
                 rows += state_rows
         if "a" in parts:
-            rows += _part_a(cfg, model, ref, runs, records, trajectories, out, summary, progress)
+            rows += _part_a(job, runs, records, summary)
     finally:
         bar.close()
     summary["verdict"] = verdict(rows)
@@ -206,16 +216,30 @@ def validate(
     return json.loads((out / "summary.json").read_text())
 
 
-def _header(cfg, model, species, name, reference, parts) -> dict:
+@dataclass(frozen=True)
+class _Job:
+    """What one validation is of: its config, the model's spec, the built reference, the
+    output directory, the production trajectories given for part (a), and whether to draw
+    progress bars."""
+
+    cfg: ValidateConfig
+    model: str
+    ref: object
+    out: Path
+    trajectories: tuple[Path, ...]
+    progress: bool
+
+
+def _header(job: _Job, *, species: list[int], name: str, parts: tuple[str, ...]) -> dict:
     return {
         "format": "mlmd.validate.summary",
         "version": 1,
         "mlmd_version": __version__,
-        "model": model,
+        "model": job.model,
         "species": species,
-        "reference": {"name": name, "settings": reference.reference},
+        "reference": {"name": name, "settings": job.ref.reference},
         "parts": list(parts),
-        "config": to_mapping(cfg),
+        "config": to_mapping(job.cfg),
         "plots": [],
     }
 
@@ -226,13 +250,18 @@ def _md_potential(reference, name: str) -> str:
     return str(getattr(settings, "potential", name))
 
 
-def _part_a(cfg, model, ref, runs, records, trajectories, out, summary, progress) -> list:
+def _part_a(job: _Job, runs: list[Run], records: dict, summary: dict) -> list:
     """Part (a) into ``summary["aposteriori"]``; its verdict rows."""
-    sources, failure = _aposteriori_sources(cfg, model, ref, runs, records, trajectories, out)
+    sources, failure = _aposteriori_sources(job, runs, records)
     if failure is not None:
         return [failed_run("a-posteriori", failure)]
     a = aposteriori_errors(
-        model, ref, sources, out / "aposteriori", cfg.aposteriori, progress=progress
+        job.model,
+        job.ref,
+        sources,
+        job.out / "aposteriori",
+        job.cfg.aposteriori,
+        progress=job.progress,
     )
     a["trajectories"] = [str(p) for p in sources]
     summary["aposteriori"] = a
@@ -248,14 +277,14 @@ def _frames_from(cfg: ValidateConfig, ref) -> str:
     return mode
 
 
-def _aposteriori_sources(cfg, model, ref, runs, records, trajectories, out):
+def _aposteriori_sources(job: _Job, runs: list[Run], records: dict):
     """(trajectories whose frames part (a) labels, or None and why the model's MD failed)."""
-    mode = _frames_from(cfg, ref)
+    mode = _frames_from(job.cfg, job.ref)
     if mode == "replicas":
-        run = replica_run(cfg, model, out)
+        run = replica_run(job.cfg, job.model, job.out)
         record = execute(run)
-    elif trajectories:
-        return [Path(t) for t in trajectories], None
+    elif job.trajectories:
+        return list(job.trajectories), None
     else:
         run = next((r for r in runs if r.state == "glass" and not r.is_reference), None)
         if run is None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -58,7 +59,29 @@ def failed_run(part: str, message: str) -> Row:
     return Row(part, "model MD ran to the end", "", None, 0.0, False, message)
 
 
-def _curve_rows(part, kind, title, unit, model, refs, allowance) -> list[Row]:
+class _Scalar(NamedTuple):
+    """A scalar to compare: its key in the measurements' scalars, its row title and unit,
+    whether the tolerance is relative, and the tolerance."""
+
+    key: str
+    title: str
+    unit: str
+    relative: bool
+    tolerance: float
+
+
+def _curve_rows(
+    model: Measurement,
+    refs: list[Measurement],
+    *,
+    part: str,
+    kind: str,
+    title: str,
+    unit: str,
+    allowance: float,
+) -> list[Row]:
+    """A row per ``kind`` curve (``"g"``, ``"angle"``) of the first reference: the model's
+    mean L1 distance to the references' curves against ``allowance`` × their noise floor."""
     rows = []
     for key in sorted(k for k in refs[0].curves if k.startswith(f"{kind} ")):
         x = refs[0].curves[key][0]
@@ -84,6 +107,7 @@ def compare_values(
     unit: str,
     model: tuple[float, float] | None,
     refs: list[tuple[float, float]],
+    *,
     relative: bool,
     tolerance: float,
     allowance: float,
@@ -125,12 +149,28 @@ def compare_values(
     return Row(part, title, unit, d, effective, d <= effective, rule, ml, ml_err, ref, ref_err)
 
 
-def _scalar_row(part, key, title, unit, model, refs, relative, tolerance, allowance):
-    if any(key not in r.scalars for r in refs):
-        return None
-    values = [r.scalars[key] for r in refs]
-    mine = model.scalars.get(key)
-    return compare_values(part, title, unit, mine, values, relative, tolerance, allowance)
+def _scalar_rows(
+    part: str, specs: list[_Scalar], model: Measurement, refs: list[Measurement], allowance: float
+) -> list[Row]:
+    """A :func:`compare_values` row per scalar of ``specs`` that every reference has."""
+    rows = []
+    for s in specs:
+        if any(s.key not in r.scalars for r in refs):
+            continue
+        values = [r.scalars[s.key] for r in refs]
+        rows.append(
+            compare_values(
+                part,
+                s.title,
+                s.unit,
+                model.scalars.get(s.key),
+                values,
+                relative=s.relative,
+                tolerance=s.tolerance,
+                allowance=allowance,
+            )
+        )
+    return rows
 
 
 def _labels(refs: list[Measurement], prefix: str, suffix: str) -> list[str]:
@@ -142,25 +182,23 @@ def liquid_rows(model: Measurement, refs: list[Measurement], tol: Tolerances) ->
     """Rows of the liquid: g(r) and angle distributions inside the noise, first peaks, D per
     species, pressure and potential energy per atom."""
     a, part = tol.noise_allowance, "liquid"
-    rows = _curve_rows(part, "g", "g(r)", "Å", model, refs, a)
-    rows += _curve_rows(part, "angle", "angle distribution", "", model, refs, a)
+    rows = _curve_rows(model, refs, part=part, kind="g", title="g(r)", unit="Å", allowance=a)
+    rows += _curve_rows(
+        model, refs, part=part, kind="angle", title="angle distribution", unit="", allowance=a
+    )
     specs = [
-        (f"peak_{p}_A", f"g(r) {p} first peak", "Å", False, tol.first_peak_A)
+        _Scalar(f"peak_{p}_A", f"g(r) {p} first peak", "Å", False, tol.first_peak_A)
         for p in _labels(refs, "peak_", "_A")
     ]
     specs += [
-        (f"D_{x}_1e-5cm2_s", f"D {x}", "10⁻⁵ cm²/s", True, tol.diffusion_relative)
+        _Scalar(f"D_{x}_1e-5cm2_s", f"D {x}", "10⁻⁵ cm²/s", True, tol.diffusion_relative)
         for x in _labels(refs, "D_", "_1e-5cm2_s")
     ]
     specs += [
-        ("pressure_GPa", "pressure", "GPa", False, tol.pressure_GPa),
-        ("epot_eV_atom", "E_pot per atom", "eV", False, tol.energy_meV_atom / 1e3),
+        _Scalar("pressure_GPa", "pressure", "GPa", False, tol.pressure_GPa),
+        _Scalar("epot_eV_atom", "E_pot per atom", "eV", False, tol.energy_meV_atom / 1e3),
     ]
-    for key, title, unit, relative, t in specs:
-        row = _scalar_row(part, key, title, unit, model, refs, relative, t, a)
-        if row is not None:
-            rows.append(row)
-    return rows
+    return rows + _scalar_rows(part, specs, model, refs, a)
 
 
 def _coordination_rows(model, refs, tol: Tolerances) -> list[Row]:
@@ -175,7 +213,11 @@ def _coordination_rows(model, refs, tol: Tolerances) -> list[Row]:
         mine = (model.coordination.get(pair, {}).get(n, 0.0), math.nan)
         title = f"{centre}{neighbour}{n} fraction"
         t, a = tol.coordination_fraction, tol.noise_allowance
-        rows.append(compare_values("glass", title, "", mine, values, False, t, a))
+        rows.append(
+            compare_values(
+                "glass", title, "", mine, values, relative=False, tolerance=t, allowance=a
+            )
+        )
     return rows
 
 
@@ -183,19 +225,15 @@ def glass_rows(model: Measurement, refs: list[Measurement], tol: Tolerances) -> 
     """Rows of the glass (anneal window): density, mean angles, FSDP, coordination fraction,
     g(r) partials inside the noise."""
     a, part = tol.noise_allowance, "glass"
-    specs = [("density_g_cm3", "density", "g/cm³", True, tol.density_relative)]
+    specs = [_Scalar("density_g_cm3", "density", "g/cm³", True, tol.density_relative)]
     specs += [
-        (f"angle_{k}_deg", f"mean {k} angle", "deg", False, tol.angle_deg)
+        _Scalar(f"angle_{k}_deg", f"mean {k} angle", "deg", False, tol.angle_deg)
         for k in _labels(refs, "angle_", "_deg")
     ]
-    specs += [("fsdp_A-1", "FSDP position", "Å⁻¹", False, tol.fsdp_A)]
-    rows = []
-    for key, title, unit, relative, t in specs:
-        row = _scalar_row(part, key, title, unit, model, refs, relative, t, a)
-        if row is not None:
-            rows.append(row)
+    specs += [_Scalar("fsdp_A-1", "FSDP position", "Å⁻¹", False, tol.fsdp_A)]
+    rows = _scalar_rows(part, specs, model, refs, a)
     rows += _coordination_rows(model, refs, tol)
-    return rows + _curve_rows(part, "g", "g(r)", "Å", model, refs, a)
+    return rows + _curve_rows(model, refs, part=part, kind="g", title="g(r)", unit="Å", allowance=a)
 
 
 def verdict(rows: list[Row]) -> dict:

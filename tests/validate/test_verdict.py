@@ -45,18 +45,41 @@ def test_a_model_like_its_reference_passes_and_a_shifted_one_fails():
 
 def test_tolerance_becomes_the_noise_when_the_runs_cannot_resolve_it():
     row = compare_values(
-        "liquid", "pressure", "GPa", (6.0, 0.05), [(5.5, 0.05), (5.6, 0.05)], False, 0.3, 1.5
+        "liquid",
+        "pressure",
+        "GPa",
+        (6.0, 0.05),
+        [(5.5, 0.05), (5.6, 0.05)],
+        relative=False,
+        tolerance=0.3,
+        allowance=1.5,
     )
     assert not row.passed and row.tolerance == 0.3 and "noise" not in row.rule
     row = compare_values(
-        "liquid", "pressure", "GPa", (6.0, 0.4), [(5.5, 0.4), (5.6, 0.4)], False, 0.3, 1.5
+        "liquid",
+        "pressure",
+        "GPa",
+        (6.0, 0.4),
+        [(5.5, 0.4), (5.6, 0.4)],
+        relative=False,
+        tolerance=0.3,
+        allowance=1.5,
     )
     assert row.passed and row.tolerance > 0.5 and "noise-limited" in row.rule
     row = compare_values(
-        "glass", "density", "g/cm³", (2.2, math.nan), [(2.0, math.nan)] * 2, True, 0.015, 1.5
+        "glass",
+        "density",
+        "g/cm³",
+        (2.2, math.nan),
+        [(2.0, math.nan)] * 2,
+        relative=True,
+        tolerance=0.015,
+        allowance=1.5,
     )
     assert not row.passed and row.distance == pytest.approx(0.1)
-    missing = compare_values("glass", "x", "", None, [(1.0, 0.1)] * 2, False, 0.1, 1.5)
+    missing = compare_values(
+        "glass", "x", "", None, [(1.0, 0.1)] * 2, relative=False, tolerance=0.1, allowance=1.5
+    )
     assert not missing.passed
 
 
