@@ -90,6 +90,15 @@ def require_directory(path: str | os.PathLike) -> None:
         )
 
 
+def require_new(path: str | os.PathLike, *, overwrite: bool) -> None:
+    """InputError when the output ``path`` exists and ``overwrite`` is not given: a command
+    never replaces an earlier output silently (``--overwrite`` says it may)."""
+    if Path(path).exists() and not overwrite:
+        raise InputError(
+            "already exists", file=str(path), fix="choose a new name or pass --overwrite"
+        )
+
+
 @contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``path`` atomically."""

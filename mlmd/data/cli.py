@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from mlmd.atomic import require_new
 from mlmd.data.build import random_sio2, sio2_crystal
 from mlmd.data.convert import LabelKeys
 from mlmd.data.extxyz import read_extxyz, write_extxyz
@@ -83,6 +84,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    require_new(args.output, overwrite=args.overwrite)
     ds = Dataset(args.input)
     ds.validate()
     frames = (ds[i] for i in ds.select(status=args.status)) if args.status else iter(ds)
@@ -125,8 +127,7 @@ def _output(args: argparse.Namespace) -> Path:
     if args.output is None:
         raise InputError("no output file", field="-o", fix="add -o OUT.h5")
     out = Path(args.output)
-    if out.exists() and not args.overwrite:
-        raise InputError("file exists", file=str(out), fix="choose a new name or --overwrite")
+    require_new(out, overwrite=args.overwrite)
     return out
 
 
@@ -273,6 +274,7 @@ def _register_data(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("input")
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--status", nargs="+", help="export only frames with these statuses")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     _label_key_options(p, "write")
     p.set_defaults(func=_export)
 

@@ -46,13 +46,16 @@ def _register_traj(subparsers) -> None:
         "-o", "--output", required=True, help="OUT.extxyz / .xyz or OUT.lammpstrj / .dump"
     )
     export.add_argument("--frames", help="frames as START:STOP:STEP (Python slice; default all)")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing output")
     export.add_argument("--json", action="store_true", help="print the summary as JSON")
     export.set_defaults(func=_export)
 
 
 def _export(args: argparse.Namespace) -> int:
+    from mlmd.atomic import require_new
     from mlmd.md.traj import export
 
+    require_new(args.output, overwrite=args.overwrite)
     summary = export(args.trajectory, args.output, args.frames)
     if args.json:
         print(json.dumps(summary, indent=1))

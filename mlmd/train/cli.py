@@ -53,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export", help="write a model as one safe-to-load file")
     p.add_argument("model", type=Path, help="model directory")
     p.add_argument("-o", "--output", type=Path, required=True, help="output file (*.pt)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.set_defaults(func=run_export)
 
 
@@ -149,8 +150,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from mlmd.atomic import require_new
     from mlmd.potential.export import export_model, is_model_dir, load_model_dir
 
+    require_new(args.output, overwrite=args.overwrite)
     if not is_model_dir(args.model):
         raise InputError(
             "not a model directory with trained members",

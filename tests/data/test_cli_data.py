@@ -39,6 +39,12 @@ def test_extxyz_import_export_is_float64_identical(tmp_path):
     assert r.returncode == 0, r.stderr
     r = run_mlmd("data", "export", h5, "-o", out)
     assert r.returncode == 0, r.stderr
+    written = out.read_bytes()
+    r = call_mlmd("data", "export", h5, "-o", out, cwd=tmp_path)  # never replaced silently
+    assert r.returncode == 2 and f"{out}: already exists" in r.stderr, r.stderr
+    assert out.read_bytes() == written
+    r = call_mlmd("data", "export", h5, "-o", out, "--overwrite", cwd=tmp_path)
+    assert r.returncode == 0 and out.read_bytes() == written, r.stderr
     before = ase.io.read(src, ":", format="extxyz")
     after = ase.io.read(out, ":", format="extxyz")
     assert len(before) == len(after) == 6

@@ -113,3 +113,15 @@ def test_a_missing_output_directory_is_named(trajectory, tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{target}: directory {target.parent} does not exist" in err and ".part" not in err
     assert not (tmp_path / "no").exists()
+
+
+def test_an_existing_output_is_replaced_only_with_overwrite(trajectory, tmp_path, capsys):
+    """Like ``build`` and ``data merge``: an existing file is refused, kept byte for byte."""
+    path, _ = trajectory
+    out = tmp_path / "t.xyz"
+    out.write_text("earlier output\n")
+    assert main(["traj", "export", str(path), "-o", str(out)]) == 2
+    assert f"{out}: already exists" in capsys.readouterr().err
+    assert out.read_text() == "earlier output\n"
+    assert main(["traj", "export", str(path), "-o", str(out), "--overwrite"]) == 0
+    assert len(ase.io.read(out, index=":")) == 5

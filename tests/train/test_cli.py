@@ -31,6 +31,10 @@ def test_train_evaluate_export_round_trip(small_dataset, tmp_path, capsys):
     assert "spearman_max_std_vs_max_error" in report
     exported = tmp_path / "model.pt"
     assert main(["export", str(model_dir), "-o", str(exported)]) == 0
+    written = exported.read_bytes()
+    assert main(["export", str(model_dir), "-o", str(exported)]) == 2  # never replaced silently
+    assert "already exists" in capsys.readouterr().err and exported.read_bytes() == written
+    assert main(["export", str(model_dir), "-o", str(exported), "--overwrite"]) == 0
 
     atoms = frame_to_atoms(sio2_crystal("quartz"))
     atoms.rattle(0.05, seed=3)
