@@ -47,7 +47,8 @@ def read_labels(output: Path, n_atoms: int) -> tuple[float, np.ndarray, np.ndarr
         ReadError: energy, forces or stress missing or malformed.
     """
     try:
-        atoms = read(output, format="espresso-out", index=-1)
+        # parallel=False: never ASE's MPI broadcast (a hang when one rank of many reads)
+        atoms = read(output, format="espresso-out", index=-1, parallel=False)
         energy = float(atoms.get_potential_energy())
         forces = np.asarray(atoms.get_forces(), dtype=np.float64)
         stress = np.asarray(atoms.get_stress(voigt=False), dtype=np.float64)
