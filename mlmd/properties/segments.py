@@ -134,8 +134,14 @@ def run_segment(
         summary = saved["summary"] if saved.get("key") == key else None
     summary = comm.bcast(summary, root=0)  # rank 0 alone holds the structure: it decides
     if summary is None:
-        summary = run_md(
-            cfg, structure=structure, restart=restart, comm=comm, echo=False, potential=potential
+        summary = run_md(  # a bar with ETA per segment on a terminal (quiet piped / --json)
+            cfg,
+            structure=structure,
+            restart=restart,
+            comm=comm,
+            echo=False,
+            potential=potential,
+            progress=True,
         )
         if comm.Get_rank() == 0:
             done.write_text(json.dumps({"key": key, "summary": summary}, default=str))

@@ -4,7 +4,8 @@ a config without a property table (the other bad inputs are rows of tests/test_b
 import json
 
 from mlmd.cli import main
-from tests.cli_helpers import tree_digest
+from tests.cli_helpers import call_mlmd, call_on_terminal, tree_digest
+from tests.properties.harmonic import fcc
 from tests.properties.synthetic import nvt_file
 
 
@@ -34,3 +35,23 @@ def test_prints_the_report_table_or_json(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["viscosity"]["points"][0]["unit"] == "Pa s"
     assert (tmp_path / "other" / "summary.json").is_file()
+
+
+def test_md_segments_draw_a_bar_with_eta_on_a_terminal_only(tmp_path):
+    """Each MD segment of the scan draws mlmd.progress's bar on a terminal; piped, none."""
+    from ase.io import write
+
+    write(tmp_path / "fcc.extxyz", fcc(2))
+    config = write_config(
+        tmp_path,
+        "[md]\npotential = 'test-springs'\ndevice = 'cpu'\ntorch_threads = 1\n"
+        "timestep_fs = 4.0\nskin_A = 0.3\nthermo_every = 5\nbarostat_damping_fs = 100.0\n"
+        f"compressibility_per_GPa = 0.008\n[structure]\nextxyz = '{tmp_path / 'fcc.extxyz'}'\n"
+        "[density_curve]\ntemperatures_K = [20.0, 40.0]\nhold_ps = 0.4\n"
+        "equilibration_ps = 0.2\nramp_ps = 0.2\n",
+    )
+    code, drawn = call_on_terminal("properties", config, "-o", tmp_path / "tty")
+    assert code == 0, drawn
+    assert "md run [" in drawn and "ETA" in drawn
+    piped = call_mlmd("properties", config, "-o", tmp_path / "pipe")
+    assert piped.returncode == 0 and "ETA" not in piped.stderr, piped.stderr
