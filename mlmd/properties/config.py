@@ -222,6 +222,14 @@ class PropertiesConfig:
     glass_transition: GlassTransitionConfig | None = None
     crystals: CrystalsConfig | None = None
 
+    def __post_init__(self) -> None:
+        te = self.thermal_expansion  # checked here, before any MD: its fit needs three points
+        if te is not None and not te.trajectories and len(set(te.temperatures_K)) < 3:
+            raise ValueError(
+                f"thermal_expansion.temperatures_K: {len(set(te.temperatures_K))} temperatures;"
+                " a thermal expansion with an error needs ≥ 3"
+            )
+
     def sections(self) -> list[str]:
         """The property tables present, in run order."""
         return [name for name in PROPERTIES if getattr(self, name) is not None]

@@ -25,6 +25,7 @@ def test_defaults_and_sections(tmp_path):
     [
         ("[viscosity]\nproduction = 'npt'\n", "invalid value 'npt'"),
         ("[thermal_expansion]\nhold_ps = 5.0\nequilibration_ps = 6.0\n", "shorter than hold"),
+        ("[thermal_expansion]\ntemperatures_K = [300.0, 900.0]\n", "2 temperatures; .* ≥ 3"),
         ("[bulk_modulus]\npv_strains = [-0.1, 0.0, 0.1]\n", "within ±0.05"),
         ("[glass_transition]\nstart_K = 300.0\nend_K = 300.0\n", "must differ"),
         ("[viscosity]\nstructure = {extxyz = 'a', builder = 'random_sio2'}\n", "exactly one"),
