@@ -233,6 +233,24 @@ def md_checkpoint(name: str, kind: str) -> Callable[[Path], None]:
     return prepare
 
 
+def md_trajectory(name: str, *, truncated: bool = False) -> Callable[[Path], None]:
+    """``name``: the H5MD trajectory of a 4-step teacher run of cristobalite (frames every
+    step), or its first half (a copy cut short)."""
+
+    def prepare(d: Path) -> None:
+        from mlmd.md import run_md
+
+        crystal = {"builder": "sio2_crystal", "crystal": "cristobalite", "repeat": [1, 1, 1]}
+        output = {"directory": str(d / "mdx"), "trajectory_every": 1, "thermo_every": 1}
+        run_md({"steps": 4, "potential": "teacher", "torch_threads": 1, "structure": crystal,
+                "output": output}, echo=False)  # fmt: skip
+        data = (d / "mdx" / "trajectory.h5").read_bytes()
+        (d / name).write_bytes(data[: len(data) // 2] if truncated else data)
+        shutil.rmtree(d / "mdx")
+
+    return prepare
+
+
 def props_case(body: str, trajectory: str = "", kind: str = "nve", **series) -> Callable:
     """A ``props.toml`` with ``body`` and an H5MD run ``trajectory`` in mlmd's layout
     (CONTRACTS §2) of ensemble ``kind``; ``series`` picks what it holds (properties stream)."""
@@ -331,6 +349,11 @@ CASES = [
          md_config('directory = "mdout"', 'directory = "ro/md"'), readonly=("ro",)),
     Case("label-readonly-output", "label data.h5 -o ro/out.h5 --reference teacher",
          ("ro/", "Permission denied"), readonly=("ro",)),
+    Case("analyze-readonly-output", "analyze t.h5 -o ro/an --what rdf",
+         ("ro/an", "Permission denied"), md_trajectory("t.h5"), readonly=("ro",)),
+    # trajectories given to analyze (analysis stream)
+    Case("analyze-truncated-trajectory", "analyze t.h5 -o an --what rdf",
+         ("t.h5", "truncated or damaged"), md_trajectory("t.h5", truncated=True)),
     # label references (refs stream)
     Case("label-hostile-key", "label data.h5 -o out.h5 --reference teacher",
          ("data.h5", "frames/key"), set_key("data.h5", 1, "../victim")),
