@@ -239,18 +239,23 @@ def validate(
     *,
     parts: list[str],
     trajectories: list[str],
+    glass_rows: dict | None = None,
     parsl_resource_specification: dict | None = None,
 ) -> dict:
     """The final model against its reference (:func:`mlmd.validate.validate`) with the
-    :class:`mlmd.validate.ValidateConfig` file ``config`` (JSON); returns its summary."""
+    :class:`mlmd.validate.ValidateConfig` file ``config`` (JSON); returns its summary, whose
+    verdict also holds the glass's material rows (:mod:`mlmd.workflow.glass_rows`) when
+    ``glass_rows`` (:func:`mlmd.workflow.plan_stages.glass_rows_spec`) is given."""
     import json
+    from pathlib import Path
 
     from mlmd.config import from_mapping
     from mlmd.validate import ValidateConfig
     from mlmd.validate import validate as run_validation
+    from mlmd.workflow.glass_rows import structure_rows, with_rows
 
     cfg = from_mapping(ValidateConfig, json.loads(open(config).read()), source=config)
-    return run_validation(
+    summary = run_validation(
         model,
         reference["name"],
         out_dir,
@@ -260,6 +265,10 @@ def validate(
         trajectories=tuple(trajectories),
         progress=False,
     )
+    if not glass_rows:
+        return summary
+    rows = structure_rows(summary, **glass_rows, out_dir=Path(out_dir) / "glass_rows")
+    return with_rows(summary, rows)
 
 
 def properties_command(

@@ -106,7 +106,12 @@ def prepare(cfg):
     """The material, its reference and every MD run, checked before anything runs."""
     from mlmd.materials import load_material
     from mlmd.workflow.plan import plan_campaign
-    from mlmd.workflow.plan_stages import properties_config, stop_spec, validation_config
+    from mlmd.workflow.plan_stages import (
+        glass_rows_spec,
+        properties_config,
+        stop_spec,
+        validation_config,
+    )
 
     material = load_material(cfg.material)
     label = cfg.reference or material.reference
@@ -118,8 +123,10 @@ def prepare(cfg):
             fix=f"use one of {', '.join(sorted(material.references))}",
         )
     plan = plan_campaign(cfg, material)
+    on = cfg.validation.enabled
     stages_checked = {
-        "validation": validation_config(cfg, material) if cfg.validation.enabled else None,
+        "validation": validation_config(cfg, material) if on else None,
+        "glass_rows": glass_rows_spec(cfg, material) if on else None,
         "stop": stop_spec(cfg) if cfg.stop.enabled else None,
         "properties": properties_config(cfg),
     }

@@ -285,7 +285,8 @@ def validation(c: Campaign, model: Out, runs: list[dict]) -> dict:
     starts = structures(c, "validation")
     trajectories = [r["trajectory"] for r in runs]
     config = to_mapping(c.plan.validation)
-    params = [model.key, starts.key, reference_spec(c), parts, trajectories, config]
+    rows = c.plan.glass_rows
+    params = [model.key, starts.key, reference_spec(c), parts, trajectories, config, rows]
     key = step_key("validate", params=params)
     app, kwargs = (bindings.validate, {}) if "b" in parts else (bindings.validate_dft, kwargs)
 
@@ -293,7 +294,14 @@ def validation(c: Campaign, model: Out, runs: list[dict]) -> dict:
         filled = with_paths(config, model="", starts=starts.path, output="")
         path = write_json(out / "validate.json", filled)
         future = app(
-            model.path, ref, path, str(out), parts=parts, trajectories=trajectories, **kwargs
+            model.path,
+            ref,
+            path,
+            str(out),
+            parts=parts,
+            trajectories=trajectories,
+            glass_rows=rows,
+            **kwargs,
         )
         return then(future, lambda summary: {"out_dir": str(out), "summary": summary})
 

@@ -145,6 +145,10 @@ class ValidationConfig:
     frames of the production runs (a reference that runs in process) or of small-cell ML-MD
     replicas of the glass schedule (``replica_atoms``; DFT), against the per-phase targets.
     ``tolerances`` are :class:`mlmd.validate.Tolerances` keys (issue 12's defaults).
+    Material rows of the glass (:mod:`mlmd.workflow.glass_rows`): the mean coordination of
+    every bonded pair within ``coordination_mean_tolerance`` neighbours, and the fraction of
+    full icosahedra around each species of ``icosahedra_centres`` (Voronoi over
+    ``voronoi_frames`` frames of the anneal) within ``icosahedral_fraction_tolerance``.
     """
 
     enabled: bool = True
@@ -160,8 +164,14 @@ class ValidationConfig:
     force_rmse_eV_A: dict[str, float] = field(default_factory=_issue12_force_targets)
     energy_rmse_meV_atom: dict[str, float] = field(default_factory=_energy_targets)
     tolerances: dict[str, float] = field(default_factory=dict)
+    coordination_mean_tolerance: float = 0.05
+    icosahedra_centres: list[str] = field(default_factory=list)
+    icosahedral_fraction_tolerance: float = 0.03
+    voronoi_frames: int = 5
 
     def __post_init__(self) -> None:
+        if self.voronoi_frames < 1:
+            raise ValueError("validation.voronoi_frames must be ≥ 1")
         if self.atoms < 2 or self.replica_atoms < 2 or self.frames_per_phase < 2:
             raise ValueError("validation.atoms, replica_atoms and frames_per_phase must be ≥ 2")
         _positive(
@@ -169,6 +179,8 @@ class ValidationConfig:
             liquid_K=self.liquid_K,
             sampling_ps=self.sampling_ps,
             output_every_fs=self.output_every_fs,
+            coordination_mean_tolerance=self.coordination_mean_tolerance,
+            icosahedral_fraction_tolerance=self.icosahedral_fraction_tolerance,
         )
 
 

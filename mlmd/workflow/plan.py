@@ -46,6 +46,7 @@ class Plan:
     production: tuple[MDRun, ...]
     schedule: dict  # the production melt–quench schedule at the first rate (for reports)
     validation: object = None  # mlmd.validate.ValidateConfig
+    glass_rows: dict | None = None  # plan_stages.glass_rows_spec: the glass's material rows
     stop: object = None  # mlmd.validate.APosterioriSpec of the rounds' stopping rule
     properties: dict | None = None  # the mlmd properties mapping
 

@@ -70,6 +70,34 @@ def validation_config(cfg: CampaignConfig, material):
     return from_mapping(ValidateConfig, data, source="campaign [validation]")
 
 
+def glass_rows_spec(cfg: CampaignConfig, material) -> dict:
+    """The settings of the validation's material rows of the glass
+    (:func:`mlmd.workflow.glass_rows.structure_rows`); a centre species the material does
+    not hold is a ConfigError naming ``validation.icosahedra_centres``."""
+    from mlmd.errors import ConfigError
+    from mlmd.validate import Tolerances
+
+    v = cfg.validation
+    unknown = [c for c in v.icosahedra_centres if c not in material.elements]
+    if unknown:
+        raise ConfigError(
+            f"{unknown[0]!r} is not an element of the material {material.name}",
+            file="campaign [validation]",
+            field="validation.icosahedra_centres",
+            fix=f"use elements of {', '.join(material.elements)}",
+        )
+    tolerances = from_mapping(Tolerances, dict(v.tolerances), source="campaign [validation]")
+    return {
+        "icosahedra_centres": list(v.icosahedra_centres),
+        "tolerances": {
+            "coordination_mean": v.coordination_mean_tolerance,
+            "icosahedral_fraction": v.icosahedral_fraction_tolerance,
+            "noise_allowance": tolerances.noise_allowance,
+            "voronoi_frames": v.voronoi_frames,
+        },
+    }
+
+
 def stop_spec(cfg: CampaignConfig):
     """The :class:`mlmd.validate.APosterioriSpec` of the rounds' stopping rule: frames of the
     round's own exploration trajectories against the validation's targets."""

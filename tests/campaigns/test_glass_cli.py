@@ -30,12 +30,14 @@ MATERIALS = ROOT / "campaigns/materials"
         (quickstart.main, ["--start-recipe", "huge"], ["sio2.toml", "start.recipe", "small"]),
         (quickstart.main, ["--config", "c.toml"], ["c.toml", "train.epoch", "did you mean"]),
         (quickstart.main, ["--site", "s.toml"], ["s.toml", "workloads.gpu"]),
+        (quickstart.main, ["--config", "v.toml"], ["validation.icosahedra_centres", "'Cu'"]),
     ],
 )
 def test_bad_campaign_input_exits_2_before_anything_runs(tmp_path, monkeypatch, capsys, case):
     entry, args, fragments = case
     monkeypatch.chdir(tmp_path)
     (tmp_path / "c.toml").write_text("[train]\nepoch = 3\n")
+    (tmp_path / "v.toml").write_text('[validation]\nicosahedra_centres = ["Cu"]\n')
     (tmp_path / "s.toml").write_text('[site]\nname = "s"\n[workloads.gpu]\n')
     run_dir = tmp_path / "run"
     assert entry(["--run-dir", str(run_dir), *args]) == 2
