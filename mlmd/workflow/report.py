@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mlmd import __version__
 from mlmd.atomic import write_text
+from mlmd.workflow import physical
 from mlmd.workflow.report_rounds import active_learning
 
 
@@ -58,7 +59,8 @@ def copy_plot(path: str | Path, figs: Path, prefix: str) -> str:
 
 
 def verdict(record: dict, figs: Path) -> list[str]:
-    """The validation's own report lines (:func:`mlmd.validate.report_lines`), plots local."""
+    """The validation's own report lines (:func:`mlmd.validate.report_lines`), plots local,
+    then issue 12's minimum bar (:mod:`mlmd.workflow.physical`)."""
     from mlmd.validate import report_lines
 
     entry = record.get("validation")
@@ -71,7 +73,7 @@ def verdict(record: dict, figs: Path) -> list[str]:
             if Path(target).is_file():
                 line = line.replace(target, copy_plot(target, figs, "validation"))
         lines.append(line)
-    return lines
+    return lines + physical.report_lines(entry["summary"])
 
 
 def _window_of(rows: dict) -> str:
