@@ -347,7 +347,8 @@ def _edge_cotangents(
     rows = slots * (2 * width) + position
     lhs = radial.new_zeros(n_slots * 2 * width, nb)
     lhs = lhs.index_copy(0, rows, radial).index_copy(0, rows + width, d_radial)
-    out = torch.bmm(lhs.view(n_slots, 2 * width, nb), cot.view(n_slots, k * 13, nb).transpose(1, 2))
+    cot = cot.reshape(n_slots, k * 13, nb)  # one species: the permuted cotangent is strided
+    out = torch.bmm(lhs.view(n_slots, 2 * width, nb), cot.transpose(1, 2))
     out = out.view(-1, k, 13)
     return out.index_select(0, rows), out.index_select(0, rows + width)
 

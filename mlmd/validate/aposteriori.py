@@ -110,6 +110,13 @@ def _one_temperature_phase(reader, times_ps, windows: dict, threshold_A2: float)
 
     (window,) = windows.values()
     inside = np.flatnonzero((times_ps >= window[0] - 1e-6) & (times_ps <= window[1] + 1e-6))
+    if inside.size == 0:  # e.g. a run stopped (spread past its limit) before the window
+        raise InputError(
+            f"the window {window[0]:g}–{window[1]:g} ps holds no frame",
+            file=str(reader.path),
+            field="one-temperature window",
+            fix="give a run that reached its window (or write frames more often)",
+        )
     unwrap, ends = Unwrapper(reader.masses), []
     for snap in reader.frames(slice(int(inside[0]), int(inside[-1]) + 1)):
         r = unwrap(snap.positions, snap.cell, snap.image)

@@ -117,3 +117,18 @@ def test_stacking_different_architectures_fails():
     other = BodyOrderPotential(ModelConfig(**{**TINY.__dict__, "channels": 5}))
     with pytest.raises(ValueError, match="architecture"):
         stack_members([_members(1)[0], other])
+
+
+def test_one_species_ensemble_matches_its_members():
+    """One species (a-Si): the density slot axis has size 1, where a reshape of the
+    permuted cotangent is not contiguous (it once raised 'view size is not compatible')."""
+    from ase.build import bulk
+
+    cfg = dataclasses.replace(TINY, species=[14])
+    models = [BodyOrderPotential(cfg, seed=seed) for seed in range(2)]
+    atoms = bulk("Si", "diamond", a=5.431, cubic=True)
+    atoms.rattle(0.1, seed=3)
+    graph = graph_from_atoms([atoms], cfg.cutoff_A)
+    ev = evaluate(stack_members(models), graph)
+    f = torch.stack([evaluate(m, graph).forces for m in models])
+    torch.testing.assert_close(ev.forces.detach(), f.mean(0), rtol=1e-10, atol=1e-12)

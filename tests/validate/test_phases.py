@@ -111,3 +111,23 @@ def test_a_run_at_one_temperature_is_liquid_when_its_atoms_move(tmp_path, step_A
     assert list(frames) == [phase] and len(frames[phase]) == 4
     assert windows[str(path)]["windows_ps"] == {phase: (2.0, 4.0)}
     assert "MSD" in windows[str(path)]["glass_transition"]["source"]
+
+
+def test_a_run_at_one_temperature_that_stopped_before_its_window_is_a_clear_error(tmp_path):
+    """An exploration stopped at its first frame (spread past its limit): an InputError
+    naming the file, not an IndexError."""
+    from mlmd.data.build import random_sio2
+    from mlmd.errors import InputError
+    from mlmd.md.h5md import H5MDWriter
+    from mlmd.validate.aposteriori import sample_frames
+    from mlmd.validate.config import APosterioriSpec
+
+    frame = random_sio2(24, 2.2, seed=2)
+    config = {"steps": 4000, "timestep_fs": 1.0, "ensemble": {"temperature_K": 1500.0}}
+    path = tmp_path / "stopped.h5"
+    writer = H5MDWriter(path, frame.numbers, np.full(24, 20.0), np.arange(24), config)
+    writer.write_frame(0, 0.0, frame.cell, frame.positions, np.zeros((24, 3), dtype=int))
+    writer.close()
+    with pytest.raises(InputError, match="holds no frame") as info:
+        sample_frames([path], APosterioriSpec(frames_per_phase=4), {})
+    assert "stopped.h5" in str(info.value)
