@@ -81,7 +81,14 @@ def structure_rows(
         t = tolerances["coordination_mean"]
         rows.append(
             compare_values(
-                "glass", title, "", _coordination(model, pair), values, False, t, allowance
+                "glass",
+                title,
+                "",
+                _coordination(model, pair),
+                values,
+                relative=False,
+                tolerance=t,
+                allowance=allowance,
             )
         )
     if icosahedra_centres:
@@ -96,7 +103,18 @@ def structure_rows(
             mine = (fractions["model"][centre], float("nan")) if "model" in fractions else None
             title = f"{centre}-centred <0,0,12,0> fraction"
             t = tolerances["icosahedral_fraction"]
-            rows.append(compare_values("glass", title, "", mine, values, False, t, allowance))
+            rows.append(
+                compare_values(
+                    "glass",
+                    title,
+                    "",
+                    mine,
+                    values,
+                    relative=False,
+                    tolerance=t,
+                    allowance=allowance,
+                )
+            )
     return [r.to_dict() for r in rows]
 
 
