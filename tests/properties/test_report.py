@@ -36,7 +36,7 @@ def test_report_lines_beside_experiment():
     assert lines[0].startswith("| property | model |") and len(lines) == 2 + 9 + 1
     assert "| log₁₀ η at 3500 K (400 ps) | -1.40 ± 0.09 | log10(Pa s) | -0.2 ± 0.3 |" in text
     assert "| K (NPT volume fluctuations) | 38.2 ± 2.1 | GPa | 36.5 ± 0.5 |" in text
-    assert "| thermal expansion α | 1.1e-06 ± 2e-06 | 1/K |" in text
+    assert "| volumetric thermal expansion α_V | 1.1e-06 ± 2e-06 | 1/K | 1.5e-06 ± 3e-07 |" in text
     assert "| T_g from the kink of H(T) | 2710 ± 85 | K |" in text
     # unresolved results are not printed as numbers
     assert "| T_g from the kink of ρ(T) | — |" in text
