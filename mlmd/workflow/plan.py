@@ -69,6 +69,7 @@ def plan_campaign(cfg: CampaignConfig, material) -> Plan:
     """Every MD config of the campaign, each checked (a ConfigError names the run), after
     the names the campaign takes from the material (recipe, crystal) are checked."""
     _check_names(cfg, material)
+    _check_cell_sizes(cfg, material)
     mq = melt_quench(cfg, material)
     explore = tuple(
         MDRun(f"run{r}-{path}", _explore_md(cfg, mq, r, path))
@@ -82,6 +83,22 @@ def plan_campaign(cfg: CampaignConfig, material) -> Plan:
     for run in (*explore, *production):
         config_from_mapping(run.config, source=f"campaign MD run {run.tag}")
     return Plan(explore, production, mq.schedule(mq.quench_rates_K_ps[0]))
+
+
+def _check_cell_sizes(cfg: CampaignConfig, material) -> None:
+    """Every random cell the campaign will build holds whole formula units (an InputError
+    naming the option; Cu64Zr36: multiples of 25 atoms)."""
+    from mlmd.materials.structures import formula_counts
+
+    sizes = {"explore.atoms": cfg.explore.atoms}
+    if cfg.production.start == "random":
+        sizes["production.atoms"] = cfg.production.atoms
+    if cfg.validation.enabled:
+        sizes["validation.atoms"] = cfg.validation.atoms
+        sizes["validation.replica_atoms"] = cfg.validation.replica_atoms
+    for field_name, n_atoms in sizes.items():
+        if n_atoms:
+            formula_counts(material, n_atoms, field=field_name)
 
 
 def _check_names(cfg: CampaignConfig, material) -> None:

@@ -24,6 +24,11 @@ MATERIALS = ROOT / "campaigns/materials"
             ["--material", str(MATERIALS / "si.toml"), "--reference", "dft"],
             ["si.toml", "--reference", "sw"],
         ),
+        (
+            glass_main,
+            ["--material", str(MATERIALS / "cuzr.toml"), "--validation-atoms", "96"],
+            ["validation.atoms", "multiple of 25"],
+        ),
         (quickstart.main, ["--production-atoms", "0"], ["production.atoms", "quickstart preset"]),
         (quickstart.main, ["--explore-runs", "-1"], ["explore.runs"]),
         (quickstart.main, ["--production-start", "lattice"], ["production.start", "'random'"]),
