@@ -163,7 +163,11 @@ def dag(c: Campaign) -> dict:
     out = {"final_data": data.path, "final_model": model.path, "production": runs}
     out["analyses"] = stages.analyze(c, runs)
     if c.plan.validation is not None:
-        out["validation"] = stages.validation(c, model, runs)
+        try:
+            out["validation"] = stages.validation(c, model, runs)
+        except Exception as exc:  # the report must still say the model is unchecked
+            out["validation_error"] = f"{type(exc).__name__}: {exc}"
+            c.status.note(f"validation could not run: {out['validation_error']}")
     out["properties"] = stages.properties(c, model, runs)
     return out
 

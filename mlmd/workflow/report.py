@@ -64,6 +64,14 @@ def verdict(record: dict, figs: Path) -> list[str]:
     from mlmd.validate import report_lines
 
     entry = record.get("validation")
+    if not entry and record.get("validation_error"):
+        return [
+            "## Validation of the model against its reference: FAIL",
+            "",
+            f"**FAIL**: the validation could not run ({record['validation_error']}). Nothing "
+            "below is checked; results computed with this model are not trustworthy.",
+            "",
+        ]
     if not entry:
         return ["## Validation", "", "No validation stage ran: nothing below is checked.", ""]
     lines = []
@@ -117,7 +125,8 @@ def _by_run(record: dict) -> dict[str, dict[str, dict]]:
 def model_vs_experiment(record: dict) -> list[str]:
     lines = ["## The model against experiment", ""]
     summary = (record.get("validation") or {}).get("summary")
-    if summary is not None and not summary["verdict"]["pass"]:
+    failed = summary is not None and not summary["verdict"]["pass"]
+    if failed or record.get("validation_error"):
         lines += ["The model FAILED its validation: these are not its reference's numbers.", ""]
     for tag, phases in _by_run(record).items():
         rows = (phases.get("glass", {}).get("summary") or {}).get("comparison") or {}
