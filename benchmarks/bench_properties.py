@@ -65,6 +65,15 @@ from mlmd import units  # noqa: E402
 from mlmd.errors import InputError  # noqa: E402
 
 
+def teacher_md(*, thermo_every: int, pdamp_ps: float | None = None) -> dict:
+    """The ``[md]`` table of every mlmd part: the teacher on one CPU thread, thermo every
+    ``thermo_every`` steps, and for NPT parts the barostat damping ``pdamp_ps`` (ps)."""
+    md = {"potential": "teacher", "device": "cpu", "torch_threads": 1, "thermo_every": thermo_every}
+    if pdamp_ps is not None:
+        md["barostat_damping_fs"] = pdamp_ps * 1e3
+    return md
+
+
 # ----------------------------------------------------------------------------- quartz
 def part_quartz(args, run: Path) -> dict:
     from mlmd.potential.calculator import MlmdCalculator
@@ -127,7 +136,7 @@ def part_viscosity_mlmd(args, run: Path) -> dict:
     n_replicas = args.first_replica + args.replicas
     cfg = {
         "output": str(run / "visc_mlmd"),
-        "md": {"potential": "teacher", "device": "cpu", "torch_threads": 1, "thermo_every": 20},
+        "md": teacher_md(thermo_every=20),
         "structure": {"extxyz": str(start)},
         "viscosity": {
             "temperatures_K": [args.temperature],
@@ -185,13 +194,7 @@ def part_glass_mlmd(args, run: Path) -> dict:
     t_static = time.perf_counter() - t0
     cfg = {
         "output": str(run / "glass_mlmd"),
-        "md": {
-            "potential": "teacher",
-            "device": "cpu",
-            "torch_threads": 1,
-            "thermo_every": 10,
-            "barostat_damping_fs": args.pdamp_ps * 1e3,
-        },
+        "md": teacher_md(thermo_every=10, pdamp_ps=args.pdamp_ps),
         "structure": {"extxyz": str(glass_path(run))},
         "bulk_modulus": {
             "temperature_K": 300.0,
@@ -223,13 +226,7 @@ def part_thermal_mlmd(args, run: Path) -> dict:
 
     cfg = {
         "output": str(run / "thermal_mlmd"),
-        "md": {
-            "potential": "teacher",
-            "device": "cpu",
-            "torch_threads": 1,
-            "thermo_every": 10,
-            "barostat_damping_fs": args.pdamp_ps * 1e3,
-        },
+        "md": teacher_md(thermo_every=10, pdamp_ps=args.pdamp_ps),
         "structure": {"extxyz": str(glass_path(run))},
         "thermal_expansion": {
             "temperatures_K": [300.0, 500.0, 700.0, 900.0],
@@ -252,13 +249,7 @@ def part_quench_mlmd(args, run: Path) -> dict:
     start_liquid(args.atoms, 2.2, args.seed).write(start)
     cfg = {
         "output": str(run / "quench_mlmd"),
-        "md": {
-            "potential": "teacher",
-            "device": "cpu",
-            "torch_threads": 1,
-            "thermo_every": 20,
-            "barostat_damping_fs": args.pdamp_ps * 1e3,
-        },
+        "md": teacher_md(thermo_every=20, pdamp_ps=args.pdamp_ps),
         "structure": {"extxyz": str(start)},
         "glass_transition": {
             "start_K": args.temperature,
