@@ -12,8 +12,6 @@ writes a checkpoint and returns cleanly. A safety problem writes ``checkpoint_er
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from mlmd.md.integrators import make_integrator
 from mlmd.md.observables import measure as measure_observables
 from mlmd.md.observables import summary_values
 from mlmd.md.outputs import Outputs, output_paths
+from mlmd.md.process import Signals, pick_device, set_threads
 from mlmd.md.schedule import Schedule
 from mlmd.md.state import MDState, atoms_from_structure, kinetic_tensor, maxwell_boltzmann
 from mlmd.md.structure import as_structure, check_start, load_structure
@@ -44,32 +43,6 @@ from mlmd.progress import Progress
 from mlmd.runtime import reuse_freed_memory
 
 log = logging.getLogger(__name__)
-
-
-def pick_device(name: str, comm: MPI.Comm) -> torch.device:
-    """``cpu``, or ``cuda:<local rank mod GPUs>`` for ``cuda`` (and ``auto`` when present)."""
-    has_cuda = torch.cuda.is_available()
-    if name == "cuda" and not has_cuda:
-        raise InputError("no CUDA device is visible", field="device", fix="use 'auto' or 'cpu'")
-    if name == "cpu" or not has_cuda:
-        return torch.device("cpu")
-    local = comm.Split_type(MPI.COMM_TYPE_SHARED).Get_rank()
-    return torch.device(f"cuda:{local % torch.cuda.device_count()}")
-
-
-def set_threads(requested: int, comm: MPI.Comm) -> None:
-    """Torch CPU threads per rank: ``requested``; else ``OMP_NUM_THREADS`` when the launcher
-    or site set it (a Parsl worker that shares the node with others); else the node's cores
-    shared among its ranks. More threads than cores makes OpenMP spin: measured 25× slower
-    training in a worker whose earlier MD task had raised its thread count."""
-    if requested <= 0:
-        from_env = os.environ.get("OMP_NUM_THREADS", "")
-        if from_env.isdigit() and int(from_env) > 0:
-            requested = int(from_env)
-        else:
-            local = comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()
-            requested = max(1, (os.cpu_count() or 1) // local)
-    torch.set_num_threads(requested)
 
 
 def schedules(cfg: MDConfig) -> tuple[Schedule, Schedule]:
@@ -100,29 +73,6 @@ def initial_atoms(structure, temperature_K: float, seed: int, dof_fn) -> dict:
     t_now = units.kinetic_temperature_K(float(np.trace(kinetic_tensor(atoms["masses"], v))), dof)
     atoms["velocities"] = v * np.sqrt(temperature_K / t_now)
     return atoms
-
-
-class _Signals:
-    """Remembers SIGTERM/SIGUSR1; restores the old handlers on exit."""
-
-    def __init__(self):
-        self.caught: int | None = None
-        self._old = {}
-
-    def __enter__(self):
-        for sig in (signal.SIGTERM, signal.SIGUSR1):
-            try:
-                self._old[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread
-                pass
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        self.caught = signum
-
-    def __exit__(self, *exc) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
 
 
 @dataclass(frozen=True)
@@ -373,7 +323,7 @@ def _loop(run: Run, state: MDState, watch: _Watch) -> tuple[MDState, str]:
     ``uncertainty.every``), writes outputs and checkpoints."""
     cfg, comm, outputs = run.cfg, run.grid.comm, watch.outputs
     status = "completed"
-    with _Signals() as signals:
+    with Signals() as signals:
         while state.step < cfg.steps and status == "completed":
             step = state.step + 1
             check = step % cfg.safety.check_every == 0 or step == cfg.steps

@@ -39,7 +39,7 @@ def run_properties(
     """Compute the properties of ``config`` (a :class:`PropertiesConfig`, mapping or TOML
     path); ``only`` restricts them to those names. Returns the summary (also written to
     ``<output>/summary.json``)."""
-    from mlmd.md.runner import set_threads
+    from mlmd.md.process import set_threads
 
     cfg = _config(config)
     comm = comm or MPI.COMM_WORLD
