@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from mlmd.config import from_mapping, load_toml
 from mlmd.md.ensemble import EnsembleConfig, NVEConfig
@@ -44,7 +44,12 @@ from mlmd.md.integrators import parse_ensemble
 
 @dataclass(frozen=True)
 class StructureConfig:
-    """Start structure: a dataset frame, an extxyz file, or a builder of mlmd.data.build."""
+    """Start structure: a dataset frame, an extxyz file, or a builder of mlmd.data.build.
+
+    ``SOURCES`` are the keys that say where it comes from: exactly one is given (a subclass
+    with another source, e.g. :class:`mlmd.properties.config.StartConfig`, extends them)."""
+
+    SOURCES: ClassVar[tuple[str, ...]] = ("dataset", "extxyz", "builder")
 
     dataset: str | None = None
     index: int = 0
@@ -57,14 +62,12 @@ class StructureConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        given = [k for k in ("dataset", "extxyz", "builder") if getattr(self, k) is not None]
+        given = [k for k in self.SOURCES if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(
-                "give exactly one of 'dataset', 'extxyz' or 'builder' in [structure] "
-                f"(got {', '.join(given) or 'none'})"
-            )
+            names = ", ".join(f"'{k}'" for k in self.SOURCES[:-1]) + f" or '{self.SOURCES[-1]}'"
+            raise ValueError(f"give exactly one of {names} (got {', '.join(given) or 'none'})")
         if self.builder == "random_sio2" and self.n_atoms <= 0:
-            raise ValueError("builder 'random_sio2' needs n_atoms > 0 in [structure]")
+            raise ValueError("builder 'random_sio2' needs n_atoms > 0")
 
 
 @dataclass(frozen=True)

@@ -50,35 +50,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from mlmd.config import from_toml
+from mlmd.md.config import StructureConfig
 
 Device = Literal["auto", "cpu", "cuda"]
 
 
 @dataclass(frozen=True)
-class StartConfig:
-    """A start structure: the MD structure options, or the last frame of a trajectory."""
+class StartConfig(StructureConfig):
+    """A start structure: the MD structure options (:class:`~mlmd.md.config.StructureConfig`,
+    every key of it), or ``trajectory``: the last frame of an H5MD trajectory."""
+
+    SOURCES: ClassVar[tuple[str, ...]] = ("trajectory", *StructureConfig.SOURCES)
 
     trajectory: str | None = None
-    dataset: str | None = None
-    index: int = 0
-    extxyz: str | None = None
-    builder: Literal["random_sio2", "sio2_crystal"] | None = None
-    n_atoms: int = 0
-    density_g_cm3: float = 2.2
-    crystal: str = "cristobalite"
-    repeat: tuple[int, int, int] = (1, 1, 1)
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        given = [k for k in ("trajectory", "dataset", "extxyz", "builder") if getattr(self, k)]
-        if len(given) != 1:
-            raise ValueError(
-                "give exactly one of 'trajectory', 'dataset', 'extxyz' or 'builder' for the "
-                f"structure (got {', '.join(given) or 'none'})"
-            )
 
 
 @dataclass(frozen=True)

@@ -153,11 +153,9 @@ def start_structure(start: StartConfig) -> Atoms:
     """The start structure of ``start`` as ASE Atoms (the last frame of a trajectory)."""
     if start.trajectory is not None:
         return last_frame(start.trajectory)
-    from mlmd.md.config import StructureConfig
     from mlmd.md.structure import load_structure
 
-    fields = {k: getattr(start, k) for k in StructureConfig.__dataclass_fields__}
-    s = load_structure(StructureConfig(**fields))
+    s = load_structure(start)  # a StartConfig is a StructureConfig
     return Atoms(numbers=s.numbers, positions=s.positions, cell=s.cell, pbc=True)
 
 

@@ -50,3 +50,20 @@ def test_the_example_config_parses():
         "crystals", "glass_transition", "bulk_modulus", "thermal_expansion", "viscosity"
     ]  # fmt: skip
     assert cfg.bulk_modulus.structure.trajectory.endswith("quench/trajectory.h5")
+
+
+def test_the_start_structure_takes_every_md_structure_key_and_a_trajectory(tmp_path):
+    from dataclasses import fields
+
+    from mlmd.md.config import StructureConfig
+    from mlmd.properties.config import StartConfig
+
+    names = {f.name for f in fields(StructureConfig)}
+    assert {f.name for f in fields(StartConfig)} == names | {"trajectory"}
+    text = "[elastic]\nstructure = {builder = 'sio2_crystal', repeat = [2, 1, 1]}\n"
+    start = load_properties_config(write(tmp_path, text)).elastic.structure
+    assert isinstance(start, StructureConfig) and start.repeat == (2, 1, 1)
+    with pytest.raises(ConfigError, match="elastic.structure: builder 'random_sio2' needs n_atoms"):
+        load_properties_config(
+            write(tmp_path, "[elastic]\nstructure = {builder = 'random_sio2'}\n")
+        )
