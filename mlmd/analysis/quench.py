@@ -24,7 +24,7 @@ import numpy as np
 from mlmd.analysis import plots
 from mlmd.analysis.context import Context, Section
 from mlmd.analysis.trajectory import Series, TrajectoryReader
-from mlmd.analysis.window import Segment, segments
+from mlmd.analysis.window import Segment, segments, stored_run_config
 from mlmd.errors import InputError
 from mlmd.units import AMU_PER_A3_TO_G_PER_CM3, GPA
 
@@ -120,14 +120,7 @@ def quench_curves(
 ) -> QuenchCurves:
     """ρ(T) and H(T) of the cooling ``segment`` (default: :func:`cooling_segment`), binned in
     target temperature."""
-    config = reader.run_config()
-    if config is None:
-        raise InputError(
-            "the trajectory stores no MD run config (no schedule)",
-            file=str(reader.path),
-            field="parameters",
-            fix="quench curves need an mlmd melt–quench trajectory",
-        )
+    config = stored_run_config(reader, "the quench curves")
     seg = segment or cooling_segment(config, str(reader.path))
     data = _samples(reader, seg)
     t0, t1 = seg.temperature_K

@@ -145,6 +145,24 @@ def segments(config: dict) -> list[Segment]:
     return out
 
 
+def stored_run_config(reader: TrajectoryReader, needed_for: str, alternative: str = "") -> dict:
+    """The MD run config that ``mlmd md run`` stores in its trajectory (``/parameters``
+    attribute ``config``), whose schedule gives the segments. A trajectory without one (not
+    written by mlmd) is an :class:`InputError` (exit 2) naming the file, that field, what
+    needed it (``needed_for``, e.g. ``"--segment"``) and the fix, with ``alternative`` (a way
+    that needs no config) when there is one."""
+    config = reader.run_config()
+    if config is None:
+        fix = "give a trajectory written by `mlmd md run`"
+        raise InputError(
+            f"the trajectory stores no MD run config (its schedule), needed for {needed_for}",
+            file=str(reader.path),
+            field="parameters (attribute config)",
+            fix=f"{fix}, or {alternative}" if alternative else fix,
+        )
+    return config
+
+
 @dataclasses.dataclass(frozen=True)
 class WindowSelection:
     """The frames of a window: ``selection`` (a slice over the trajectory's frames for the
@@ -192,15 +210,7 @@ def _compose(lo: int, hi: int, frames: slice) -> slice:
 
 
 def _segment(reader: TrajectoryReader, k: int) -> Segment:
-    config = reader.run_config()
-    if config is None:
-        raise InputError(
-            "the trajectory stores no MD run config, so it has no schedule segments",
-            file=str(reader.path),
-            field="--segment",
-            fix="give an mlmd trajectory (its /parameters config), or use --time-ps A:B",
-        )
-    segs = segments(config)
+    segs = segments(stored_run_config(reader, "--segment", alternative="use --time-ps A:B"))
     if not -len(segs) <= k < len(segs):
         listing = "; ".join(f"{s.index}: {s.start_ps:g}–{s.end_ps:g} ps" for s in segs)
         raise InputError(

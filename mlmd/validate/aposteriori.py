@@ -21,6 +21,7 @@ import numpy as np
 
 from mlmd import units
 from mlmd.analysis.reader import open_trajectory
+from mlmd.analysis.window import stored_run_config
 from mlmd.data import Dataset, Frame, write_frames
 from mlmd.errors import InputError
 from mlmd.validate import plots
@@ -71,14 +72,7 @@ def sample_frames(
 def _picks(reader, spec: APosterioriSpec) -> tuple[dict[int, list[str]], dict]:
     """Frame index → the phases it is drawn for (every phase window must hold a frame), and
     the windows and T_g used."""
-    config = reader.run_config()
-    if config is None:
-        raise InputError(
-            "the trajectory stores no MD run config, so its phases are unknown",
-            file=str(reader.path),
-            field="parameters/config",
-            fix="give a trajectory written by `mlmd md run`",
-        )
+    config = stored_run_config(reader, "the a-posteriori phase windows")
     times_ps = reader.frame_times()[1] / 1e3
     tg = {"tg_K": spec.glass_transition_K, "source": "configured"}
     if tg["tg_K"] is None:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from mlmd.analysis import analyze
+from mlmd.analysis.quench import quench_curves
 from mlmd.analysis.reader import open_trajectory
 from mlmd.analysis.window import Window, segments, select
 from mlmd.cli import main
@@ -113,8 +114,19 @@ def test_a_window_without_frames_exits_2_naming_the_option(tmp_path, capsys, arg
     assert option in err and "Traceback" not in err
 
 
-def test_segment_of_a_file_without_run_config_is_refused(tmp_path):
+@pytest.mark.parametrize(
+    "use, needed_for",
+    [
+        (lambda r: select(r, Window("segment", segment=0), slice(None)), "--segment"),
+        (quench_curves, "the quench curves"),
+    ],
+)
+def test_a_file_without_run_config_is_refused_naming_file_field_and_fix(tmp_path, use, needed_for):
     pos, cell, numbers = random_sio2(10, seed=1)
     path = write_h5md(tmp_path / "plain.h5", pos[None], cell, numbers, mlmd=False)
-    with open_trajectory(path) as reader, pytest.raises(InputError, match="--segment"):
-        select(reader, Window("segment", segment=0), slice(None))
+    with open_trajectory(path) as reader, pytest.raises(InputError) as info:
+        use(reader)
+    err = info.value
+    assert err.message.endswith(f"stores no MD run config (its schedule), needed for {needed_for}")
+    assert err.file.endswith("plain.h5") and err.field == "parameters (attribute config)"
+    assert "`mlmd md run`" in err.fix

@@ -131,3 +131,16 @@ def test_a_run_at_one_temperature_that_stopped_before_its_window_is_a_clear_erro
     with pytest.raises(InputError, match="holds no frame") as info:
         sample_frames([path], APosterioriSpec(frames_per_phase=4), {})
     assert "stopped.h5" in str(info.value)
+
+
+def test_a_trajectory_without_run_config_is_refused_before_anything_is_computed(tmp_path):
+    from mlmd.errors import InputError
+    from mlmd.validate.aposteriori import check_trajectories
+    from mlmd.validate.config import APosterioriSpec
+    from tests.analysis.trajectories import random_sio2, write_h5md
+
+    pos, cell, numbers = random_sio2(10, seed=1)
+    path = write_h5md(tmp_path / "plain.h5", pos[None], cell, numbers, mlmd=False)
+    with pytest.raises(InputError, match="needed for the a-posteriori phase windows") as info:
+        check_trajectories([path], APosterioriSpec())
+    assert info.value.field == "parameters (attribute config)" and "plain.h5" in str(info.value)
