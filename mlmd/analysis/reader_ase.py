@@ -1,7 +1,8 @@
 """Trajectories that ASE reads (extxyz, LAMMPS dumps, ...), streamed frame by frame.
 
-Every ASE read passes ``parallel=False``: under mpi4py ASE's default makes a read a collective
-(rank 0 reads and broadcasts, ``ase/parallel.py``), which hangs when one rank reads alone.
+Every ASE read is serial (:mod:`mlmd.data.ase_io`): under mpi4py ASE's default makes a read a
+collective (rank 0 reads and broadcasts, ``ase/parallel.py``), which hangs when one rank reads
+alone.
 """
 
 from __future__ import annotations
@@ -32,13 +33,14 @@ class AseReader(TrajectoryReader):
         species_map: Mapping[int, str] | None = None,
         timestep_fs: float | None = None,
     ):
-        import ase.io
         from ase.io.formats import filetype
+
+        from mlmd.data.ase_io import ase_read
 
         self.path = Path(path)
         try:
             self._ase_format = format or filetype(str(self.path), guess=True)
-            first = ase.io.read(self.path, index=0, format=self._ase_format, parallel=False)
+            first = ase_read(self.path, index=0, format=self._ase_format)
         except Exception as exc:  # ASE raises many types for unreadable files
             raise InputError(
                 f"ASE cannot read it ({type(exc).__name__}: {exc})",
@@ -66,13 +68,14 @@ class AseReader(TrajectoryReader):
         return -numbers if self._types else numbers
 
     def frames(self, selection: slice = slice(None)) -> Iterator[Snapshot]:
-        import ase.io
         from ase import units
+
+        from mlmd.data.ase_io import ase_iread
 
         start, stop, step = selection.start, selection.stop, selection.step
         index = f"{'' if start is None else start}:{'' if stop is None else stop}"
         index += f":{'' if step is None else step}"
-        frames = ase.io.iread(self.path, index=index, format=self._ase_format, parallel=False)
+        frames = ase_iread(self.path, index=index, format=self._ase_format)
         dt = 1.0 if self._timestep_fs is None else self._timestep_fs
         for k, atoms in enumerate(frames):
             if len(atoms) != self.n_atoms:

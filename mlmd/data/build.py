@@ -240,15 +240,16 @@ def bulk_crystal(name: str, crystalstructure: str, **kwargs: float | bool | None
 
 
 def read_structure(path: str | Path, index: int = 0, format: str | None = None) -> Frame:
-    """One structure of a CIF, extxyz or any file ASE reads (``parallel=False``: every MPI
-    rank reads for itself). Labels in the file are dropped: the frame is unlabelled."""
-    import ase.io
+    """One structure of a CIF, extxyz or any file ASE reads (serially,
+    :func:`mlmd.data.ase_io.ase_read`: every MPI rank reads for itself). Labels in the file
+    are dropped: the frame is unlabelled."""
+    from mlmd.data.ase_io import ase_read
 
     path = Path(path)
     if not path.is_file():
         raise InputError("structure file not found", file=str(path), fix="check the path")
     try:
-        atoms = ase.io.read(path, index=index, format=format, parallel=False)
+        atoms = ase_read(path, index=index, format=format)
     except Exception as exc:  # ASE's readers raise many kinds
         raise InputError(
             f"ASE cannot read it ({type(exc).__name__}: {exc})",

@@ -21,12 +21,12 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-import ase.io
 import numpy as np
 from ase.io.extxyz import key_val_dict_to_str
 from ase.symbols import chemical_symbols
 
 from mlmd.atomic import atomic_output
+from mlmd.data.ase_io import ase_read
 from mlmd.data.convert import ASE_KEYS, MLMD_INFO, LabelKeys, frame_from_atoms, label_like_leftovers
 from mlmd.data.frame import Frame
 from mlmd.errors import InputError
@@ -43,15 +43,15 @@ _TYPE = {"f": "R", "i": "I", "u": "I", "b": "L", "U": "S", "S": "S"}
 
 def read_images(path: str | os.PathLike[str], *, field: str | None = None) -> list:
     """Every structure of the extxyz file ``path`` as ASE ``Atoms``, read serially
-    (``parallel=False``: never an MPI collective, even under mpiexec with mpi4py loaded, where
-    ``ase.io.read`` on one rank waits for the others forever). A missing file or one that is
-    not extxyz is an InputError naming the file (and ``field``, the config key that named
-    it, if given)."""
+    (:func:`mlmd.data.ase_io.ase_read`: never an MPI collective, even under mpiexec with
+    mpi4py loaded, where ``ase.io.read`` on one rank waits for the others forever). A missing
+    file or one that is not extxyz is an InputError naming the file (and ``field``, the
+    config key that named it, if given)."""
     if not Path(path).is_file():
         raise InputError("extxyz file not found", file=str(path), field=field,
                          fix="check the path")  # fmt: skip
     try:
-        return ase.io.read(path, index=":", format="extxyz", parallel=False)
+        return ase_read(path, index=":", format="extxyz")
     except Exception as exc:  # ASE raises many types on malformed text
         raise InputError(
             f"not a readable extxyz file ({type(exc).__name__}: {exc})",

@@ -1,7 +1,7 @@
 """The start structure of a run: a dataset frame, an extxyz file or a builder, checked.
 
 Only rank 0 reads files, and extxyz files are read by :func:`mlmd.data.extxyz.read_images`,
-which asks ASE to read serially (``parallel=False``): under mpi4py ``ase.io.read`` is
+which reads serially (:mod:`mlmd.data.ase_io`): under mpi4py ``ase.io.read`` is
 otherwise a collective broadcast that the other ranks never join (a hang of ``mpiexec -n 2
 mlmd md run`` with an extxyz start). A file that is not extxyz is an error naming
 ``structure.extxyz``, a frame index past either end of the file or dataset one naming

@@ -102,7 +102,7 @@ def export(trajectory: str | Path, out: str | Path, frames: str | None = None) -
 
 
 def _extxyz(fh: TextIO, frame: Frame) -> None:
-    import ase.io
+    from mlmd.data.ase_io import ase_write
 
     atoms = Atoms(numbers=frame.numbers, positions=frame.positions, cell=frame.cell, pbc=True)
     if frame.velocities is not None:
@@ -110,7 +110,7 @@ def _extxyz(fh: TextIO, frame: Frame) -> None:
     if frame.forces is not None:
         atoms.calc = SinglePointCalculator(atoms, forces=frame.forces)
     atoms.info.update(step=frame.step, time_fs=frame.time_fs)
-    ase.io.write(fh, atoms, format="extxyz", parallel=False)
+    ase_write(fh, atoms, format="extxyz")
 
 
 def _lammps(fh: TextIO, frame: Frame) -> None:

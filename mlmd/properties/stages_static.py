@@ -11,6 +11,7 @@ from ase import Atoms
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from mlmd.data.ase_io import ase_read, ase_write
 from mlmd.errors import InputError
 from mlmd.properties.config import CrystalsConfig, ElasticConfig, MDSettings
 from mlmd.properties.crystals import compare_crystals, relax_crystal
@@ -57,9 +58,7 @@ def crystal_structure(name: str) -> Atoms:
             field="crystals.structures",
             fix=f"use one of {sorted(CRYSTALS)} or a structure file path",
         )
-    import ase.io
-
-    return ase.io.read(name, parallel=False)  # ASE would otherwise broadcast over MPI
+    return ase_read(name)
 
 
 def run_crystals(md: MDSettings, cfg: CrystalsConfig, out: Path) -> dict:
@@ -77,7 +76,7 @@ def run_crystals(md: MDSettings, cfg: CrystalsConfig, out: Path) -> dict:
             entry["reference"] = ref.summary()
             entry["vs_reference"] = compare_crystals(mine, ref)
         out.mkdir(parents=True, exist_ok=True)
-        relaxed.write(out / f"{label}_relaxed.extxyz", parallel=False)
+        ase_write(out / f"{label}_relaxed.extxyz", relaxed)
         results[label] = entry
     names = list(results)
     cols = {

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from ase.io import read
 
+from mlmd.data.ase_io import ase_read
 from mlmd.reference.protocol import ReadError
 
 _NOT_CONVERGED = "convergence NOT achieved"
@@ -47,8 +47,7 @@ def read_labels(output: Path, n_atoms: int) -> tuple[float, np.ndarray, np.ndarr
         ReadError: energy, forces or stress missing or malformed.
     """
     try:
-        # parallel=False: never ASE's MPI broadcast (a hang when one rank of many reads)
-        atoms = read(output, format="espresso-out", index=-1, parallel=False)
+        atoms = ase_read(output, format="espresso-out", index=-1)  # serial: no MPI broadcast
         energy = float(atoms.get_potential_energy())
         forces = np.asarray(atoms.get_forces(), dtype=np.float64)
         stress = np.asarray(atoms.get_stress(voigt=False), dtype=np.float64)
