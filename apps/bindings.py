@@ -14,6 +14,7 @@ structures = python_app(tasks.structures, executors=["analysis"])
 label = python_app(tasks.label, executors=["dft"])
 train_member = python_app(tasks.train_member, executors=["train"])
 explore = python_app(tasks.explore, executors=["train"])
+reference_md = python_app(tasks.reference_md, executors=["train"])  # MD: where training runs
 select = python_app(tasks.select, executors=["analysis"])
 merge = python_app(tasks.merge, executors=["analysis"])
 md = bash_app(tasks.md_command, executors=["md"])
@@ -31,6 +32,7 @@ __all__ = [
     "md",
     "merge",
     "properties",
+    "reference_md",
     "select",
     "start_frames",
     "structures",

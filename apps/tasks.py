@@ -40,9 +40,9 @@ def start_frames(material: str, recipe: str, frames: int, seed: int, out: str) -
 
 
 def structures(campaign: str, which: str, out: str) -> dict:
-    """Start structures of the ``which`` ("production": one per replica, "explore": one per
-    run, "validation": its two cells) MD of the campaign config file ``campaign`` (JSON,
-    written by the campaign) → the dataset ``out``."""
+    """Start structures of the ``which`` ("production": one per replica, "explore" and
+    "reference_md": one per run, "validation": its two cells) MD of the campaign config
+    file ``campaign`` (JSON, written by the campaign) → the dataset ``out``."""
     from mlmd.data.ops import write_frames
     from mlmd.materials import load_material
     from mlmd.workflow import plan, plan_stages
@@ -52,6 +52,7 @@ def structures(campaign: str, which: str, out: str) -> dict:
     build = {
         "production": plan.production_starts,
         "explore": plan.explore_starts,
+        "reference_md": plan.reference_md_starts,
         "validation": plan_stages.validation_starts,
     }[which]
     frames = build(cfg, load_material(cfg.material))
@@ -104,6 +105,18 @@ def explore(config: str, candidates: str) -> dict:
     except MDSafetyError as exc:
         return {**out, "status": "stopped_unsafe", "message": str(exc)}
     return {**out, "status": summary["status"], "steps": summary["step"]}
+
+
+def reference_md(config: str, reference: dict, out_dir: str) -> dict:
+    """The reference's own MD (the MD config file ``config``; its potential is set to the
+    reference's) in ``out_dir/md``, its frames unlabelled in ``out_dir/frames.h5``."""
+    from pathlib import Path
+
+    from mlmd.config import load_toml
+    from mlmd.workflow.reference_md import run_reference_md
+
+    settings = _reference_settings(reference)
+    return run_reference_md(load_toml(config), reference["name"], settings, Path(out_dir))
 
 
 def select(

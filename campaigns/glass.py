@@ -3,9 +3,10 @@
     python campaigns/glass.py --material campaigns/materials/si.toml \\
         --site sites/local.toml --run-dir runs/si
 
-The DAG: start frames → label → (train ensemble → explore → select → label → merge) ×
-iterations → train → melt–quench production (replicas × quench rates) → analysis of the
-glass (anneal) and the liquid (melt hold) → ``RUN_DIR/report.md``. Every setting is a typed
+The DAG: start frames (and frames of the reference's own MD, where it runs MD) → label →
+(train ensemble → explore → select → label → merge) × iterations → train → melt–quench
+production (replicas × quench rates) → analysis of the glass (anneal) and the liquid (melt
+hold) → validation → ``RUN_DIR/report.md``. Every setting is a typed
 config (:mod:`mlmd.workflow.config`) parsed, with every MD run it implies, in this process
 before anything is submitted; ``--config FILE`` (TOML) and the options below override the
 preset's. Rerun with the same ``--run-dir`` to resume. ``quickstart.py`` and
@@ -143,6 +144,9 @@ def dag(c: Campaign) -> dict:
     """
     starts = stages.start(c)
     data = stages.label(c, starts, "start")
+    seeded = stages.reference_md(c)
+    if seeded is not None:
+        data = stages.merge(c, [data, stages.label(c, seeded, "reference_md")], "start")
     for it in range(c.cfg.iterations + 1):
         tag = f"it{it}" if it < c.cfg.iterations else "final"
         model = stages.train(c, data, tag)

@@ -25,11 +25,15 @@ PRESET = {
     "iterations": 2,
     "members": 4,
     "start": {"recipe": "small", "frames": 14},
-    # Each member trains for at most 20 CPU-seconds (two run at once on 2 cores).
+    # Where the reference runs MD (the teacher), two 4 ps melt–quench runs of 96-atom random
+    # cells (the production schedule, slowed to 4 ps) give 300 frames of the melt, the
+    # supercooled liquid and the glass before the first model trains; CP2K skips this.
+    "reference_md": {"runs": 2, "steps": 4000, "atoms": 96, "frames": 150},
+    # Each member trains for at most 30 CPU-seconds (two run at once on 2 cores).
     "train": {
         "epochs": 1000,
         "batch_size": 2,
-        "time_budget_s": 20.0,
+        "time_budget_s": 30.0,
         "budget_clock": "cpu",
         "early_stopping_patience": 60,  # validation sets of 2–3 frames are noisy
         "model": {"channels": 8, "hidden": [32], "dtype": "float32"},
@@ -37,7 +41,7 @@ PRESET = {
     "explore": {"runs": 2, "steps": 200, "temperatures_K": [1500.0, 3500.0], "select_cap": 8},
     "production": {
         "atoms": 1002,
-        "crystal": "cristobalite",
+        "start": "random",  # a crystal would not melt in the 0.5 ps hold
         "melt_K": 3500.0,
         "melt_hold_ps": 0.5,
         "quench_rates_K_ps": [2500.0],

@@ -38,6 +38,38 @@ def start(c: Campaign) -> Out:
     return Out(result["path"], key)
 
 
+def reference_md(c: Campaign) -> Out | None:
+    """The reference's own MD along the production path (``[reference_md]``; one step per
+    run, on the train workload), its frames merged unlabelled; None when it is off, or when
+    the reference cannot run MD (a status note and the record say so)."""
+    from apps import bindings
+    from mlmd.validate import MD_ENGINES
+
+    if not c.plan.reference_md:
+        return None
+    ref, _ = reference_job(c)
+    if ref["name"] not in MD_ENGINES:
+        why = f"the reference {ref['label']} ({ref['name']}) cannot run MD"
+        c.status.note(f"reference_md: skipped, {why}")
+        c.record["reference_md"] = {"skipped": why}
+        return None
+    starts = structures(c, "reference_md")
+    jobs = []
+    for run in c.plan.reference_md:
+        key = step_key("reference_md", params=[starts.key, reference_spec(c), run.config])
+
+        def submit(out: Path, run=run):
+            config = with_paths(run.config, model="", starts=starts.path, output=str(out))
+            write_text(out / "md.toml", to_toml(config))
+            return bindings.reference_md(str(out / "md.toml"), ref, str(out))
+
+        meter = lambda out, n=run.steps: (thermo_meter(out / "md/thermo.log", n), "step")  # noqa: E731
+        jobs.append(Job(key, run.tag, submit, meter))
+    done = c.many("reference_md", jobs)
+    c.record["reference_md"] = {"runs": done}
+    return merge(c, [Out(r["path"], job.key) for r, job in zip(done, jobs, strict=True)], "ref")
+
+
 def reference_spec(c: Campaign) -> dict:
     """{"label", "name", "settings"} of the campaign's reference (a material label): what
     the keys of reference steps hash (not where or how it is launched)."""
@@ -157,13 +189,14 @@ def merge(c: Campaign, inputs: list[Out], tag: str) -> Out:
 
 def structures(c: Campaign, which: str) -> Out:
     """Start structures of the ``which`` MD ("production": one per replica, a crystal
-    supercell or a random cell; "explore": a random cell per run; "validation": its
-    cells)."""
+    supercell or a random cell; "explore", "reference_md": a random cell per run;
+    "validation": its cells)."""
     from apps import bindings
 
     section = {
         "production": c.cfg.production,
         "explore": c.cfg.explore,
+        "reference_md": c.cfg.reference_md,
         "validation": c.cfg.validation,
     }[which]
     key = step_key(f"{which}_start", [c.material.path], [to_mapping(section), c.cfg.seed])

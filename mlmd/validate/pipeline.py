@@ -35,7 +35,14 @@ from mlmd.validate.observe import (
     trajectory_species,
     window_frame_count,
 )
-from mlmd.validate.runs import Run, execute, md_engine, plan_runs, replica_run
+from mlmd.validate.runs import (
+    Run,
+    execute,
+    md_engine,
+    plan_runs,
+    reference_md_potential,
+    replica_run,
+)
 from mlmd.validate.verdict import failed_run, glass_rows, liquid_rows, verdict
 
 log = logging.getLogger(__name__)
@@ -194,7 +201,9 @@ def validate(
     summary = _header(job, species=species, name=reference, parts=parts)
     rows: list = []
     runs = (
-        plan_runs(cfg, model, reference, _md_potential(ref, reference), out) if "b" in parts else []
+        plan_runs(cfg, model, reference, reference_md_potential(ref, reference), out)
+        if "b" in parts
+        else []
     )
     steps = sum(r.config["steps"] for r in runs)
     bar = Progress(steps, label="validate", unit="MD step", enabled=progress)
@@ -242,12 +251,6 @@ def _header(job: _Job, *, species: list[int], name: str, parts: tuple[str, ...])
         "config": to_mapping(job.cfg),
         "plots": [],
     }
-
-
-def _md_potential(reference, name: str) -> str:
-    """What mlmd runs as the reference's MD: the teacher's ``potential`` setting."""
-    settings = getattr(reference, "settings", None)
-    return str(getattr(settings, "potential", name))
 
 
 def _part_a(job: _Job, runs: list[Run], records: dict, summary: dict) -> list:

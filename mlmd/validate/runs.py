@@ -74,6 +74,13 @@ def md_engine(reference_name: str) -> str:
     return engine
 
 
+def reference_md_potential(reference, name: str) -> str:
+    """What mlmd runs as the MD of reference ``reference`` (a backend named ``name``): the
+    teacher's ``potential`` setting."""
+    settings = getattr(reference, "settings", None)
+    return str(getattr(settings, "potential", name))
+
+
 def _start_structures(spec, state: str, out: Path) -> Path:
     """Write the start frames of one state point to ``out/starts-<state>-<hash>.h5`` (the
     hash of their recipes: a changed recipe never reuses old runs): frame 0 for the model

@@ -86,6 +86,36 @@ class ExploreConfig:
 
 
 @dataclass(frozen=True)
+class ReferenceMDConfig:
+    """``[reference_md]``: the reference's own MD along the production path, whose frames
+    are labelled and join the start frames before the first model trains (as AIMD seeds a
+    DeePMD data set). Only where the reference runs MD (the teacher, lammps); a reference
+    that cannot (DFT) skips it, with a note in the status and the report.
+
+    Each of ``runs`` runs (``paths`` cycled, as :class:`ExploreConfig`'s: ``melt_quench``
+    is the production schedule compressed to ``steps``) starts from its own random cell of
+    ``atoms`` atoms at the material's nominal density and writes ``frames`` frames, every
+    one of them labelled: the freshly inserted cell, the melt, the supercooled liquid and
+    the glass the model will meet in production.
+    """
+
+    runs: int = 0
+    steps: int = 4000
+    paths: tuple[str, ...] = ("melt_quench",)
+    atoms: int = 96
+    frames: int = 100
+
+    def __post_init__(self) -> None:
+        if self.runs < 0 or self.steps < 1 or self.atoms < 2 or self.frames < 1:
+            raise ValueError("reference_md.runs ≥ 0, steps ≥ 1, atoms ≥ 2, frames ≥ 1")
+        bad = [p for p in self.paths if p not in EXPLORE_PATHS] or ([] if self.paths else [""])
+        if bad:
+            raise ValueError(
+                f"reference_md.paths: {bad[0]!r}; use some of {', '.join(EXPLORE_PATHS)}"
+            )
+
+
+@dataclass(frozen=True)
 class ProductionConfig:
     """``[production]``: the melt–quench runs with the final model (replicas × rates).
 
@@ -210,6 +240,7 @@ class CampaignConfig:
         iterations: active-learning rounds (train → explore → select → label → merge).
         members: ensemble members per training.
         seed: base seed of everything random (start frames, MD, training).
+        reference_md: the reference's own MD as first data (:class:`ReferenceMDConfig`).
         train: how each member trains (:class:`~mlmd.train.config.TrainConfig`).
         properties: optional property stages with the final model: tables of a
             ``mlmd properties`` config (:class:`mlmd.properties.PropertiesConfig`) without
@@ -223,6 +254,7 @@ class CampaignConfig:
     members: int = 4
     seed: int = 0
     start: StartConfig = field(default_factory=StartConfig)
+    reference_md: ReferenceMDConfig = field(default_factory=ReferenceMDConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     explore: ExploreConfig = field(default_factory=ExploreConfig)
     production: ProductionConfig = field(default_factory=ProductionConfig)

@@ -23,6 +23,8 @@ from mlmd.workflow.config import CampaignConfig
 
 #: Stand-ins for paths known only at submission (see :func:`with_paths`).
 MODEL, STARTS, OUTPUT = "<model>", "<starts>", "<output>"
+#: Stand-in for the reference's MD potential (set by the task that runs the reference).
+REFERENCE = "<reference>"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Plan:
     explore: tuple[MDRun, ...]
     production: tuple[MDRun, ...]
     schedule: dict  # the production melt–quench schedule at the first rate (for reports)
+    reference_md: tuple[MDRun, ...] = ()  # the reference's own MD (first data)
     validation: object = None  # mlmd.validate.ValidateConfig
     glass_rows: dict | None = None  # plan_stages.glass_rows_spec: the glass's material rows
     stop: object = None  # mlmd.validate.APosterioriSpec of the rounds' stopping rule
@@ -73,16 +76,20 @@ def plan_campaign(cfg: CampaignConfig, material) -> Plan:
     mq = melt_quench(cfg, material)
     explore = tuple(
         MDRun(f"run{r}-{path}", _explore_md(cfg, mq, r, path))
-        for r, path in _explore_paths(cfg.explore)
+        for r, path in _cycled(cfg.explore.paths, cfg.explore.runs)
     )
     production = tuple(
         MDRun(f"{rate:g}K/ps-r{rep}", _production_md(cfg, mq, rate, rep))
         for rate in mq.quench_rates_K_ps
         for rep in range(cfg.production.replicas)
     )
-    for run in (*explore, *production):
+    reference = tuple(
+        MDRun(f"ref{r}-{path}", _reference_md(cfg, mq, r, path))
+        for r, path in _cycled(cfg.reference_md.paths, cfg.reference_md.runs)
+    )
+    for run in (*explore, *production, *reference):
         config_from_mapping(run.config, source=f"campaign MD run {run.tag}")
-    return Plan(explore, production, mq.schedule(mq.quench_rates_K_ps[0]))
+    return Plan(explore, production, mq.schedule(mq.quench_rates_K_ps[0]), reference)
 
 
 def _check_cell_sizes(cfg: CampaignConfig, material) -> None:
@@ -91,6 +98,8 @@ def _check_cell_sizes(cfg: CampaignConfig, material) -> None:
     from mlmd.materials.structures import formula_counts
 
     sizes = {"explore.atoms": cfg.explore.atoms}
+    if cfg.reference_md.runs:
+        sizes["reference_md.atoms"] = cfg.reference_md.atoms
     if cfg.production.start == "random":
         sizes["production.atoms"] = cfg.production.atoms
     if cfg.validation.enabled:
@@ -118,49 +127,65 @@ def _check_names(cfg: CampaignConfig, material) -> None:
             )
 
 
-def _explore_paths(e) -> list[tuple[int, str]]:
-    return [(r, e.paths[r % len(e.paths)]) for r in range(e.runs)]
+def _cycled(paths: tuple[str, ...], runs: int) -> list[tuple[int, str]]:
+    """(run, path) for ``runs`` runs, the paths cycled."""
+    return [(r, paths[r % len(paths)]) for r in range(runs)]
 
 
 def _explore_md(cfg: CampaignConfig, mq, run: int, path: str) -> dict:
-    """Exploration run ``run`` along ``path`` (:class:`~mlmd.workflow.config.ExploreConfig`);
-    frames above sigma_lo are collected, the run stops (as exploration should) past 3 ×
-    sigma_hi."""
-    e, p = cfg.explore, cfg.production
+    """Exploration run ``run`` along ``path`` with the ensemble: frames above sigma_lo are
+    collected, the run stops (as exploration should) past 3 × sigma_hi."""
+    e = cfg.explore
+    config = _path_md(cfg, mq, path, steps=e.steps, frames=e.frames, run=run)
+    config["uncertainty"] = {
+        "every": e.check_every,
+        "threshold_eV_A": e.sigma_lo_eV_A,
+        "stop_threshold_eV_A": 3 * e.sigma_hi_eV_A,
+        "dataset": OUTPUT + "/candidates.h5",
+    }
+    return config
+
+
+def _reference_md(cfg: CampaignConfig, mq, run: int, path: str) -> dict:
+    """Reference-MD run ``run`` along ``path`` (:class:`~mlmd.workflow.config.ReferenceMDConfig`):
+    the potential is the reference's (:data:`REFERENCE`, set where it runs)."""
+    r = cfg.reference_md
+    config = _path_md(cfg, mq, path, steps=r.steps, frames=r.frames, run=run)
+    return {**config, "potential": REFERENCE, "seed": cfg.seed * 100 + 50 + run}
+
+
+def _path_md(cfg: CampaignConfig, mq, path: str, *, steps: int, frames: int, run: int) -> dict:
+    """An MD config of ``steps`` steps along one of :data:`~mlmd.workflow.config.EXPLORE_PATHS`
+    from start structure ``run``, writing ``frames`` trajectory frames: ``langevin`` at the
+    explore temperatures (cycled), ``melt`` the compressed melt (NPT at melt_K, melt_GPa),
+    ``melt_quench`` the production schedule at its fastest rate compressed to ``steps``."""
+    p = cfg.production
     thermostat = {"damping_fs": p.thermostat_fs}
     npt = {"kind": "npt", **thermostat, "barostat_damping_fs": p.barostat_fs}
+    schedule = None
     if path == "langevin":
-        temps = e.temperatures_K or mq.explore_temperatures_K or (mq.melt_K,)
+        temps = cfg.explore.temperatures_K or mq.explore_temperatures_K or (mq.melt_K,)
         start_K = temps[run % len(temps)]
-        ensemble, schedule = {"kind": "langevin", "temperature_K": start_K, **thermostat}, None
-    elif path == "melt":
+        ensemble = {"kind": "langevin", "temperature_K": start_K, **thermostat}
+    else:
         start_K = mq.melt_K
         ensemble = {**npt, "temperature_K": start_K, "pressure_GPa": mq.melt_GPa}
-        schedule = None
-    else:  # melt_quench: the production schedule at its fastest rate, compressed to `steps`
-        start_K = mq.melt_K
-        ensemble = {**npt, "temperature_K": start_K, "pressure_GPa": mq.melt_GPa}
+    if path == "melt_quench":
         full = mq.schedule(max(mq.quench_rates_K_ps))
-        scale = e.steps * mq.timestep_fs / 1000.0 / full["time_ps"][-1]
+        scale = steps * mq.timestep_fs / 1000.0 / full["time_ps"][-1]
         schedule = {**full, "time_ps": [t * scale for t in full["time_ps"]]}
     config = {
         "potential": MODEL,
-        "steps": e.steps,
+        "steps": steps,
         "timestep_fs": mq.timestep_fs,
         "seed": cfg.seed * 100 + run,
         "initial_temperature_K": start_K,
         "structure": {"dataset": STARTS, "index": run},
         "ensemble": ensemble,
-        "uncertainty": {
-            "every": e.check_every,
-            "threshold_eV_A": e.sigma_lo_eV_A,
-            "stop_threshold_eV_A": 3 * e.sigma_hi_eV_A,
-            "dataset": OUTPUT + "/candidates.h5",
-        },
         "output": {
             "directory": OUTPUT + "/md",
-            "trajectory_every": frame_interval(e.steps, e.frames),
-            "thermo_every": frame_interval(e.steps, e.frames),
+            "trajectory_every": frame_interval(steps, frames),
+            "thermo_every": frame_interval(steps, frames),
             "checkpoint_every": 0,
         },
     }
@@ -239,12 +264,19 @@ def production_starts(cfg: CampaignConfig, material) -> list[Frame]:
 def explore_starts(cfg: CampaignConfig, material) -> list[Frame]:
     """One random cell of ``explore.atoms`` atoms per exploration run, at the material's
     nominal density (each its own seed)."""
+    return _random_cells(material, cfg.explore.atoms, cfg.explore.runs, cfg.seed * 1000 + 500)
+
+
+def reference_md_starts(cfg: CampaignConfig, material) -> list[Frame]:
+    """One random cell of ``reference_md.atoms`` atoms per reference-MD run (own seeds)."""
+    r = cfg.reference_md
+    return _random_cells(material, r.atoms, r.runs, cfg.seed * 1000 + 700)
+
+
+def _random_cells(material, atoms: int, count: int, first_seed: int) -> list[Frame]:
     from mlmd.materials import random_structure
 
-    e = cfg.explore
-    return [
-        random_structure(material, e.atoms, seed=cfg.seed * 1000 + 500 + r) for r in range(e.runs)
-    ]
+    return [random_structure(material, atoms, seed=first_seed + k) for k in range(count)]
 
 
 def supercell(cell: np.ndarray, atoms_per_cell: int, atoms: int) -> tuple[int, int, int]:

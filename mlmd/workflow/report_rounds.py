@@ -72,13 +72,29 @@ def active_learning(record: dict, figs: Path) -> list[str]:
     ]
     if record.get("stopped_at"):
         lines += ["", f"Rounds stopped at {record['stopped_at']}: inside the targets."]
-    lines.append("")
+    lines += ["", *_reference_md_lines(record.get("reference_md"))]
     final = Path(record.get("final_model", "")) / "member_0"
     for png in ("learning_curve.png", "parity_test.png"):
         if (final / png).exists():
             shutil.copy(final / png, figs / f"final_{png}")
             lines += [f"![{png}](report/final_{png})", ""]
     return lines
+
+
+def _reference_md_lines(entry: dict | None) -> list[str]:
+    """What the first data held beside the start frames: the reference's own MD, or why
+    not."""
+    if not entry:
+        return []
+    if "skipped" in entry:
+        return [f"No reference MD in the first data: {entry['skipped']}.", ""]
+    runs = entry["runs"]
+    frames = sum(r["frames"] for r in runs)
+    return [
+        f"First data: the start frames + {frames} frames of {len(runs)} reference MD runs "
+        "along the production path (labelled like every other frame).",
+        "",
+    ]
 
 
 def _plot_iterations(rows: list[dict], path: Path) -> None:

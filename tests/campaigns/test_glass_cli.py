@@ -29,6 +29,11 @@ MATERIALS = ROOT / "campaigns/materials"
             ["--material", str(MATERIALS / "cuzr.toml"), "--validation-atoms", "96"],
             ["validation.atoms", "multiple of 25"],
         ),
+        (
+            glass_main,
+            ["--material", str(MATERIALS / "cuzr.toml"), "--config", "r.toml"],
+            ["reference_md.atoms", "multiple of 25"],
+        ),
         (quickstart.main, ["--production-atoms", "0"], ["production.atoms", "quickstart preset"]),
         (quickstart.main, ["--explore-runs", "-1"], ["explore.runs"]),
         (quickstart.main, ["--production-start", "lattice"], ["production.start", "'random'"]),
@@ -43,6 +48,7 @@ def test_bad_campaign_input_exits_2_before_anything_runs(tmp_path, monkeypatch, 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "c.toml").write_text("[train]\nepoch = 3\n")
     (tmp_path / "v.toml").write_text('[validation]\nicosahedra_centres = ["Cu"]\n')
+    (tmp_path / "r.toml").write_text("[reference_md]\nruns = 1\natoms = 96\n")
     (tmp_path / "s.toml").write_text('[site]\nname = "s"\n[workloads.gpu]\n')
     run_dir = tmp_path / "run"
     assert entry(["--run-dir", str(run_dir), *args]) == 2
