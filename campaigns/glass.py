@@ -147,9 +147,10 @@ def dag(c: Campaign) -> dict:
     seeded = stages.reference_md(c)
     if seeded is not None:
         data = stages.merge(c, [data, stages.label(c, seeded, "reference_md")], "start")
+    model = None
     for it in range(c.cfg.iterations + 1):
         tag = f"it{it}" if it < c.cfg.iterations else "final"
-        model = stages.train(c, data, tag)
+        model = stages.train(c, data, tag, previous=model)
         if it == c.cfg.iterations:
             break
         explored, selected, counts = stages.explore_and_select(c, model, starts, data.path, it)

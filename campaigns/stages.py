@@ -116,13 +116,18 @@ def label(c: Campaign, unlabelled: Out, tag: str) -> Out:
     return Out(result["path"], key)
 
 
-def train(c: Campaign, data: Out, tag: str) -> Out:
+def train(c: Campaign, data: Out, tag: str, previous: Out | None = None) -> Out:
     """An ensemble of ``members`` trained on ``data`` (one step per member), recorded as
-    one (``model.json``: a member lost later is refused on load)."""
+    one (``model.json``: a member lost later is refused on load). With
+    ``continue_training``, member i starts from member i of the ``previous`` round's model."""
     from apps import bindings
     from mlmd.potential.export import write_manifest
 
     train_cfg = dataclasses.replace(c.cfg.train, seed=c.cfg.train.seed + c.cfg.seed)
+    start = previous if c.cfg.continue_training else None
+    if start is not None:
+        train_cfg = dataclasses.replace(train_cfg, init_from=start.path)
+    # init_from (the previous model's directory) names the previous step's key
     key = step_key("train", params=[data.key, to_mapping(train_cfg), c.cfg.members])
     directory = c.store.directory("train", key)
     config = write_json(directory / "train.json", train_cfg)

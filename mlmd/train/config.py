@@ -42,6 +42,9 @@ class TrainConfig:
         budget_clock: "wall" (elapsed seconds) or "cpu" (this process's CPU seconds, all
             threads: fair on a shared machine).
         device: "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...
+        init_from: a model directory whose member i starts member i (training continues
+            from its weights and normalisation; same architecture and species), or "" for
+            a fresh model. Epochs and time budget count from this training's start.
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -65,6 +68,7 @@ class TrainConfig:
     time_budget_s: float = 0.0
     budget_clock: Literal["wall", "cpu"] = "wall"
     device: Literal["auto", "cpu", "cuda"] | str = "auto"
+    init_from: str = ""
 
     def __post_init__(self) -> None:
         for name in _RANGES:

@@ -336,7 +336,7 @@ def prepare_member(
     splits = load_splits(Dataset(data), cfg, member)
     out = Path(model_dir) / f"member_{member}"
     out.mkdir(parents=True, exist_ok=True)
-    model = init_model(cfg, splits, seed, device)
+    model = init_model(cfg, splits, seed, device, member)
     splits.train, splits.val, splits.test = (
         with_edge_terms(part, model) for part in (splits.train, splits.val, splits.test)
     )

@@ -3,7 +3,8 @@ model's species (from the data), and a fresh model with fitted reference energie
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -108,9 +109,12 @@ def _fit_reference(samples: list[Sample], species: list[int]) -> tuple[np.ndarra
 
 
 def init_model(
-    cfg: TrainConfig, splits: Splits, seed: int, device: torch.device
+    cfg: TrainConfig, splits: Splits, seed: int, device: torch.device, member: int = 0
 ) -> BodyOrderPotential:
-    """A fresh model of the data's species with fitted reference energies and force scale."""
+    """A fresh model of the data's species with fitted reference energies and force scale,
+    or member ``member`` of ``cfg.init_from`` (training continues from its weights)."""
+    if cfg.init_from:
+        return continued_model(cfg, splits.species, member).to(device)
     e0, rms, _ = _fit_reference(splits.train, splits.species)
     # The neighbour normalisation is architecture, shared by all members so they stack:
     # take it from the train split itself, not this member's bootstrap resample.
@@ -123,3 +127,30 @@ def init_model(
         model.e0.copy_(torch.as_tensor(e0)[None])
         model.scale.fill_(rms)
     return model
+
+
+def continued_model(cfg: TrainConfig, species: list[int], member: int) -> BodyOrderPotential:
+    """Member ``member`` of the model directory ``cfg.init_from``, to train on: its weights,
+    reference energies, force scale and neighbour normalisation (part of the function it
+    learned), after checking it is the architecture ``cfg.model`` asks for, of these species.
+
+    Raises:
+        InputError: no such member, another architecture, or other species.
+    """
+    from mlmd.potential.export import load_member
+
+    directory = Path(cfg.init_from) / f"member_{member}"
+    model = load_member(directory)
+    learned = ("species", "avg_neighbors", "n_members")
+    have = {k: v for k, v in asdict(model.config).items() if k not in learned}
+    want = {k: v for k, v in asdict(cfg.model).items() if k not in learned}
+    differ = sorted(k for k in want if have.get(k) != want[k])
+    if differ or list(model.species) != list(species):
+        what = f"architecture ({', '.join(differ)})" if differ else f"species {model.species}"
+        raise InputError(
+            f"cannot continue training from a model of another {what}",
+            file=str(directory),
+            field="train.init_from",
+            fix="train from scratch (init_from = ''), or keep the architecture and species",
+        )
+    return model.train()

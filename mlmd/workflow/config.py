@@ -242,6 +242,9 @@ class CampaignConfig:
         seed: base seed of everything random (start frames, MD, training).
         reference_md: the reference's own MD as first data (:class:`ReferenceMDConfig`).
         train: how each member trains (:class:`~mlmd.train.config.TrainConfig`).
+        continue_training: each round's members start from the previous round's (member i
+            from member i: ``train.init_from``), so the final model has trained for every
+            round's budget; the first round starts from scratch.
         properties: optional property stages with the final model: tables of a
             ``mlmd properties`` config (:class:`mlmd.properties.PropertiesConfig`) without
             ``output``, ``md.potential`` and ``structure``, which the campaign sets (the
@@ -256,6 +259,7 @@ class CampaignConfig:
     start: StartConfig = field(default_factory=StartConfig)
     reference_md: ReferenceMDConfig = field(default_factory=ReferenceMDConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    continue_training: bool = False
     explore: ExploreConfig = field(default_factory=ExploreConfig)
     production: ProductionConfig = field(default_factory=ProductionConfig)
     validation: ValidationConfig = field(default_factory=ValidationConfig)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from mlmd.data import Dataset
 from mlmd.errors import InputError
@@ -30,3 +31,29 @@ def test_only_ok_frames_are_used(small_dataset, tmp_path):
     ds.append(frames[:2] + [f.unlabelled() for f in frames[2:]])
     with pytest.raises(InputError, match="2 frames with status ok"):
         train_member(path, tmp_path / "m", tiny_config())
+
+
+def test_continued_training_starts_from_the_previous_members_weights(small_dataset, tmp_path):
+    from dataclasses import replace
+
+    from mlmd.potential.export import load_member
+    from mlmd.train.setup import continued_model
+
+    train_member(small_dataset, tmp_path / "a", tiny_config(), member=1)
+    previous = load_member(tmp_path / "a" / "member_1")
+    cfg = tiny_config(init_from=str(tmp_path / "a"))
+    start = continued_model(cfg, [8, 14], member=1)
+    for name, value in previous.state_dict().items():  # weights and normalisation, as saved
+        assert torch.equal(start.state_dict()[name], value), name
+    metrics = train_member(small_dataset, tmp_path / "b", cfg, member=1)
+    assert metrics["epochs"] == 3  # it trains on from there
+    trained = load_member(tmp_path / "b" / "member_1")
+    assert not torch.equal(trained.weights[0], previous.weights[0])
+    assert trained.config.avg_neighbors == previous.config.avg_neighbors
+    with pytest.raises(InputError, match="member_0: not a trained model member"):
+        continued_model(cfg, [8, 14], member=0)  # that member was never trained
+    wider = replace(cfg, model=replace(cfg.model, channels=5))
+    with pytest.raises(InputError, match=r"architecture \(channels\)"):
+        continued_model(wider, [8, 14], member=1)
+    with pytest.raises(InputError, match="species"):
+        continued_model(cfg, [8, 14, 11], member=1)
