@@ -38,7 +38,7 @@ from mlmd.potential.radial import (
     polynomial_envelope,
     radial_basis,
 )
-from mlmd.potential.repulsion import zbl_pair
+from mlmd.potential.repulsion import switch, zbl_pair
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -60,7 +60,16 @@ class ModelConfig:
         n_members: K, ensemble members held in one module.
         core_repulsion: add the fixed ZBL core repulsion of :mod:`mlmd.potential.repulsion`,
             switched off between ``repulsion_inner_A`` and ``repulsion_outer_A`` (it keeps
-            atoms apart where the data never went; zero beyond the outer radius).
+            atoms apart where the data never went; zero beyond the outer radius), and fade
+            the learned part out over the same switch: below a pair's inner radius its edge
+            adds nothing to the learned density, so the pair feels the core alone.
+        repulsion_pairs_A: per element pair "Z1-Z2" (Z1 ≤ Z2, e.g. "14-14"), its own
+            [inner, outer] switch radii (Å) in place of the two above.
+        core_from_data: training sets ``repulsion_pairs_A`` of every pair in its data to
+            [r_min − ``core_width_A``, r_min], r_min the pair's shortest distance there:
+            below what the data saw, the model is the core, not an extrapolation (a
+            learned potential given no Si–Si pair under 2.4 Å may bind one at 1.1 Å).
+        core_width_A: width of those data switches (Å).
     """
 
     species: list[int] = field(default_factory=list)
@@ -75,6 +84,9 @@ class ModelConfig:
     core_repulsion: bool = True
     repulsion_inner_A: float = 0.6
     repulsion_outer_A: float = 1.1
+    repulsion_pairs_A: dict[str, list[float]] = field(default_factory=dict)
+    core_from_data: bool = True
+    core_width_A: float = 0.5
 
 
 def _check_config(config: ModelConfig) -> None:
@@ -90,6 +102,12 @@ def _check_config(config: ModelConfig) -> None:
             raise ValueError(f"{name} = {getattr(config, name)}: must be ≥ 1")
     if any(w < 1 for w in config.hidden):
         raise ValueError(f"hidden = {config.hidden}: every width must be ≥ 1")
+    for pair, radii in config.repulsion_pairs_A.items():
+        if len(radii) != 2 or not 0 < radii[0] < radii[1] or len(pair.split("-")) != 2:
+            raise ValueError(
+                f"repulsion_pairs_A[{pair!r}] = {radii}: give 'Z1-Z2' = [inner, outer], "
+                "0 < inner < outer (Å)"
+            )
 
 
 class BodyOrderPotential(torch.nn.Module):
@@ -111,6 +129,9 @@ class BodyOrderPotential(torch.nn.Module):
         table = torch.full((119,), -1, dtype=torch.long)
         table[torch.tensor(self.species)] = torch.arange(s)
         self.register_buffer("species_index", table, persistent=False)
+        inner, outer = _core_tables(config, self.species)
+        self.register_buffer("core_inner", inner, persistent=False)
+        self.register_buffer("core_outer", outer, persistent=False)
         self.register_buffer("e0", torch.zeros(k, s, dtype=torch.float64))
         self.register_buffer("scale", torch.ones(k, dtype=dtype))
 
@@ -141,6 +162,8 @@ class BodyOrderPotential(torch.nn.Module):
         r = vec.norm(dim=1)
         radial = bessel_basis(r, self.cutoff_A, cfg.n_basis)
         radial = radial * polynomial_envelope(r / self.cutoff_A, cfg.envelope_p)[:, None]
+        if cfg.core_repulsion:  # the learned part fades out where the core takes over
+            radial = radial * (1.0 - self._core_switch(graph, r)[0]).to(radial.dtype)[:, None]
         ang = angular_tensors(vec / r[:, None])  # [E, 13]
         return ang[:, :, None] * radial[:, None, :]
 
@@ -232,12 +255,21 @@ class BodyOrderPotential(torch.nn.Module):
         """Per-atom core-repulsion energy [n] (half of each pair on its centre) and
         dV/dr [E] (eV/Å), float64; see :mod:`mlmd.potential.repulsion`."""
         i, j = graph.edge_index
-        cfg = self.config
-        v, dv = zbl_pair(
-            r, graph.numbers[i], graph.numbers[j], cfg.repulsion_inner_A, cfg.repulsion_outer_A
-        )
+        inner, outer = self._core_radii(graph)
+        v, dv = zbl_pair(r, graph.numbers[i], graph.numbers[j], inner, outer)
         per_atom = torch.zeros(graph.n_atoms, dtype=torch.float64, device=r.device)
         return per_atom.index_add(0, i, 0.5 * v), dv
+
+    def _core_radii(self, graph: Graph) -> tuple[torch.Tensor, torch.Tensor]:
+        """[E] inner and outer switch radii (Å, float64) of each edge's element pair."""
+        i, j = graph.edge_index
+        si, sj = self.species_index[graph.numbers[i]], self.species_index[graph.numbers[j]]
+        return self.core_inner[si, sj], self.core_outer[si, sj]
+
+    def _core_switch(self, graph: Graph, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """[E] core switch S(r) of each edge (1 inside its pair's inner radius, 0 beyond the
+        outer) and dS/dr (1/Å), float64."""
+        return switch(r.to(torch.float64), *self._core_radii(graph))
 
     def edge_terms(self, graph: Graph, edge_vectors: torch.Tensor) -> EdgeTerms:
         """The parameter-free part of the model for fixed positions (no autograd): the density
@@ -249,6 +281,10 @@ class BodyOrderPotential(torch.nn.Module):
             r = vec.norm(dim=1)
             unit = vec / r[:, None]
             radial, d_radial = radial_basis(r, self.cutoff_A, cfg.n_basis, cfg.envelope_p)
+            if cfg.core_repulsion:  # R·(1 − S): product rule for its derivative
+                sw, dsw = (x.to(radial.dtype)[:, None] for x in self._core_switch(graph, r))
+                d_radial = d_radial * (1.0 - sw) - radial * dsw
+                radial = radial * (1.0 - sw)
             ang = angular_tensors(unit)
             a = self.density(graph, ang[:, :, None] * radial[:, None, :])
         return EdgeTerms(a, r, unit, radial, d_radial, ang, self.density_slots(graph))
@@ -324,6 +360,21 @@ class BodyOrderPotential(torch.nn.Module):
         """
         terms = self.edge_terms(graph, edge_vectors)
         return self.energies_and_edge_gradients(graph, terms, members=members)
+
+
+def _core_tables(config: ModelConfig, species: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """[S, S] inner and outer core radii (Å) per species pair: ``repulsion_pairs_A``, else
+    the global pair of radii."""
+    n = len(species)
+    inner = torch.full((n, n), float(config.repulsion_inner_A), dtype=torch.float64)
+    outer = torch.full((n, n), float(config.repulsion_outer_A), dtype=torch.float64)
+    index = {z: k for k, z in enumerate(species)}
+    for pair, (lo, hi) in config.repulsion_pairs_A.items():
+        a, b = (index.get(int(z)) for z in pair.split("-"))
+        if a is not None and b is not None:
+            inner[a, b] = inner[b, a] = float(lo)
+            outer[a, b] = outer[b, a] = float(hi)
+    return inner, outer
 
 
 def _edge_cotangents(

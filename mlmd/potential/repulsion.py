@@ -2,9 +2,12 @@
 
 Learned potentials know nothing about distances their data never reached: with little data
 (an early active-learning round) two atoms can fall into each other at high temperature.
-The ZBL pair energy, switched off smoothly between ``inner_A`` and ``outer_A`` (below the
-shortest distances of real SiO2 structures, ~1.4 Å), makes that impossible without touching
-the physics the model learns (it contributes nothing beyond ``outer_A``).
+The ZBL pair energy, switched off smoothly between ``inner_A`` and ``outer_A`` (by default
+below the shortest distances of real SiO2 structures, ~1.4 Å; a trained model puts each
+pair's switch just below the shortest distance of that pair in its data), makes that
+impossible without touching the physics the model learns (it contributes nothing beyond
+``outer_A``). The model fades its learned part out over the same switch (weight 1 − S), so
+below ``inner_A`` a pair feels the core alone.
 
     V(r) = (Z_i Z_j e²/4πε₀) / r · φ(r/a) · S(r),   a = 0.46850 Å / (Z_i^0.23 + Z_j^0.23)
     φ(x) = 0.18175 e^{−3.19980x} + 0.50986 e^{−0.94229x} + 0.28022 e^{−0.40290x}
@@ -25,10 +28,22 @@ _PHI_C = (0.18175, 0.50986, 0.28022, 0.02817)
 _PHI_D = (3.19980, 0.94229, 0.40290, 0.20162)
 
 
+def switch(r: torch.Tensor, inner_A, outer_A) -> tuple[torch.Tensor, torch.Tensor]:
+    """S(r) of the module docstring and dS/dr [E] (1/Å); ``inner_A``/``outer_A`` floats or
+    per-edge tensors [E] (Å)."""
+    width = outer_A - inner_A
+    t = ((r - inner_A) / width).clamp(0.0, 1.0)
+    s = 0.5 * (1.0 + torch.cos(math.pi * t))
+    inside = (r > inner_A) & (r < outer_A)
+    ds = torch.where(inside, -0.5 * math.pi / width * torch.sin(math.pi * t), torch.zeros_like(r))
+    return s, ds
+
+
 def zbl_pair(
-    r: torch.Tensor, zi: torch.Tensor, zj: torch.Tensor, inner_A: float, outer_A: float
+    r: torch.Tensor, zi: torch.Tensor, zj: torch.Tensor, inner_A, outer_A
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Switched ZBL pair energy V(r) [E] (eV) and its derivative dV/dr [E] (eV/Å), float64.
+    """Switched ZBL pair energy V(r) [E] (eV) and its derivative dV/dr [E] (eV/Å), float64;
+    ``inner_A``/``outer_A`` floats or per-edge tensors [E] (Å).
 
     Differentiable by autograd too (so training and the autograd path see the same term).
     """
@@ -41,11 +56,5 @@ def zbl_pair(
     pref = COULOMB_EV_A * zi * zj
     v = pref * phi / r
     dv = pref * (dphi / r - phi / r**2)
-    t = ((r - inner_A) / (outer_A - inner_A)).clamp(0.0, 1.0)
-    s = 0.5 * (1.0 + torch.cos(math.pi * t))
-    ds = torch.where(
-        (r > inner_A) & (r < outer_A),
-        -0.5 * math.pi / (outer_A - inner_A) * torch.sin(math.pi * t),
-        torch.zeros_like(r),
-    )
+    s, ds = switch(r, inner_A, outer_A)
     return v * s, dv * s + v * ds

@@ -108,6 +108,24 @@ def _fit_reference(samples: list[Sample], species: list[int]) -> tuple[np.ndarra
     return e0, rms, max(edges / atoms, 1.0)
 
 
+def data_core_pairs(samples: list[Sample], width_A: float) -> dict[str, list[float]]:
+    """{"Z1-Z2": [r_min − width_A, r_min]} (Å) for every element pair with an edge in
+    ``samples``, r_min its shortest distance there (inner at least 0.1 Å)."""
+    shortest: dict[tuple[int, int], float] = {}
+    for sample in samples:
+        g = sample.graph
+        r = g.edge_vectors().norm(dim=1)
+        zi, zj = g.numbers[g.edge_index[0]], g.numbers[g.edge_index[1]]
+        key = torch.minimum(zi, zj) * 1000 + torch.maximum(zi, zj)
+        for k in torch.unique(key).tolist():
+            low = float(r[key == k].min())
+            shortest[divmod(k, 1000)] = min(low, shortest.get(divmod(k, 1000), low))
+    return {
+        f"{a}-{b}": [round(max(r - width_A, 0.1), 4), round(r, 4)]
+        for (a, b), r in sorted(shortest.items())
+    }
+
+
 def init_model(
     cfg: TrainConfig, splits: Splits, seed: int, device: torch.device, member: int = 0
 ) -> BodyOrderPotential:
@@ -122,6 +140,9 @@ def init_model(
     model_cfg = replace(
         cfg.model, species=splits.species, n_members=1, avg_neighbors=round(avg_nb, 3)
     )
+    if model_cfg.core_repulsion and model_cfg.core_from_data:  # shared by all members too
+        pairs = data_core_pairs(splits.base_train, model_cfg.core_width_A)
+        model_cfg = replace(model_cfg, repulsion_pairs_A={**pairs, **cfg.model.repulsion_pairs_A})
     model = BodyOrderPotential(model_cfg, seed=seed).to(device)
     with torch.no_grad():
         model.e0.copy_(torch.as_tensor(e0)[None])
@@ -141,7 +162,7 @@ def continued_model(cfg: TrainConfig, species: list[int], member: int) -> BodyOr
 
     directory = Path(cfg.init_from) / f"member_{member}"
     model = load_member(directory)
-    learned = ("species", "avg_neighbors", "n_members")
+    learned = ("species", "avg_neighbors", "n_members", "repulsion_pairs_A")
     have = {k: v for k, v in asdict(model.config).items() if k not in learned}
     want = {k: v for k, v in asdict(cfg.model).items() if k not in learned}
     differ = sorted(k for k in want if have.get(k) != want[k])

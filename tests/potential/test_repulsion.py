@@ -2,6 +2,7 @@
 in the autograd and the analytic (ensemble) paths, and a wall that keeps atoms apart."""
 
 import numpy as np
+import pytest
 import torch
 from ase import Atoms
 
@@ -59,3 +60,55 @@ def test_ensemble_members_share_the_pair_term():
     members = ensemble(graph, graph.edge_vectors())  # [K, n]
     assert torch.allclose(ev.energy, members.sum(1).mean().reshape(1), rtol=1e-12)
     assert_forces_match_finite_differences(ensemble, atoms)
+
+
+def _dimer_energy(model, r: float) -> float:
+    atoms = Atoms("Si2", positions=[[5, 5, 5], [5 + r, 5, 5]], cell=[12.0] * 3, pbc=True)
+    return float(evaluate(model, graph_from_atoms([atoms], model.cutoff_A)).energy)
+
+
+def test_below_a_pairs_inner_radius_the_model_is_the_core_alone():
+    cfg = ModelConfig(
+        species=[8, 14], channels=4, hidden=[8], n_basis=4, repulsion_pairs_A={"14-14": [1.9, 2.4]}
+    )
+    model = BodyOrderPotential(cfg, seed=2)
+    with torch.no_grad():
+        model.scale.fill_(5.0)  # a learned part that would matter
+    si = torch.tensor([14.0], dtype=torch.float64)
+    for r1, r2 in ((1.2, 1.6), (1.5, 1.85)):  # inside 1.9 Å: the learned part is constant
+        zbl = [
+            float(zbl_pair(torch.tensor([r], dtype=torch.float64), si, si, 1.9, 2.4)[0])
+            for r in (r1, r2)
+        ]
+        assert _dimer_energy(model, r1) - _dimer_energy(model, r2) == pytest.approx(
+            zbl[0] - zbl[1], rel=1e-9
+        )
+    free = BodyOrderPotential(ModelConfig(**{**cfg.__dict__, "repulsion_pairs_A": {}}), seed=2)
+    with torch.no_grad():
+        free.scale.fill_(5.0)
+    learned = _dimer_energy(free, 1.5) - _dimer_energy(free, 1.85)  # the old global switch
+    assert abs(learned) > 1e-3  # (there the learned part still acted at 1.5 Å)
+    assert _dimer_energy(model, 3.0) == pytest.approx(_dimer_energy(free, 3.0), rel=1e-12)
+
+
+def test_a_pair_switch_keeps_forces_exact_in_both_paths():
+    atoms = _close_pair_cell()
+    atoms.positions[3] = atoms.positions[0] + [0.0, 2.1, 0.0]  # a Si–Si pair in its switch
+    cfg = ModelConfig(
+        species=[8, 14], channels=4, hidden=[8], n_basis=4, repulsion_pairs_A={"14-14": [1.9, 2.4]}
+    )
+    model = BodyOrderPotential(cfg, seed=1)
+    assert_forces_match_finite_differences(model, atoms)
+    graph = graph_from_atoms([atoms], model.cutoff_A)
+    vectors = graph.edge_vectors().requires_grad_(True)
+    (g,) = torch.autograd.grad(model(graph, vectors).sum(), vectors)
+    f_autograd = torch.zeros_like(graph.positions).index_add(0, graph.edge_index[0], g)
+    f_autograd = f_autograd.index_add(0, graph.edge_index[1], -g)
+    assert torch.allclose(evaluate(model, graph).forces, f_autograd, atol=1e-8)
+
+
+def test_bad_pair_radii_are_refused():
+    with pytest.raises(ValueError, match="repulsion_pairs_A"):
+        BodyOrderPotential(
+            ModelConfig(species=[8, 14], repulsion_pairs_A={"14-14": [2.4, 1.9]}), seed=0
+        )

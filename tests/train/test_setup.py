@@ -57,3 +57,25 @@ def test_continued_training_starts_from_the_previous_members_weights(small_datas
         continued_model(wider, [8, 14], member=1)
     with pytest.raises(InputError, match="species"):
         continued_model(cfg, [8, 14, 11], member=1)
+
+
+def test_each_pairs_core_sits_just_below_its_shortest_distance_in_the_data(small_dataset, tmp_path):
+    from mlmd.data import frame_to_atoms
+    from mlmd.potential.export import load_member
+
+    train_member(small_dataset, tmp_path / "m", tiny_config(epochs=1))
+    pairs = load_member(tmp_path / "m" / "member_0").config.repulsion_pairs_A
+    train, _, _ = split_indices(Dataset(small_dataset), tiny_config(), 0)
+    shortest = {}
+    for i in train:  # independently: ASE's minimum-image distances
+        atoms = frame_to_atoms(Dataset(small_dataset)[int(i)])
+        d = atoms.get_all_distances(mic=True)
+        z = atoms.numbers
+        for a, b in ((8, 8), (8, 14), (14, 14)):
+            block = d[np.ix_(z == a, z == b)]
+            low = block[block > 0].min()
+            shortest[f"{a}-{b}"] = min(low, shortest.get(f"{a}-{b}", low))
+    assert sorted(pairs) == ["14-14", "8-14", "8-8"]
+    for pair, (inner, outer) in pairs.items():
+        assert outer == pytest.approx(shortest[pair], abs=1e-4)
+        assert inner == pytest.approx(outer - 0.5, abs=1e-4)
