@@ -30,6 +30,11 @@ from mlmd.validate.phases import frames_in, phase_windows, quench_window
 from mlmd.validate.verdict import Row
 
 
+class UnlabelledPhase(InputError):
+    """The reference refused every drawn frame of a phase (e.g. as unphysical: a model whose
+    MD put atoms on top of each other). For a validation, a failed check, not bad input."""
+
+
 def check_trajectories(trajectories: list[Path], spec: APosterioriSpec) -> None:
     """Raise the :class:`InputError` :func:`sample_frames` would (no run config, a phase
     window without frames) before anything is computed or written."""
@@ -200,7 +205,7 @@ def aposteriori_errors(
     for phase, frames in by_phase.items():
         indices = data.select(status="ok", keys=[f.key for f in frames])
         if not indices:
-            raise InputError(
+            raise UnlabelledPhase(
                 f"every {phase} frame failed its reference calculation",
                 file=str(labelled),
                 field="status",

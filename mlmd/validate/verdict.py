@@ -56,7 +56,12 @@ class Row:
 
 def failed_run(part: str, message: str) -> Row:
     """The row of a model run that did not finish (its state point fails)."""
-    return Row(part, "model MD ran to the end", "", None, 0.0, False, message)
+    return failed_check(part, "model MD ran to the end", message)
+
+
+def failed_check(part: str, quantity: str, message: str) -> Row:
+    """A row that fails with ``message`` and no value (a check that could not be made)."""
+    return Row(part, quantity, "", None, 0.0, False, message)
 
 
 class _Scalar(NamedTuple):

@@ -108,6 +108,32 @@ def test_aposteriori_on_small_cell_replicas_of_the_glass_schedule(tmp_path):
     assert {f.n_atoms for f in labelled} == {48}
 
 
+def test_frames_the_reference_refuses_fail_the_verdict_instead_of_ending_it(tmp_path):
+    """A reference that calls every production frame unphysical (here: the teacher with its
+    charges × 40, forces far above the 1000 eV/Å bound) is a failed check in the verdict."""
+    cfg = tiny_config(
+        aposteriori={
+            "frames_from": "replicas",
+            "frames_per_phase": 2,
+            "replica_structure": {"builder": "random_sio2", "n_atoms": 48, "seed": 4},
+        }
+    )
+    hard = {"potential": str(scaled_teacher(tmp_path / "x40.vashishta", 40.0))}
+    summary = validate(
+        "teacher",
+        "teacher",
+        tmp_path / "v",
+        config=cfg,
+        reference_config=hard,
+        parts=("a",),
+        progress=False,
+    )
+    (row,) = summary["verdict"]["rows"]
+    assert row["quantity"] == "the reference labels the production frames"
+    assert not row["passed"] and not summary["verdict"]["pass"]
+    assert "every liquid frame failed its reference calculation" in row["rule"]
+
+
 TINY_LIQUID_TOML = (
     '[md]\ntimestep_fs = 2.0\noutput_every_fs = 20.0\ndevice = "cpu"\ntorch_threads = 1\n'
     "[liquid]\nequilibration_ps = 0.1\nsampling_ps = 0.2\n"
