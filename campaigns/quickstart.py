@@ -24,6 +24,7 @@ PRESET = {
     "reference": "cp2k_fast",
     "iterations": 2,
     "members": 4,
+    "continue_training": True,  # each round's members train on from the last round's
     "start": {"recipe": "small", "frames": 14},
     # Where the reference runs MD (the teacher), two 4 ps melt–quench runs of 96-atom random
     # cells (the production schedule, slowed to 4 ps) give 300 frames of the melt, the

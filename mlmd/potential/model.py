@@ -66,10 +66,13 @@ class ModelConfig:
         repulsion_pairs_A: per element pair "Z1-Z2" (Z1 ≤ Z2, e.g. "14-14"), its own
             [inner, outer] switch radii (Å) in place of the two above.
         core_from_data: training sets ``repulsion_pairs_A`` of every pair in its data to
-            [r_min − ``core_width_A``, r_min], r_min the pair's shortest distance there:
-            below what the data saw, the model is the core, not an extrapolation (a
-            learned potential given no Si–Si pair under 2.4 Å may bind one at 1.1 Å).
-        core_width_A: width of those data switches (Å).
+            [outer − ``core_width_A``, outer], outer = r_min − ``core_margin_A``, r_min the
+            pair's shortest distance there: well below what the data saw, the model is
+            the core, not an extrapolation (a learned potential given no Si–Si pair under
+            2.3 Å may bind one at 1.1 Å), and frames a little beyond the data (a test
+            frame, the hot start of a melt) stay outside the switch.
+        core_width_A, core_margin_A: width of those data switches, and their distance
+            below the data's shortest pair (Å).
     """
 
     species: list[int] = field(default_factory=list)
@@ -87,6 +90,7 @@ class ModelConfig:
     repulsion_pairs_A: dict[str, list[float]] = field(default_factory=dict)
     core_from_data: bool = True
     core_width_A: float = 0.5
+    core_margin_A: float = 0.25
 
 
 def _check_config(config: ModelConfig) -> None:

@@ -108,9 +108,12 @@ def _fit_reference(samples: list[Sample], species: list[int]) -> tuple[np.ndarra
     return e0, rms, max(edges / atoms, 1.0)
 
 
-def data_core_pairs(samples: list[Sample], width_A: float) -> dict[str, list[float]]:
-    """{"Z1-Z2": [r_min − width_A, r_min]} (Å) for every element pair with an edge in
-    ``samples``, r_min its shortest distance there (inner at least 0.1 Å)."""
+def data_core_pairs(
+    samples: list[Sample], width_A: float, margin_A: float
+) -> dict[str, list[float]]:
+    """{"Z1-Z2": [outer − width_A, outer]} (Å), outer = r_min − margin_A, for every element
+    pair with an edge in ``samples``, r_min its shortest distance there (outer at least
+    0.2 Å, inner at least 0.1 Å): frames a little beyond the data stay outside the switch."""
     shortest: dict[tuple[int, int], float] = {}
     for sample in samples:
         g = sample.graph
@@ -120,9 +123,10 @@ def data_core_pairs(samples: list[Sample], width_A: float) -> dict[str, list[flo
         for k in torch.unique(key).tolist():
             low = float(r[key == k].min())
             shortest[divmod(k, 1000)] = min(low, shortest.get(divmod(k, 1000), low))
+    outer = {pair: max(r - margin_A, 0.2) for pair, r in shortest.items()}
     return {
         f"{a}-{b}": [round(max(r - width_A, 0.1), 4), round(r, 4)]
-        for (a, b), r in sorted(shortest.items())
+        for (a, b), r in sorted(outer.items())
     }
 
 
@@ -141,7 +145,7 @@ def init_model(
         cfg.model, species=splits.species, n_members=1, avg_neighbors=round(avg_nb, 3)
     )
     if model_cfg.core_repulsion and model_cfg.core_from_data:  # shared by all members too
-        pairs = data_core_pairs(splits.base_train, model_cfg.core_width_A)
+        pairs = data_core_pairs(splits.base_train, model_cfg.core_width_A, model_cfg.core_margin_A)
         model_cfg = replace(model_cfg, repulsion_pairs_A={**pairs, **cfg.model.repulsion_pairs_A})
     model = BodyOrderPotential(model_cfg, seed=seed).to(device)
     with torch.no_grad():

@@ -77,5 +77,5 @@ def test_each_pairs_core_sits_just_below_its_shortest_distance_in_the_data(small
             shortest[f"{a}-{b}"] = min(low, shortest.get(f"{a}-{b}", low))
     assert sorted(pairs) == ["14-14", "8-14", "8-8"]
     for pair, (inner, outer) in pairs.items():
-        assert outer == pytest.approx(shortest[pair], abs=1e-4)
+        assert outer == pytest.approx(shortest[pair] - 0.25, abs=1e-4)
         assert inner == pytest.approx(outer - 0.5, abs=1e-4)
