@@ -37,6 +37,7 @@ PRESET = {
         "time_budget_s": 30.0,
         "budget_clock": "cpu",
         "early_stopping_patience": 60,  # validation sets of 2–3 frames are noisy
+        "w_stress": 0.1,  # pressures: the validation compares them to 0.3 GPa
         "model": {"channels": 8, "hidden": [32], "dtype": "float32"},
     },
     "explore": {"runs": 2, "steps": 200, "temperatures_K": [1500.0, 3500.0], "select_cap": 8},
