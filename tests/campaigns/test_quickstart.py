@@ -25,8 +25,14 @@ TINY = (
 ).split()
 
 
-#: Exploration along the production path in 48-atom cells, with the rounds' stopping rule.
+#: The teacher's own MD as first data, exploration along the production path in 48-atom
+#: cells, with the rounds' stopping rule.
 TINY_CONFIG = """
+[reference_md]
+runs = 1
+steps = 40
+atoms = 48
+frames = 4
 [explore]
 paths = ["melt_quench", "langevin"]
 atoms = 48
@@ -89,16 +95,18 @@ def test_killed_campaign_resumes_reusing_finished_steps(tmp_path):
         time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Parsl workers, mid-training
     proc.wait()
-    label_dirs = list((run_dir / "steps").glob("label-*"))
-    assert len(label_dirs) == 1 and (label_dirs[0] / "done.json").exists()
-    results = next(label_dirs[0].rglob("results.jsonl")).read_text().splitlines()
+    label_dirs = list((run_dir / "steps").glob("label-*"))  # the start and the teacher's MD
+    assert len(label_dirs) == 2 and all((d / "done.json").exists() for d in label_dirs)
+    results = {d: next(d.rglob("results.jsonl")).read_text().splitlines() for d in label_dirs}
 
     out = finish(campaign(run_dir))
     assert "start start: reused" in out and "label start: reused" in out
+    assert "reference_md ref0-melt_quench: reused" in out and "label reference_md: reused" in out
     assert "production 70000K/ps-r0: running" in out  # a line when a long step starts
     assert re.search(r"production 70000K/ps-r0 \[#+\] (\d+)/\1 100%", out)  # its meter
     # the finished reference labels were not computed again
-    assert next(label_dirs[0].rglob("results.jsonl")).read_text().splitlines() == results
+    for d, lines in results.items():
+        assert next(d.rglob("results.jsonl")).read_text().splitlines() == lines
     report = (run_dir / "report.md").read_text()
     assert "## Active learning" in report and "## Production" in report
     # the verdict comes first: the model beside its reference (teacher MD ran beside it)

@@ -90,7 +90,8 @@ def test_supercells_are_near_cubic_and_big_enough():
 
 
 def test_production_starts_from_the_crystal_or_random_insertion():
-    cfg = campaign_config(merge(PRESET, {"production": {"replicas": 2}}), "t")
+    crystal = {"start": "crystal", "crystal": "cristobalite", "replicas": 2}
+    cfg = campaign_config(merge(PRESET, {"production": crystal}), "t")
     frames = production_starts(cfg, SIO2)
     assert len(frames) == 2 and frames[0].n_atoms == 1152
     cfg = campaign_config(merge(PRESET, {"production": {"start": "random", "atoms": 96}}), "t")
