@@ -28,6 +28,13 @@ def _positive(owner: str, **values: float) -> None:
             raise ValueError(f"{owner}.{name} = {value} must be > 0")
 
 
+def _check_paths(owner: str, paths: tuple[str, ...]) -> None:
+    """ValueError for an empty ``paths`` or one not in :data:`EXPLORE_PATHS`."""
+    bad = [p for p in paths if p not in EXPLORE_PATHS] or ([] if paths else [""])
+    if bad:
+        raise ValueError(f"{owner}.paths: {bad[0]!r}; use some of {', '.join(EXPLORE_PATHS)}")
+
+
 @dataclass(frozen=True)
 class StartConfig:
     """``[start]``: the first, unlabelled frames (a ``[start.RECIPE]`` of the material)."""
@@ -73,9 +80,7 @@ class ExploreConfig:
     def __post_init__(self) -> None:
         if self.runs < 0 or self.steps < 1 or self.check_every < 1 or self.select_cap < 1:
             raise ValueError("explore.runs ≥ 0, steps, check_every and select_cap ≥ 1")
-        bad = [p for p in self.paths if p not in EXPLORE_PATHS] or ([] if self.paths else [""])
-        if bad:
-            raise ValueError(f"explore.paths: {bad[0]!r}; use some of {', '.join(EXPLORE_PATHS)}")
+        _check_paths("explore", self.paths)
         if self.atoms < 0 or self.frames < 1:
             raise ValueError("explore.atoms must be ≥ 0 (0: the start frames), frames ≥ 1")
         _positive("explore", sigma_lo_eV_A=self.sigma_lo_eV_A)
@@ -108,11 +113,7 @@ class ReferenceMDConfig:
     def __post_init__(self) -> None:
         if self.runs < 0 or self.steps < 1 or self.atoms < 2 or self.frames < 1:
             raise ValueError("reference_md.runs ≥ 0, steps ≥ 1, atoms ≥ 2, frames ≥ 1")
-        bad = [p for p in self.paths if p not in EXPLORE_PATHS] or ([] if self.paths else [""])
-        if bad:
-            raise ValueError(
-                f"reference_md.paths: {bad[0]!r}; use some of {', '.join(EXPLORE_PATHS)}"
-            )
+        _check_paths("reference_md", self.paths)
 
 
 @dataclass(frozen=True)
