@@ -127,8 +127,9 @@ def train(c: Campaign, data: Out, tag: str, previous: Out | None = None) -> Out:
     start = previous if c.cfg.continue_training else None
     if start is not None:
         train_cfg = dataclasses.replace(train_cfg, init_from=start.path)
-    # init_from (the previous model's directory) names the previous step's key
-    key = step_key("train", params=[data.key, to_mapping(train_cfg), c.cfg.members])
+    hashed = to_mapping(dataclasses.replace(train_cfg, init_from=""))  # not a path: its key
+    params = [data.key, hashed, c.cfg.members] + ([start.key] if start is not None else [])
+    key = step_key("train", params=params)
     directory = c.store.directory("train", key)
     config = write_json(directory / "train.json", train_cfg)
     model_dir = directory / "model"

@@ -107,11 +107,15 @@ def _check_config(config: ModelConfig) -> None:
     if any(w < 1 for w in config.hidden):
         raise ValueError(f"hidden = {config.hidden}: every width must be ≥ 1")
     for pair, radii in config.repulsion_pairs_A.items():
-        if len(radii) != 2 or not 0 < radii[0] < radii[1] or len(pair.split("-")) != 2:
+        z = pair.split("-")
+        numbers = [int(x) for x in z] if all(x.isdigit() for x in z) else []
+        if len(numbers) != 2 or numbers != sorted(numbers) or len(radii) != 2:
             raise ValueError(
-                f"repulsion_pairs_A[{pair!r}] = {radii}: give 'Z1-Z2' = [inner, outer], "
-                "0 < inner < outer (Å)"
+                f"repulsion_pairs_A key {pair!r}: give atomic numbers 'Z1-Z2', Z1 ≤ Z2 (e.g. "
+                "'8-14'), each with [inner, outer] in Å"
             )
+        if not 0 < radii[0] < radii[1]:
+            raise ValueError(f"repulsion_pairs_A[{pair!r}] = {radii}: need 0 < inner < outer")
 
 
 class BodyOrderPotential(torch.nn.Module):
@@ -259,21 +263,24 @@ class BodyOrderPotential(torch.nn.Module):
         """Per-atom core-repulsion energy [n] (half of each pair on its centre) and
         dV/dr [E] (eV/Å), float64; see :mod:`mlmd.potential.repulsion`."""
         i, j = graph.edge_index
-        inner, outer = self._core_radii(graph)
+        inner, outer = self._core_radii(graph, r.device)
         v, dv = zbl_pair(r, graph.numbers[i], graph.numbers[j], inner, outer)
         per_atom = torch.zeros(graph.n_atoms, dtype=torch.float64, device=r.device)
         return per_atom.index_add(0, i, 0.5 * v), dv
 
-    def _core_radii(self, graph: Graph) -> tuple[torch.Tensor, torch.Tensor]:
-        """[E] inner and outer switch radii (Å, float64) of each edge's element pair."""
-        i, j = graph.edge_index
-        si, sj = self.species_index[graph.numbers[i]], self.species_index[graph.numbers[j]]
-        return self.core_inner[si, sj], self.core_outer[si, sj]
+    def _core_radii(self, graph: Graph, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """[E] inner and outer switch radii (Å, float64, on ``device``: where the edge
+        lengths are, which for cached training terms may not be the model's) of each edge's
+        element pair."""
+        i, j = graph.edge_index.to(self.core_inner.device)
+        numbers = graph.numbers.to(self.core_inner.device)
+        si, sj = self.species_index[numbers[i]], self.species_index[numbers[j]]
+        return self.core_inner[si, sj].to(device), self.core_outer[si, sj].to(device)
 
     def _core_switch(self, graph: Graph, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """[E] core switch S(r) of each edge (1 inside its pair's inner radius, 0 beyond the
         outer) and dS/dr (1/Å), float64."""
-        return switch(r.to(torch.float64), *self._core_radii(graph))
+        return switch(r.to(torch.float64), *self._core_radii(graph, r.device))
 
     def edge_terms(self, graph: Graph, edge_vectors: torch.Tensor) -> EdgeTerms:
         """The parameter-free part of the model for fixed positions (no autograd): the density

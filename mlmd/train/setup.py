@@ -136,7 +136,8 @@ def init_model(
     """A fresh model of the data's species with fitted reference energies and force scale,
     or member ``member`` of ``cfg.init_from`` (training continues from its weights)."""
     if cfg.init_from:
-        return continued_model(cfg, splits.species, member).to(device)
+        model = continued_model(cfg, splits.species, member)
+        return _with_data_core(model, cfg, splits.base_train).to(device)
     e0, rms, _ = _fit_reference(splits.train, splits.species)
     # The neighbour normalisation is architecture, shared by all members so they stack:
     # take it from the train split itself, not this member's bootstrap resample.
@@ -144,14 +145,34 @@ def init_model(
     model_cfg = replace(
         cfg.model, species=splits.species, n_members=1, avg_neighbors=round(avg_nb, 3)
     )
-    if model_cfg.core_repulsion and model_cfg.core_from_data:  # shared by all members too
-        pairs = data_core_pairs(splits.base_train, model_cfg.core_width_A, model_cfg.core_margin_A)
-        model_cfg = replace(model_cfg, repulsion_pairs_A={**pairs, **cfg.model.repulsion_pairs_A})
-    model = BodyOrderPotential(model_cfg, seed=seed).to(device)
+    model = _with_data_core(BodyOrderPotential(model_cfg, seed=seed), cfg, splits.base_train)
+    model = model.to(device)
     with torch.no_grad():
         model.e0.copy_(torch.as_tensor(e0)[None])
         model.scale.fill_(rms)
     return model
+
+
+def _with_data_core(
+    model: BodyOrderPotential, cfg: TrainConfig, samples: list[Sample]
+) -> BodyOrderPotential:
+    """``model`` with the core of ``samples`` (the shared train split, so all members agree;
+    see :func:`data_core_pairs`), when ``core_from_data``. A model with a core already (one
+    that training continues) keeps each pair's switch unless the data now reach closer:
+    a core only moves down. The config's own ``repulsion_pairs_A`` win."""
+    c = model.config
+    if not (c.core_repulsion and c.core_from_data):
+        return model
+    pairs = dict(c.repulsion_pairs_A)
+    for pair, radii in data_core_pairs(samples, c.core_width_A, c.core_margin_A).items():
+        if pair not in pairs or radii[1] < pairs[pair][1]:
+            pairs[pair] = radii
+    pairs.update(cfg.model.repulsion_pairs_A)
+    if pairs == c.repulsion_pairs_A:
+        return model
+    cored = BodyOrderPotential(replace(c, repulsion_pairs_A=pairs))
+    cored.load_state_dict(model.state_dict())  # the core tables are not in the state
+    return cored.train(model.training)
 
 
 def continued_model(cfg: TrainConfig, species: list[int], member: int) -> BodyOrderPotential:

@@ -151,7 +151,7 @@ def _reference_md(cfg: CampaignConfig, mq, run: int, path: str) -> dict:
     the potential is the reference's (:data:`REFERENCE`, set where it runs)."""
     r = cfg.reference_md
     config = _path_md(cfg, mq, path, steps=r.steps, frames=r.frames, run=run)
-    return {**config, "potential": REFERENCE, "seed": cfg.seed * 100 + 50 + run}
+    return {**config, "potential": REFERENCE, "seed": 10_000 + cfg.seed * 1000 + run}
 
 
 def _path_md(cfg: CampaignConfig, mq, path: str, *, steps: int, frames: int, run: int) -> dict:

@@ -21,8 +21,9 @@ from mlmd.data import Frame, write_frames
 
 def run_reference_md(config: dict, reference_name: str, settings: dict, out: Path) -> dict:
     """Run the MD config ``config`` (its potential is the reference's) with the reference
-    ``reference_name`` (``settings``: its config table) in ``out/md``, resumably, and write
-    every trajectory frame, unlabelled, to ``out/frames.h5``.
+    ``reference_name`` (``settings``: its config table) in ``out/md`` and write
+    every trajectory frame, unlabelled, to ``out/frames.h5``. A finished run is not run
+    again; one stopped by a signal continues from its checkpoint (a killed one restarts).
 
     Returns:
         {"path", "frames", "trajectory", "status"} (status of the MD run).

@@ -79,3 +79,40 @@ def test_each_pairs_core_sits_just_below_its_shortest_distance_in_the_data(small
     for pair, (inner, outer) in pairs.items():
         assert outer == pytest.approx(shortest[pair] - 0.25, abs=1e-4)
         assert inner == pytest.approx(outer - 0.5, abs=1e-4)
+
+
+def test_a_continued_models_core_moves_down_to_where_the_data_now_reach(small_dataset, tmp_path):
+    from dataclasses import replace
+
+    from mlmd.potential.export import load_member, save_member
+    from mlmd.train.setup import data_core_pairs, init_model, load_splits
+
+    cfg = tiny_config(epochs=1)
+    train_member(small_dataset, tmp_path / "a", cfg)
+    trained = load_member(tmp_path / "a" / "member_0")
+    data = dict(trained.config.repulsion_pairs_A)
+    # as if an earlier round's data had reached no closer than 0.3 Å beyond today's (O–O),
+    # and nearer than today's (Si–O)
+    earlier = {**data, "8-8": [r + 0.3 for r in data["8-8"]], "8-14": [0.3, 0.8]}
+    older = type(trained)(replace(trained.config, repulsion_pairs_A=earlier))
+    older.load_state_dict(trained.state_dict())
+    save_member(older, tmp_path / "b" / "member_0")
+    splits = load_splits(Dataset(small_dataset), cfg, 0)
+    go_on = replace(cfg, init_from=str(tmp_path / "b"))
+    model = init_model(go_on, splits, 0, torch.device("cpu"))
+    pairs = model.config.repulsion_pairs_A
+    assert pairs["8-8"] == data["8-8"]  # moved down to the data
+    assert pairs["8-14"] == [0.3, 0.8]  # already below: kept
+    assert pairs == {**data_core_pairs(splits.base_train, 0.5, 0.25), "8-14": [0.3, 0.8]}
+    for name, value in older.state_dict().items():  # the weights it trains on from
+        assert torch.equal(model.state_dict()[name], value), name
+
+
+@pytest.mark.parametrize(
+    "pairs", [{"Si-O": [1.0, 1.5]}, {"14-8": [1.0, 1.5]}, {"8-14": [1.5, 1.0]}]
+)
+def test_bad_core_pairs_name_the_key(pairs):
+    from mlmd.potential.model import BodyOrderPotential, ModelConfig
+
+    with pytest.raises(ValueError, match="repulsion_pairs_A"):
+        BodyOrderPotential(ModelConfig(species=[8, 14], repulsion_pairs_A=pairs))
