@@ -128,10 +128,11 @@ def segments(config: dict) -> list[Segment]:
     schedule = config.get("schedule") or {}
     ensemble = config.get("ensemble") or {}
     knots = [float(t) for t in schedule.get("time_ps") or ()]
-    end_ps = float(config.get("steps", 0)) * float(config.get("timestep_fs", 1.0)) * 1e-3
+    end_ps = float(config.get("steps", 0)) * float(config.get("timestep_fs", 1.0)) / 1e3
     if end_ps <= 0 and knots:
         end_ps = knots[-1]
-    bounds = sorted({0.0, end_ps, *(t for t in knots if 0.0 < t < end_ps)})
+    inner = (t for t in knots if TIME_TOL_PS < t < end_ps - TIME_TOL_PS)
+    bounds = sorted({0.0, end_ps, *inner})  # (a knot at the end is the end: no sliver)
     if len(bounds) == 1:
         bounds = [0.0, 0.0]
     out = []

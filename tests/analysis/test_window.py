@@ -45,6 +45,20 @@ def test_segments_of_a_schedule():
     ]
 
 
+def test_a_schedule_ending_where_the_run_ends_has_no_sliver_segment():
+    """9200 steps × 1 fs is 9.200000000000001 ps in floating point times 1e-3: the last knot
+    at 9.2 ps must still end the anneal (the 2-hour SiO2 run lost its glass window to a
+    9.2–9.200000000000001 ps segment)."""
+    schedule = {"time_ps": [0.0, 3.0, 6.2, 9.2], "temperature_K": [3500, 3500, 300, 300]}
+    segs = segments({"schedule": schedule, "steps": 9200, "timestep_fs": 1.0})
+    assert [(s.start_ps, s.end_ps) for s in segs] == [(0.0, 3.0), (3.0, 6.2), (6.2, 9.2)]
+    for steps, dt in ((700, 3.0), (12345, 0.7), (17, 0.1)):  # any dt: knot = steps × dt
+        end = steps * dt / 1e3
+        knots = {"time_ps": [0.0, end / 3, end * (1 + 1e-12)], "temperature_K": [1, 1, 1]}
+        found = segments({"schedule": knots, "steps": steps, "timestep_fs": dt})
+        assert len(found) == 2 and found[-1].end_ps - found[-1].start_ps > 0.1 * end
+
+
 @pytest.mark.parametrize(
     "window, first, last",
     [
