@@ -6,6 +6,7 @@ from ase import Atoms
 from ase.io import write
 
 from mlmd.analysis import open_trajectory
+from tests.mpi_helpers import run_script
 
 
 def test_extxyz_through_ase(tmp_path):
@@ -72,20 +73,6 @@ MPI.COMM_WORLD.Barrier()
 def test_one_rank_reads_extxyz_under_mpi(tmp_path):
     """Under mpiexec, rank 0 alone reads an extxyz file: ASE's default read is a collective
     broadcast that the other rank never joins (a hang); parallel=False reads locally."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
     frames = [Atoms("SiO2", positions=np.eye(3) * k, cell=[6, 6, 6], pbc=True) for k in (1, 2)]
     write(tmp_path / "t.extxyz", frames)
-    script = tmp_path / "rank0.py"
-    script.write_text(RANK0_READS)
-    mpiexec = Path(sys.executable).parent / "mpiexec"
-    out = subprocess.run(
-        [str(mpiexec), "-n", "2", sys.executable, str(script), str(tmp_path / "t.extxyz")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr
-    assert "frames 2" in out.stdout
+    assert "frames 2" in run_script(RANK0_READS, tmp_path, str(tmp_path / "t.extxyz"))

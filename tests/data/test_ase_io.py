@@ -2,8 +2,6 @@
 no other mlmd module calls ase.io's read, iread or write itself."""
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +10,7 @@ from ase import Atoms
 
 import mlmd
 from mlmd.data.ase_io import ase_iread, ase_read, ase_write
+from tests.mpi_helpers import run_script
 
 #: rank 1 alone writes, reads and streams a file; ASE's defaults would wait in a broadcast
 #: for rank 0, which is already at the barrier (a hang, ended by the test's timeout).
@@ -50,17 +49,8 @@ def test_write_read_and_stream_are_ases_own(tmp_path):
 
 @pytest.mark.mpi
 def test_one_rank_alone_writes_reads_and_streams_under_mpiexec(tmp_path):
-    script = tmp_path / "rank1.py"
-    script.write_text(RANK1_ALONE)
-    mpiexec = Path(sys.executable).parent / "mpiexec"
-    out = subprocess.run(
-        [str(mpiexec), "-n", "2", sys.executable, str(script), str(tmp_path / "r1.extxyz")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr
-    assert "rank 1 frames 3 3" in out.stdout
+    out = run_script(RANK1_ALONE, tmp_path, str(tmp_path / "r1.extxyz"))
+    assert "rank 1 frames 3 3" in out
 
 
 ASE_IO = {"read", "iread", "write"}
