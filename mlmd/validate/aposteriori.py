@@ -27,12 +27,10 @@ from mlmd.errors import InputError
 from mlmd.validate import plots
 from mlmd.validate.config import PHASES, APosterioriSpec
 from mlmd.validate.phases import frames_in, phase_windows, quench_window
-from mlmd.validate.verdict import Row
+from mlmd.validate.verdict import Row, failed_check
 
-
-class UnlabelledPhase(InputError):
-    """The reference refused every drawn frame of a phase (e.g. as unphysical: a model whose
-    MD put atoms on top of each other). For a validation, a failed check, not bad input."""
+#: The verdict row of a phase whose every frame the reference refused.
+UNLABELLED_CHECK = "the reference labels the production frames"
 
 
 def check_trajectories(trajectories: list[Path], spec: APosterioriSpec) -> None:
@@ -183,9 +181,12 @@ def aposteriori_errors(
         out_dir: ``frames.h5`` (unlabelled), ``labelled.h5`` and the workdir go here.
 
     Returns:
-        ``{"pass", "phases": {phase: {...errors, spread, targets, pass}}, "test_set",
-        "datasets"}``; per phase ``n_frames``, ``force_rmse_eV_A``,
-        ``energy_rmse_meV_atom``, ``spread_max_mean_eV_A``, ``spearman``, ``calibration``.
+        ``{"pass", "phases": {phase: {...errors, spread, targets, pass}}, "unlabelled":
+        {phase: why}, "test_set", "datasets"}``; per phase ``n_frames``,
+        ``force_rmse_eV_A``, ``energy_rmse_meV_atom``, ``spread_max_mean_eV_A``,
+        ``spearman``, ``calibration``. A phase whose every frame the reference refused (e.g.
+        as unphysical) is in ``unlabelled``, not ``phases``, and fails ``pass``; when no
+        phase is labelled, ``reason`` says why.
     """
     from mlmd.potential import load_potential
     from mlmd.reference import label_dataset
@@ -201,28 +202,31 @@ def aposteriori_errors(
     label_dataset(frames_path, labelled, reference, progress=progress)
     potential = load_potential(model, device)
     data = Dataset(labelled)
-    phases, accumulators = {}, {}
+    phases, accumulators, unlabelled = {}, {}, {}
     for phase, frames in by_phase.items():
         indices = data.select(status="ok", keys=[f.key for f in frames])
-        if not indices:
-            raise UnlabelledPhase(
-                f"every {phase} frame failed its reference calculation",
-                file=str(labelled),
-                field="status",
-                fix="see the labelling log",
+        if not indices:  # e.g. a model whose MD put atoms on top of each other
+            unlabelled[phase] = (
+                f"every {phase} frame ({len(frames)}) failed its reference calculation "
+                f"(statuses in {labelled}; see the labelling log)"
             )
+            continue
         errors, acc = errors_on(potential, labelled, indices, device=device)
         phases[phase] = _phase_summary(phase, errors, acc, len(frames), spec)
         accumulators[phase] = acc
     plot = plots.plot_parity(accumulators, out_dir / "parity.png") if plot_parity else None
-    return {
-        "pass": all(p["pass"] for p in phases.values()),
+    summary = {
+        "pass": not unlabelled and all(p["pass"] for p in phases.values()),
         "phases": phases,
+        "unlabelled": unlabelled,
         "test_set": test_set_errors(model),
         "windows": windows,
         "datasets": {"frames": str(frames_path), "labelled": str(labelled)},
         "plots": [] if plot is None else [str(plot)],
     }
+    if not phases:
+        summary["reason"] = "; ".join(unlabelled.values())
+    return summary
 
 
 def _phase_summary(phase: str, errors: dict, acc, n_drawn: int, spec: APosterioriSpec) -> dict:
@@ -249,18 +253,27 @@ def _phase_summary(phase: str, errors: dict, acc, n_drawn: int, spec: APosterior
 
 
 def aposteriori_rows(summary: dict) -> list[Row]:
-    """Verdict rows: force and energy RMSE per phase against their targets."""
+    """Verdict rows per phase: force and energy RMSE against their targets; for a phase the
+    reference refused to label, one failed row (:data:`UNLABELLED_CHECK`)."""
+    rows: list[Row] = []
+    unlabelled = summary.get("unlabelled", {})
+    for phase in PHASES:
+        if phase in unlabelled:
+            rows.append(failed_check(f"a-posteriori {phase}", UNLABELLED_CHECK, unlabelled[phase]))
+        elif phase in summary["phases"]:
+            rows += _error_rows(phase, summary["phases"][phase])
+    return rows
+
+
+def _error_rows(phase: str, p: dict) -> list[Row]:
     rows = []
-    for phase, p in summary["phases"].items():
-        for name, key, target, unit in (
-            ("force RMSE", "force_rmse_eV_A", "target_force_rmse_eV_A", "eV/Å"),
-            ("energy RMSE", "energy_rmse_meV_atom", "target_energy_rmse_meV_atom", "meV/atom"),
-        ):
-            if p.get(target) is None:
-                continue
-            v, t = p[key], p[target]
-            title = f"{name} ({p['n_frames']} frames)"
-            rows.append(
-                Row(f"a-posteriori {phase}", title, unit, v, t, v <= t, f"≤ {t:g} {unit}", v)
-            )
+    for name, key, target, unit in (
+        ("force RMSE", "force_rmse_eV_A", "target_force_rmse_eV_A", "eV/Å"),
+        ("energy RMSE", "energy_rmse_meV_atom", "target_energy_rmse_meV_atom", "meV/atom"),
+    ):
+        if p.get(target) is None:
+            continue
+        v, t = p[key], p[target]
+        title = f"{name} ({p['n_frames']} frames)"
+        rows.append(Row(f"a-posteriori {phase}", title, unit, v, t, v <= t, f"≤ {t:g} {unit}", v))
     return rows

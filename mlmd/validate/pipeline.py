@@ -25,12 +25,7 @@ from mlmd.config import to_mapping
 from mlmd.errors import InputError
 from mlmd.progress import Progress
 from mlmd.validate import plots
-from mlmd.validate.aposteriori import (
-    UnlabelledPhase,
-    aposteriori_errors,
-    aposteriori_rows,
-    check_trajectories,
-)
+from mlmd.validate.aposteriori import aposteriori_errors, aposteriori_rows, check_trajectories
 from mlmd.validate.config import ValidateConfig
 from mlmd.validate.observe import (
     analysis_config,
@@ -48,7 +43,7 @@ from mlmd.validate.runs import (
     reference_md_potential,
     replica_run,
 )
-from mlmd.validate.verdict import failed_check, failed_run, glass_rows, liquid_rows, verdict
+from mlmd.validate.verdict import failed_run, glass_rows, liquid_rows, verdict
 
 log = logging.getLogger(__name__)
 PARTS = ("a", "b")
@@ -263,19 +258,14 @@ def _part_a(job: _Job, runs: list[Run], records: dict, summary: dict) -> list:
     sources, failure = _aposteriori_sources(job, runs, records)
     if failure is not None:
         return [failed_run("a-posteriori", failure)]
-    try:
-        a = aposteriori_errors(
-            job.model,
-            job.ref,
-            sources,
-            job.out / "aposteriori",
-            job.cfg.aposteriori,
-            progress=job.progress,
-        )
-    except UnlabelledPhase as exc:  # the model's frames are beyond its reference
-        return [
-            failed_check("a-posteriori", "the reference labels the production frames", str(exc))
-        ]
+    a = aposteriori_errors(
+        job.model,
+        job.ref,
+        sources,
+        job.out / "aposteriori",
+        job.cfg.aposteriori,
+        progress=job.progress,
+    )
     a["trajectories"] = [str(p) for p in sources]
     summary["aposteriori"] = a
     summary["plots"] += a["plots"]

@@ -60,6 +60,9 @@ def _aposteriori_table(a: dict) -> list[str]:
             f"{_num(p['spearman'])} | {_num(p['calibration'])} | "
             f"{'pass' if p['pass'] else '**FAIL**'} |"
         )
+    for phase in a.get("unlabelled", {}):
+        refused = "**FAIL**: the reference refused every frame"
+        lines.append(f"| {phase} | 0 | — | — | — | — | — | {refused} |")
     for path, used in (a.get("windows") or {}).items():
         spans = ", ".join(f"{k} {w[0]:g}–{w[1]:g} ps" for k, w in used["windows_ps"].items())
         tg = used["glass_transition"]

@@ -11,7 +11,7 @@ from mlmd.potential.export import save_member
 from mlmd.potential.model import BodyOrderPotential, ModelConfig
 from mlmd.reference import get_reference
 from mlmd.validate import aposteriori_errors, report_lines, validate
-from mlmd.validate.config import APosterioriSpec
+from mlmd.validate.config import PHASES, APosterioriSpec
 from tests.validate.conftest import scaled_teacher, tiny_config
 
 pytestmark = pytest.mark.slow
@@ -128,10 +128,72 @@ def test_frames_the_reference_refuses_fail_the_verdict_instead_of_ending_it(tmp_
         parts=("a",),
         progress=False,
     )
-    (row,) = summary["verdict"]["rows"]
-    assert row["quantity"] == "the reference labels the production frames"
-    assert not row["passed"] and not summary["verdict"]["pass"]
-    assert "every liquid frame failed its reference calculation" in row["rule"]
+    rows = summary["verdict"]["rows"]
+    assert [r["part"] for r in rows] == [f"a-posteriori {p}" for p in PHASES]
+    for row, phase in zip(rows, PHASES, strict=True):
+        assert row["quantity"] == "the reference labels the production frames"
+        assert not row["passed"]
+        assert f"every {phase} frame (2) failed its reference calculation" in row["rule"]
+    assert not summary["verdict"]["pass"] and summary["aposteriori"]["phases"] == {}
+
+
+def _with_glass_frames_overlapping(traj: Path, out: Path, spec: APosterioriSpec) -> Path:
+    """A copy of ``traj`` whose frames drawn for the glass phase (only) have atom 1 put 0.1 Å
+    from atom 0: the reference calls them unphysical (bounds: 1000 eV/Å)."""
+    import shutil
+
+    import h5py
+
+    from mlmd.analysis.reader import open_trajectory
+    from mlmd.validate.aposteriori import _picks
+
+    with open_trajectory(traj) as reader:
+        picks, _ = _picks(reader, spec)
+    glass_only = sorted(k for k, phases in picks.items() if phases == ["glass"])
+    assert glass_only and len(glass_only) < len(picks)
+    shutil.copy(traj, out)
+    with h5py.File(out, "r+") as f:
+        (group,) = f["particles"].values()
+        positions = group["position/value"]
+        for k in glass_only:
+            frame = positions[k]
+            frame[1] = frame[0] + [0.1, 0.0, 0.0]
+            positions[k] = frame
+    return out
+
+
+def test_a_phase_the_reference_refuses_fails_alone_and_the_labelled_phases_keep_their_rows(
+    teacher_summary, tmp_path
+):
+    spec = tiny_config().aposteriori
+    (traj,) = teacher_summary["aposteriori"]["trajectories"]
+    broken = _with_glass_frames_overlapping(Path(traj), tmp_path / "broken.h5", spec)
+    summary = validate(
+        "teacher",
+        "teacher",
+        tmp_path / "v",
+        config=tiny_config(),
+        parts=("a",),
+        trajectories=(broken,),
+        progress=False,
+    )
+    a = summary["aposteriori"]
+    assert set(a["phases"]) == {"liquid", "supercooled"} and set(a["unlabelled"]) == {"glass"}
+    assert not a["pass"] and not summary["verdict"]["pass"]
+    rows = {(r["part"], r["quantity"]): r for r in summary["verdict"]["rows"]}
+    glass = rows.pop(("a-posteriori glass", "the reference labels the production frames"))
+    assert not glass["pass"] and "every glass frame (3) failed" in glass["rule"]
+    assert sorted(rows) == [
+        (f"a-posteriori {p}", f"{q} RMSE (3 frames)")
+        for p in ("liquid", "supercooled")
+        for q in ("energy", "force")
+    ]
+    assert all(r["pass"] for r in rows.values())  # the teacher has no error on its frames
+    assert summary["verdict"]["failed"] == [
+        "a-posteriori glass: the reference labels the production frames"
+    ]
+    report = "\n".join(report_lines(summary))
+    assert "| glass | 0 | — |" in report and "refused every frame" in report
 
 
 TINY_LIQUID_TOML = (
