@@ -126,12 +126,13 @@ def part_viscosity_mlmd(args, run: Path) -> dict:
     comparison at the same lags, at the LAMMPS run's plateau window."""
     from mpi4py import MPI
 
+    from mlmd.data.ase_io import ase_write
     from mlmd.properties.run import run_properties
     from mlmd.properties.viscosity import viscosity_from_runs
 
     start = run / "visc_start.extxyz"
     if MPI.COMM_WORLD.Get_rank() == 0:
-        start_liquid(args.atoms, 2.2, args.seed).write(start, parallel=False)  # ASE: no bcast
+        ase_write(start, start_liquid(args.atoms, 2.2, args.seed))
     MPI.COMM_WORLD.Barrier()
     n_replicas = args.first_replica + args.replicas
     cfg = {
