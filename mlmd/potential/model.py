@@ -30,15 +30,15 @@ from typing import Literal
 import torch
 
 from mlmd.potential.contract import check_species
+from mlmd.potential.edge_terms import EdgeTerms, edge_gradients
 from mlmd.potential.graph import Graph
 from mlmd.potential.radial import (
-    angular_gradient,
     angular_tensors,
     bessel_basis,
     polynomial_envelope,
     radial_basis,
 )
-from mlmd.potential.repulsion import switch, zbl_pair
+from mlmd.potential.repulsion import CoreEdges, CoreTable
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -106,16 +106,6 @@ def _check_config(config: ModelConfig) -> None:
             raise ValueError(f"{name} = {getattr(config, name)}: must be ≥ 1")
     if any(w < 1 for w in config.hidden):
         raise ValueError(f"hidden = {config.hidden}: every width must be ≥ 1")
-    for pair, radii in config.repulsion_pairs_A.items():
-        z = pair.split("-")
-        numbers = [int(x) for x in z] if all(x.isdigit() for x in z) else []
-        if len(numbers) != 2 or numbers != sorted(numbers) or len(radii) != 2:
-            raise ValueError(
-                f"repulsion_pairs_A key {pair!r}: give atomic numbers 'Z1-Z2', Z1 ≤ Z2 (e.g. "
-                "'8-14'), each with [inner, outer] in Å"
-            )
-        if not 0 < radii[0] < radii[1]:
-            raise ValueError(f"repulsion_pairs_A[{pair!r}] = {radii}: need 0 < inner < outer")
 
 
 class BodyOrderPotential(torch.nn.Module):
@@ -137,9 +127,12 @@ class BodyOrderPotential(torch.nn.Module):
         table = torch.full((119,), -1, dtype=torch.long)
         table[torch.tensor(self.species)] = torch.arange(s)
         self.register_buffer("species_index", table, persistent=False)
-        inner, outer = _core_tables(config, self.species)
-        self.register_buffer("core_inner", inner, persistent=False)
-        self.register_buffer("core_outer", outer, persistent=False)
+        self.core = CoreTable(
+            self.species,
+            config.repulsion_inner_A,
+            config.repulsion_outer_A,
+            config.repulsion_pairs_A,
+        )
         self.register_buffer("e0", torch.zeros(k, s, dtype=torch.float64))
         self.register_buffer("scale", torch.ones(k, dtype=dtype))
 
@@ -163,15 +156,18 @@ class BodyOrderPotential(torch.nn.Module):
     def dtype(self) -> torch.dtype:
         return self.mix[0].dtype
 
-    def edge_basis(self, graph: Graph, edge_vectors: torch.Tensor) -> torch.Tensor:
-        """[E, 13, B] per-edge features Y_m(û) R_n(r)."""
+    def edge_basis(
+        self, vec: torch.Tensor, r: torch.Tensor, core: CoreEdges | None
+    ) -> torch.Tensor:
+        """[E, 13, B] per-edge features Y_m(û) R_n(r) (differentiable) of the edge vectors
+        ``vec`` [E, 3] (Å, model dtype) of lengths ``r`` [E]; R faded by 1 − S on the
+        ``core`` edges (the learned part fades out where the core takes over)."""
         cfg = self.config
-        vec = edge_vectors.to(self.dtype)
-        r = vec.norm(dim=1)
         radial = bessel_basis(r, self.cutoff_A, cfg.n_basis)
         radial = radial * polynomial_envelope(r / self.cutoff_A, cfg.envelope_p)[:, None]
-        if cfg.core_repulsion:  # the learned part fades out where the core takes over
-            radial = radial * (1.0 - self._core_switch(graph, r)[0]).to(radial.dtype)[:, None]
+        if core is not None:
+            fade = (1.0 - core.switch).to(radial.dtype)[:, None]
+            radial = radial.index_copy(0, core.index, radial[core.index] * fade)
         ang = angular_tensors(vec / r[:, None])  # [E, 13]
         return ang[:, :, None] * radial[:, None, :]
 
@@ -248,39 +244,27 @@ class BodyOrderPotential(torch.nn.Module):
 
     def forward(self, graph: Graph, edge_vectors: torch.Tensor) -> torch.Tensor:
         s = self._species(graph)
-        a = self.density(graph, self.edge_basis(graph, edge_vectors))
+        vec = edge_vectors.to(self.dtype)
+        r = vec.norm(dim=1)
+        core = self._core(graph, r)
+        a = self.density(graph, self.edge_basis(vec, r, core))
         rows = _owned_rows(graph.owned)
         if rows is None:
             energy = self._energies(a, s)
         else:  # owned atoms only; a ghost's entry stays 0
             owned = self._energies(a.index_select(0, rows), s.index_select(0, rows))
             energy = owned.new_zeros(owned.shape[0], graph.n_atoms).index_copy(1, rows, owned)
-        if self.config.core_repulsion:
-            energy = energy + self._repulsion(graph, edge_vectors.norm(dim=1))[0]
+        if core is not None:
+            energy = energy + _core_energy(graph, core)
         return energy[0] if self.n_members == 1 else energy
 
-    def _repulsion(self, graph: Graph, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-atom core-repulsion energy [n] (half of each pair on its centre) and
-        dV/dr [E] (eV/Å), float64; see :mod:`mlmd.potential.repulsion`."""
+    def _core(self, graph: Graph, r: torch.Tensor) -> CoreEdges | None:
+        """The fixed core on the edges of lengths ``r`` [E] (Å, model dtype; evaluated in
+        float64) inside their pair's outer radius, or None without ``core_repulsion``."""
+        if not self.config.core_repulsion:
+            return None
         i, j = graph.edge_index
-        inner, outer = self._core_radii(graph, r.device)
-        v, dv = zbl_pair(r, graph.numbers[i], graph.numbers[j], inner, outer)
-        per_atom = torch.zeros(graph.n_atoms, dtype=torch.float64, device=r.device)
-        return per_atom.index_add(0, i, 0.5 * v), dv
-
-    def _core_radii(self, graph: Graph, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        """[E] inner and outer switch radii (Å, float64, on ``device``: where the edge
-        lengths are, which for cached training terms may not be the model's) of each edge's
-        element pair."""
-        i, j = graph.edge_index.to(self.core_inner.device)
-        numbers = graph.numbers.to(self.core_inner.device)
-        si, sj = self.species_index[numbers[i]], self.species_index[numbers[j]]
-        return self.core_inner[si, sj].to(device), self.core_outer[si, sj].to(device)
-
-    def _core_switch(self, graph: Graph, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """[E] core switch S(r) of each edge (1 inside its pair's inner radius, 0 beyond the
-        outer) and dS/dr (1/Å), float64."""
-        return switch(r.to(torch.float64), *self._core_radii(graph, r.device))
+        return self.core.edges(r.to(torch.float64), graph.numbers[i], graph.numbers[j])
 
     def edge_terms(self, graph: Graph, edge_vectors: torch.Tensor) -> EdgeTerms:
         """The parameter-free part of the model for fixed positions (no autograd): the density
@@ -292,13 +276,12 @@ class BodyOrderPotential(torch.nn.Module):
             r = vec.norm(dim=1)
             unit = vec / r[:, None]
             radial, d_radial = radial_basis(r, self.cutoff_A, cfg.n_basis, cfg.envelope_p)
-            if cfg.core_repulsion:  # R·(1 − S): product rule for its derivative
-                sw, dsw = (x.to(radial.dtype)[:, None] for x in self._core_switch(graph, r))
-                d_radial = d_radial * (1.0 - sw) - radial * dsw
-                radial = radial * (1.0 - sw)
+            core = self._core(graph, r)
+            if core is not None:  # R·(1 − S): product rule for its derivative
+                radial, d_radial = _faded(radial, d_radial, core)
             ang = angular_tensors(unit)
             a = self.density(graph, ang[:, :, None] * radial[:, None, :])
-        return EdgeTerms(a, r, unit, radial, d_radial, ang, self.density_slots(graph))
+        return EdgeTerms(a, r, unit, radial, d_radial, ang, self.density_slots(graph), core)
 
     def energies_and_edge_gradients(
         self,
@@ -320,7 +303,7 @@ class BodyOrderPotential(torch.nn.Module):
         """
         s = self._species(graph)
         cfg = self.config
-        k, n, s_n, nb = self.n_members, graph.n_atoms, len(self.species), cfg.n_basis
+        k, n, s_n = self.n_members, graph.n_atoms, len(self.species)
         rows, slots = _owned_rows(graph.owned), terms.slots
         a = terms.density if rows is None else terms.density.index_select(0, rows)
         s_rows = s if rows is None else s.index_select(0, rows)
@@ -338,18 +321,11 @@ class BodyOrderPotential(torch.nn.Module):
             energy = energy_rows.new_zeros(k, n).index_copy(1, rows, energy_rows)
         if not members:
             g_a = g_a.mean(0, keepdim=True)
-        k_out = g_a.shape[0]
-        g_a = (g_a / cfg.avg_neighbors).unflatten(-1, (s_n, nb))  # [K', n, 13, S, B]
-        cot = g_a.permute(1, 3, 0, 2, 4).reshape(-1, k_out, 13, nb)  # [n·S, K', 13, B]
-        c_ang, c_drad = _edge_cotangents(cot, slots, terms.radial, terms.d_radial)
-        radial_part = (c_drad * terms.ang[:, None, :]).sum(-1, keepdim=True)  # [E, K', 1]
-        g = angular_gradient(c_ang, terms.unit, terms.r) + radial_part * terms.unit[:, None, :]
-        g = g.transpose(0, 1).to(torch.float64)  # [K', E, 3]
-        if self.config.core_repulsion:  # fixed pair term: the same for every member
-            pair, dv = self._repulsion(graph, terms.r)
-            centre_owned = graph.owned[graph.edge_index[0]].to(torch.float64)
-            energy = energy + pair
-            g = g + (0.5 * dv * centre_owned)[:, None] * terms.unit.to(torch.float64)
+        g = edge_gradients(g_a / cfg.avg_neighbors, slots, terms)  # [K', E, 3]
+        if terms.core is not None:  # fixed pair term: the same for every member
+            energy = energy + _core_energy(graph, terms.core)
+            g_core = _core_gradient(graph, terms.core, terms.unit)
+            g = g.index_add(1, terms.core.index, g_core.expand(g.shape[0], -1, -1))
         if not create_graph:
             energy = energy.detach()
         return energy, g
@@ -373,46 +349,29 @@ class BodyOrderPotential(torch.nn.Module):
         return self.energies_and_edge_gradients(graph, terms, members=members)
 
 
-def _core_tables(config: ModelConfig, species: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """[S, S] inner and outer core radii (Å) per species pair: ``repulsion_pairs_A``, else
-    the global pair of radii."""
-    n = len(species)
-    inner = torch.full((n, n), float(config.repulsion_inner_A), dtype=torch.float64)
-    outer = torch.full((n, n), float(config.repulsion_outer_A), dtype=torch.float64)
-    index = {z: k for k, z in enumerate(species)}
-    for pair, (lo, hi) in config.repulsion_pairs_A.items():
-        a, b = (index.get(int(z)) for z in pair.split("-"))
-        if a is not None and b is not None:
-            inner[a, b] = inner[b, a] = float(lo)
-            outer[a, b] = outer[b, a] = float(hi)
-    return inner, outer
-
-
-def _edge_cotangents(
-    cot: torch.Tensor, slots: torch.Tensor, radial: torch.Tensor, d_radial: torch.Tensor
+def _faded(
+    radial: torch.Tensor, d_radial: torch.Tensor, core: CoreEdges
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-edge contractions of density cotangents ``cot`` [n·S, K, 13, B] over the radial
-    index: c[e, k, m] = Σ_b cot[slot_e, k, m, b] R_b(r_e), and the same with dR_b/dr.
+    """R·(1 − S) and its derivative dR/dr·(1 − S) − R·dS/dr ([E, B], model dtype) on the
+    ``core`` edges; the other edges (S = 0 there) are returned as they are."""
+    sw, dsw = (x.to(radial.dtype)[:, None] for x in (core.switch, core.d_switch))
+    rad, d_rad = radial[core.index], d_radial[core.index]
+    d_radial = d_radial.index_copy(0, core.index, d_rad * (1.0 - sw) - rad * dsw)
+    return radial.index_copy(0, core.index, rad * (1.0 - sw)), d_radial
 
-    Edges are laid out per density slot in a zero-padded [n·S, 2·P, B] block (R rows, then
-    R' rows; P = most edges in one slot), so one batched matmul reads each slot's cotangent
-    once; gathering it per edge would move E·13·K·B numbers (46 MB for K = 4 at 1k atoms)
-    and dominate an ensemble evaluation. Returns two [E, K, 13] tensors.
-    """
-    n_slots, k, _, nb = cot.shape
-    order = torch.argsort(slots, stable=True)
-    counts = torch.bincount(slots, minlength=n_slots)
-    width = max(int(counts.max()), 1) if len(slots) else 1
-    start = torch.cumsum(counts, 0) - counts
-    position = torch.empty_like(slots)
-    position[order] = torch.arange(len(slots), device=slots.device) - start[slots[order]]
-    rows = slots * (2 * width) + position
-    lhs = radial.new_zeros(n_slots * 2 * width, nb)
-    lhs = lhs.index_copy(0, rows, radial).index_copy(0, rows + width, d_radial)
-    cot = cot.reshape(n_slots, k * 13, nb)  # one species: the permuted cotangent is strided
-    out = torch.bmm(lhs.view(n_slots, 2 * width, nb), cot.transpose(1, 2))
-    out = out.view(-1, k, 13)
-    return out.index_select(0, rows), out.index_select(0, rows + width)
+
+def _core_energy(graph: Graph, core: CoreEdges) -> torch.Tensor:
+    """[n] float64 per-atom core energy (eV): half of each pair on its centre."""
+    centre = graph.edge_index[0, core.index]
+    per_atom = torch.zeros(graph.n_atoms, dtype=torch.float64, device=core.energy.device)
+    return per_atom.index_add(0, centre, 0.5 * core.energy)
+
+
+def _core_gradient(graph: Graph, core: CoreEdges, unit: torch.Tensor) -> torch.Tensor:
+    """[C, 3] float64 gradient (eV/Å) of the owned atoms' core energy along the ``core``
+    edges, from the unit edge vectors ``unit`` [E, 3] of all edges."""
+    centre_owned = graph.owned[graph.edge_index[0, core.index]].to(torch.float64)
+    return (0.5 * core.d_energy * centre_owned)[:, None] * unit[core.index].to(torch.float64)
 
 
 def _owned_rows(owned: torch.Tensor) -> torch.Tensor | None:
@@ -420,40 +379,3 @@ def _owned_rows(owned: torch.Tensor) -> torch.Tensor | None:
     if bool(owned.all()):
         return None
     return torch.nonzero(owned).squeeze(1)
-
-
-@dataclass(frozen=True)
-class EdgeTerms:
-    """Parameter-free per-frame quantities of :class:`BodyOrderPotential` (model dtype).
-
-    Attributes:
-        density: [n, 13, S·B] atomic density A. r: [E] Å. unit: [E, 3]. radial, d_radial:
-        [E, B] R_n(r) and dR_n/dr. ang: [E, 13] angular tensors. slots: [E] density slot.
-    """
-
-    density: torch.Tensor
-    r: torch.Tensor
-    unit: torch.Tensor
-    radial: torch.Tensor
-    d_radial: torch.Tensor
-    ang: torch.Tensor
-    slots: torch.Tensor
-
-    def to(self, device: torch.device | str) -> EdgeTerms:
-        return EdgeTerms(*(getattr(self, f).to(device) for f in self.__dataclass_fields__))
-
-
-def cat_edge_terms(parts: list[EdgeTerms], n_atoms: list[int], n_species: int) -> EdgeTerms:
-    """Concatenate the edge terms of several graphs batched in this order."""
-    offsets = [0]
-    for n in n_atoms[:-1]:
-        offsets.append(offsets[-1] + n)
-    return EdgeTerms(
-        density=torch.cat([p.density for p in parts]),
-        r=torch.cat([p.r for p in parts]),
-        unit=torch.cat([p.unit for p in parts]),
-        radial=torch.cat([p.radial for p in parts]),
-        d_radial=torch.cat([p.d_radial for p in parts]),
-        ang=torch.cat([p.ang for p in parts]),
-        slots=torch.cat([p.slots + o * n_species for p, o in zip(parts, offsets, strict=True)]),
-    )

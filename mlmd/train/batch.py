@@ -9,8 +9,9 @@ import numpy as np
 import torch
 
 from mlmd.data import Dataset
+from mlmd.potential.edge_terms import EdgeTerms, cat_edge_terms
 from mlmd.potential.graph import Graph, graph_from_frames
-from mlmd.potential.model import BodyOrderPotential, EdgeTerms, cat_edge_terms
+from mlmd.potential.model import BodyOrderPotential
 from mlmd.units import GPA
 
 

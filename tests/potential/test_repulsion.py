@@ -8,7 +8,7 @@ from ase import Atoms
 
 from mlmd.potential import evaluate, graph_from_atoms
 from mlmd.potential.model import BodyOrderPotential, ModelConfig
-from mlmd.potential.repulsion import zbl_pair
+from mlmd.potential.repulsion import CoreTable, switch, zbl_pair
 from mlmd.testing import assert_forces_match_finite_differences
 
 
@@ -112,3 +112,29 @@ def test_bad_pair_radii_are_refused():
         BodyOrderPotential(
             ModelConfig(species=[8, 14], repulsion_pairs_A={"14-14": [2.4, 1.9]}), seed=0
         )
+
+
+def test_core_table_acts_on_the_edges_inside_their_outer_radius_only():
+    atoms = _close_pair_cell()
+    atoms.positions[3] = atoms.positions[0] + [0.0, 2.1, 0.0]  # a Si–Si pair in its switch
+    pairs = {"14-14": [1.9, 2.4], "8-8": [0.2, 0.5], "1-8": [1.0, 2.0]}  # H: not a species
+    table = CoreTable([8, 14], 0.6, 1.1, pairs)
+    graph = graph_from_atoms([atoms], 5.0)
+    i, j = graph.edge_index
+    zi, zj = graph.numbers[i], graph.numbers[j]
+    r = graph.edge_vectors().norm(dim=1)
+    core = table.edges(r, zi, zj)
+    si_si, o_o = (zi == 14) & (zj == 14), (zi == 8) & (zj == 8)
+
+    def per_edge(si_si_A: float, o_o_A: float, other_A: float) -> torch.Tensor:
+        return torch.full_like(r, other_A).masked_fill(si_si, si_si_A).masked_fill(o_o, o_o_A)
+
+    outer = per_edge(2.4, 0.5, 1.1)
+    assert torch.equal(core.index, torch.nonzero(r < outer).squeeze(1))
+    assert bool(si_si[core.index].any()) and bool((~si_si[core.index]).any())
+    inner = per_edge(1.9, 0.2, 0.6)
+    v, dv = zbl_pair(r, zi, zj, inner, outer)
+    assert torch.all(v[r >= outer] == 0) and torch.all(dv[r >= outer] == 0)
+    s, ds = switch(r, inner, outer)
+    for got, want in ((core.energy, v), (core.d_energy, dv), (core.switch, s), (core.d_switch, ds)):
+        torch.testing.assert_close(got, want[core.index], rtol=1e-14, atol=0)  # SIMD: ulps
