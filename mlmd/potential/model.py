@@ -38,7 +38,7 @@ from mlmd.potential.radial import (
     polynomial_envelope,
     radial_basis,
 )
-from mlmd.potential.repulsion import CoreEdges, CoreTable
+from mlmd.potential.repulsion import CoreEdges, CoreTable, check_pairs
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -91,6 +91,9 @@ class ModelConfig:
     core_from_data: bool = True
     core_width_A: float = 0.5
     core_margin_A: float = 0.25
+
+    def __post_init__(self) -> None:
+        check_pairs(self.repulsion_pairs_A)  # a config file's error names the field
 
 
 def _check_config(config: ModelConfig) -> None:

@@ -1,6 +1,8 @@
 """The model's fixed core repulsion: right derivative, zero beyond its outer radius, the same
 in the autograd and the analytic (ensemble) paths, and a wall that keeps atoms apart."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -138,3 +140,25 @@ def test_core_table_acts_on_the_edges_inside_their_outer_radius_only():
     s, ds = switch(r, inner, outer)
     for got, want in ((core.energy, v), (core.d_energy, dv), (core.switch, s), (core.d_switch, ds)):
         torch.testing.assert_close(got, want[core.index], rtol=1e-14, atol=0)  # SIMD: ulps
+
+
+@pytest.mark.parametrize(
+    ("pairs", "fix"),
+    [
+        ({"Si-O": [1.0, 1.5]}, 'e.g. "8-14"'),
+        ({"14-8": [1.0, 1.5]}, 'write it "8-14"'),
+        ({"8-14": [1.5, 1.0]}, "0 < inner < outer"),
+        ({"8-14": [1.5]}, "two radii"),
+    ],
+)
+def test_bad_pair_radii_in_a_config_file_name_the_field_and_the_fix(tmp_path, pairs, fix):
+    from mlmd.errors import ConfigError
+    from mlmd.train.cli import load_train_config
+
+    with pytest.raises(ValueError, match=r"model\.repulsion_pairs_A.*fix: .*" + re.escape(fix)):
+        ModelConfig(species=[8, 14], repulsion_pairs_A=pairs)
+    (key, radii), path = next(iter(pairs.items())), tmp_path / "train.toml"
+    path.write_text(f'[train.model]\nrepulsion_pairs_A = {{"{key}" = {radii}}}\n')
+    with pytest.raises(ConfigError, match=r"model\.repulsion_pairs_A") as info:
+        load_train_config(path)  # at parse time, not when training builds the model
+    assert info.value.file == str(path) and fix in info.value.fix + info.value.message
