@@ -20,8 +20,13 @@ merge = python_app(tasks.merge, executors=["analysis"])
 md = bash_app(tasks.md_command, executors=["md"])
 analyze = python_app(tasks.analyze, executors=["analysis"])
 check_round = python_app(tasks.check_round, executors=["dft"])
-validate = python_app(tasks.validate, executors=["train"])  # runs MD: where training runs
-validate_dft = python_app(tasks.validate, executors=["dft"])  # single points only: DFT
+# the validation: planned and finished where its reference is built (with part (b), where
+# training runs; DFT single points only, on the dft workload), each MD run where training runs
+validate_plan = python_app(tasks.validate_plan, executors=["train"])
+validate_plan_dft = python_app(tasks.validate_plan, executors=["dft"])
+validate_run = python_app(tasks.validate_run, executors=["train"])
+validate = python_app(tasks.validate, executors=["train"])
+validate_dft = python_app(tasks.validate, executors=["dft"])
 properties = bash_app(tasks.properties_command, executors=["md"])
 
 __all__ = [
@@ -39,4 +44,7 @@ __all__ = [
     "train_member",
     "validate",
     "validate_dft",
+    "validate_plan",
+    "validate_plan_dft",
+    "validate_run",
 ]

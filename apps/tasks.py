@@ -244,44 +244,98 @@ def check_round(
         return {"pass": False, "phases": {}, "reason": str(exc)}
 
 
-def validate(
+def validate_plan(
     model: str,
     reference: dict,
     config: str,
     out_dir: str,
     *,
     parts: list[str],
+    parsl_resource_specification: dict | None = None,
+) -> dict:
+    """The MD runs of the validation of ``model`` against ``reference`` with the
+    :class:`mlmd.validate.ValidateConfig` file ``config`` (JSON), planned once
+    (:func:`mlmd.validate.plan_validation`; their directories and start structures under
+    ``out_dir``): ``{"parts", "runs": [Run as a mapping]}``, what :func:`validate_run` and
+    :func:`validate` take. It runs where the final validation runs: the reference is built
+    there."""
+    import dataclasses
+
+    from mlmd.validate import plan_validation
+
+    runs = plan_validation(
+        model,
+        reference["name"],
+        out_dir,
+        config=_validate_config(config),
+        reference_config=_reference_settings(reference),
+        parts=tuple(parts),
+    )
+    return {"parts": list(parts), "runs": [dataclasses.asdict(r) for r in runs]}
+
+
+def validate_run(run: dict, reference: dict) -> dict:
+    """One MD run of a validation's plan (:func:`validate_plan`) by
+    :func:`mlmd.validate.execute`: a finished run is reused, an interrupted one resumes from
+    its checkpoint; returns its record (``status`` ``completed``, or ``failed`` when the
+    model's MD stopped on its safety checks). The reference is built only for an engine that
+    needs it (LAMMPS)."""
+    from mlmd.reference.registry import get_reference
+    from mlmd.validate import Run, execute
+
+    planned = Run(**run)
+    backend = None
+    if planned.engine != "mlmd":
+        backend = get_reference(reference["name"], config=_reference_settings(reference))
+    return {"run": planned.name, **execute(planned, backend)}
+
+
+def validate(
+    model: str,
+    reference: dict,
+    config: str,
+    out_dir: str,
+    *,
+    plan: dict,
     trajectories: list[str],
     glass_rows: dict | None = None,
     parsl_resource_specification: dict | None = None,
 ) -> dict:
-    """The final model against its reference (:func:`mlmd.validate.validate`) with the
-    :class:`mlmd.validate.ValidateConfig` file ``config`` (JSON); returns its summary, whose
+    """The final model against its reference (:func:`mlmd.validate.validate_runs`) with the
+    :class:`mlmd.validate.ValidateConfig` file ``config`` (JSON) over the MD runs of
+    ``plan`` (:func:`validate_plan`), every one finished by :func:`validate_run`: it
+    analyses and compares them and does part (a), running no MD. Returns the summary, whose
     verdict also holds the glass's material rows (:mod:`mlmd.workflow.glass_rows`) when
     ``glass_rows`` (:func:`mlmd.workflow.plan_stages.glass_rows_spec`) is given."""
-    import json
     from pathlib import Path
 
-    from mlmd.config import from_mapping
-    from mlmd.validate import ValidateConfig
-    from mlmd.validate import validate as run_validation
+    from mlmd.validate import Run, validate_runs
     from mlmd.workflow.glass_rows import structure_rows, with_rows
 
-    cfg = from_mapping(ValidateConfig, json.loads(open(config).read()), source=config)
-    summary = run_validation(
+    summary = validate_runs(
+        [Run(**r) for r in plan["runs"]],
         model,
         reference["name"],
         out_dir,
-        config=cfg,
+        config=_validate_config(config),
         reference_config=_reference_settings(reference),
-        parts=tuple(parts),
+        parts=tuple(plan["parts"]),
         trajectories=tuple(trajectories),
-        progress=False,
     )
     if not glass_rows:
         return summary
     rows = structure_rows(summary, **glass_rows, out_dir=Path(out_dir) / "glass_rows")
     return with_rows(summary, rows)
+
+
+def _validate_config(path: str):
+    """The :class:`mlmd.validate.ValidateConfig` of the JSON file ``path``."""
+    import json
+
+    from mlmd.config import from_mapping
+    from mlmd.validate import ValidateConfig
+
+    return from_mapping(ValidateConfig, json.loads(open(path).read()), source=path)
 
 
 def properties_command(

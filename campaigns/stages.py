@@ -314,8 +314,12 @@ def check_round(c: Campaign, model: Out, explored: list[dict], it: int) -> dict:
 
 def validation(c: Campaign, model: Out, runs: list[dict]) -> dict:
     """The final model against its reference (:mod:`mlmd.validate`): (b) reference MD beside
-    ML-MD where the reference runs MD, (a) a-posteriori errors on production frames. Runs
-    where training runs when it runs MD, on the dft workload for single points only."""
+    ML-MD where the reference runs MD, (a) a-posteriori errors on production frames. Its
+    plan, then each MD run as its own step, all at once (where training runs: on W workers
+    about the longest run), then the step that analyses them, does part (a) and writes the
+    verdict. Plan and final step run where the reference is built: where training runs with
+    part (b), on the dft workload for single points only. All are keyed by the validate
+    step's key: a rerun reuses finished runs, a changed input plans new ones."""
     from apps import bindings
     from mlmd.workflow.plan_stages import validation_parts
 
@@ -327,24 +331,38 @@ def validation(c: Campaign, model: Out, runs: list[dict]) -> dict:
     rows = c.plan.glass_rows
     params = [model.key, starts.key, reference_spec(c), parts, trajectories, config, rows]
     key = step_key("validate", params=params)
-    app, kwargs = (bindings.validate, {}) if "b" in parts else (bindings.validate_dft, kwargs)
+    md = "b" in parts
+    plan_app = bindings.validate_plan if md else bindings.validate_plan_dft
+    app, kwargs = (bindings.validate, {}) if md else (bindings.validate_dft, kwargs)
+    out = c.store.directory("validate", key)
+    filled = with_paths(config, model="", starts=starts.path, output="")
+    path = write_json(out / "validate.json", filled)
+    plan: dict = {}
+    if not c.store.is_done("validate", key):
+        plan_it = lambda _: plan_app(model.path, ref, path, str(out), parts=parts, **kwargs)  # noqa: E731
+        plan = c.step("validate_plan", key, plan_it, "final")
+        c.many("validate_run", [_validation_run(key, run, ref) for run in plan["runs"]])
 
-    def submit(out: Path):
-        filled = with_paths(config, model="", starts=starts.path, output="")
-        path = write_json(out / "validate.json", filled)
-        future = app(
-            model.path,
-            ref,
-            path,
-            str(out),
-            parts=parts,
-            trajectories=trajectories,
-            glass_rows=rows,
-            **kwargs,
-        )
+    def submit(_):
+        final = {"plan": plan, "trajectories": trajectories, "glass_rows": rows, **kwargs}
+        future = app(model.path, ref, path, str(out), **final)
         return then(future, lambda summary: {"out_dir": str(out), "summary": summary})
 
     return c.step("validate", key, submit, "final")
+
+
+def _validation_run(key: str, run: dict, ref: dict) -> Job:
+    """The step of one MD run of the validation (``run``: a planned Run as a mapping)."""
+    from apps import bindings
+
+    steps, directory = run["config"]["steps"], Path(run["config"]["output"]["directory"])
+    meter = lambda _: (thermo_meter(directory / "thermo.log", steps), "step")  # noqa: E731
+    return Job(
+        step_key("validate_run", params=[key, run["state"], run["role"]]),
+        f"{run['state']}-{run['role']}",
+        lambda _: bindings.validate_run(run, ref),
+        meter if run["engine"] == "mlmd" else None,
+    )
 
 
 def properties(c: Campaign, model: Out, runs: list[dict]) -> dict | None:

@@ -3,9 +3,10 @@
 Public API: :func:`validate` (``mlmd validate``), :func:`report_lines` (markdown, verdict
 first), :func:`aposteriori_errors` (per-phase single-point errors: the active-learning
 stopping rule), :class:`ValidateConfig` and :func:`load_validate_config`; the building
-blocks for campaigns that submit the MD themselves: :func:`plan_runs` / :func:`execute`
-(the runs), :func:`compare_state` (analysis and verdict rows of one state point),
-:func:`verdict`.
+blocks for campaigns that submit the MD themselves: :func:`plan_validation` (every run of a
+validation), :func:`execute` (one run, resumable), :func:`validate_runs` (the validation of
+runs finished elsewhere), :func:`compare_state` (analysis and verdict rows of one state
+point), :func:`verdict`.
 """
 
 from mlmd.validate.aposteriori import aposteriori_errors, aposteriori_rows
@@ -18,7 +19,8 @@ from mlmd.validate.config import (
     ValidateConfig,
     load_validate_config,
 )
-from mlmd.validate.pipeline import compare_state, validate
+from mlmd.validate.pipeline import compare_state, validate, validate_runs
+from mlmd.validate.plan import plan_validation
 from mlmd.validate.report import report_lines
 from mlmd.validate.runs import MD_ENGINES, Run, execute, plan_runs
 from mlmd.validate.verdict import verdict
@@ -38,7 +40,9 @@ __all__ = [
     "execute",
     "load_validate_config",
     "plan_runs",
+    "plan_validation",
     "report_lines",
     "validate",
+    "validate_runs",
     "verdict",
 ]

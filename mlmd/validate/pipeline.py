@@ -7,6 +7,10 @@ at each enabled state point, analyses every run over its window with the same se
 labels frames of production trajectories — given, or the model's own glass run of (b) — or,
 for a reference that runs out of process (DFT), of small-cell ML-MD replicas of the glass
 schedule (:mod:`mlmd.validate.aposteriori`). Finished MD runs are reused on a rerun.
+
+Which runs, and where, is planned once (:mod:`mlmd.validate.plan`): :func:`validate` runs
+them here one after another; :func:`validate_runs` analyses runs a campaign ran as parallel
+tasks, and runs no MD itself.
 """
 
 from __future__ import annotations
@@ -35,18 +39,11 @@ from mlmd.validate.observe import (
     trajectory_species,
     window_frame_count,
 )
-from mlmd.validate.runs import (
-    Run,
-    execute,
-    md_engine,
-    plan_runs,
-    reference_md_potential,
-    replica_run,
-)
+from mlmd.validate.plan import PARTS, check_parts, frames_from, planned_runs
+from mlmd.validate.runs import Run, execute, finished_record, md_engine
 from mlmd.validate.verdict import failed_run, glass_rows, liquid_rows, verdict
 
 log = logging.getLogger(__name__)
-PARTS = ("a", "b")
 
 
 def reference_species(reference) -> list[int] | None:
@@ -143,14 +140,18 @@ def compare_state(
     return summary, rows
 
 
-def _run_all(runs: list[Run], reference, bar) -> dict[str, dict]:
-    """Every run (reusing finished ones); the bar advances by each run's MD steps."""
+def _records(runs: list[Run], reference, bar, run_md: bool) -> dict[str, dict]:
+    """Every run's record: run here (reusing finished ones; the bar advances by each run's
+    MD steps), or, without ``run_md``, read from its directory, where it must be finished."""
     records = {}
     for run in runs:
-        log.info("validate: %s %s (%s)", run.state, run.role, run.engine)
-        bar.note = f"{run.state} {run.role.replace('_', ' ')}"
-        records[f"{run.state}/{run.role}"] = execute(run, reference)
-        bar.advance(run.config["steps"])
+        if run_md:
+            log.info("validate: %s %s (%s)", run.state, run.role, run.engine)
+            bar.note = f"{run.state} {run.role.replace('_', ' ')}"
+            records[run.name] = execute(run, reference)
+            bar.advance(run.config["steps"])
+        else:
+            records[run.name] = finished_record(run)
     return records
 
 
@@ -165,7 +166,8 @@ def validate(
     trajectories: tuple[str | Path, ...] = (),
     progress: bool = True,
 ) -> dict:
-    """Validate ``model`` against ``reference``; writes ``out_dir/summary.json``.
+    """Validate ``model`` against ``reference``; writes ``out_dir/summary.json``. The MD
+    runs here, one after another (finished runs are reused, an interrupted one resumes).
 
     Args:
         model: the model's potential spec (a model directory, an export, a *.vashishta
@@ -181,39 +183,82 @@ def validate(
         the summary: ``{"verdict": {"pass", "rows", "failed"}, "liquid", "glass",
         "aposteriori", "plots", ...}`` (see :func:`mlmd.validate.report_lines`).
     """
+    job, parts, summary = _prepare(
+        model,
+        reference,
+        out_dir,
+        config=config,
+        reference_config=reference_config,
+        parts=parts,
+        trajectories=trajectories,
+        progress=progress,
+    )
+    runs = planned_runs(
+        job.cfg, model=job.model, name=job.name, ref=job.ref, out=job.out, parts=parts
+    )
+    return _finish(job, parts, summary, runs, run_md=True)
+
+
+def validate_runs(
+    runs: list[Run],
+    model: str | Path,
+    reference: str,
+    out_dir: str | Path,
+    *,
+    config: ValidateConfig | None = None,
+    reference_config=None,
+    parts: tuple[str, ...] = PARTS,
+    trajectories: tuple[str | Path, ...] = (),
+) -> dict:
+    """:func:`validate` over MD runs finished elsewhere: ``runs`` is
+    :func:`plan_validation`'s plan for the same arguments, each run by :func:`execute` (a
+    campaign's tasks, in parallel). They are analysed, never run: one not finished is an
+    :class:`~mlmd.errors.MlmdError`."""
+    job, parts, summary = _prepare(
+        model,
+        reference,
+        out_dir,
+        config=config,
+        reference_config=reference_config,
+        parts=parts,
+        trajectories=trajectories,
+        progress=False,
+    )
+    return _finish(job, parts, summary, list(runs), run_md=False)
+
+
+def _prepare(model, reference, out_dir, *, config, reference_config, parts, trajectories, progress):
+    """Inputs checked before anything runs: (the job, the parts to do, the summary's
+    header)."""
     from mlmd.reference import get_reference
 
     cfg = config or ValidateConfig()
     out, model = Path(out_dir), str(model)
-    bad = [p for p in parts if p not in PARTS] or ([] if parts else ["(none)"])
-    if bad:
-        raise InputError(f"unknown part {bad[0]!r}", field="--parts", fix="use a, b or a,b")
-    if not cfg.aposteriori.enabled:
-        parts = tuple(p for p in parts if p != "a")
+    parts = check_parts(tuple(parts), cfg)
     if "b" in parts:
         md_engine(reference)
     ref = get_reference(reference, config=reference_config)
     species = check_species(model, ref)
-    if "a" in parts and trajectories and _frames_from(cfg, ref) == "trajectories":
+    if "a" in parts and trajectories and frames_from(cfg, ref) == "trajectories":
         check_trajectories([Path(t) for t in trajectories], cfg.aposteriori)
     out.mkdir(parents=True, exist_ok=True)
-    job = _Job(cfg, model, ref, out, tuple(Path(t) for t in trajectories), progress)
-    summary = _header(job, species=species, name=reference, parts=parts)
+    job = _Job(cfg, model, reference, ref, out, tuple(Path(t) for t in trajectories), progress)
+    return job, parts, _header(job, species=species, parts=parts)
+
+
+def _finish(job: _Job, parts: tuple[str, ...], summary: dict, runs: list[Run], *, run_md: bool):
+    """Run (``run_md``) or find the MD runs, compare them, do part (a); the summary, also
+    written to ``summary.json``."""
+    steps = sum(r.config["steps"] for r in runs) if run_md else 0
+    bar = Progress(steps, label="validate", unit="MD step", enabled=job.progress and run_md)
     rows: list = []
-    runs = (
-        plan_runs(cfg, model, reference, reference_md_potential(ref, reference), out)
-        if "b" in parts
-        else []
-    )
-    steps = sum(r.config["steps"] for r in runs)
-    bar = Progress(steps, label="validate", unit="MD step", enabled=progress)
     try:
-        records = _run_all(runs, ref, bar)
+        records = _records(runs, job.ref, bar, run_md=run_md)
         for state in ("liquid", "glass"):
             mine = [r for r in runs if r.state == state]
             if mine:
-                recs = {r.role: records[f"{state}/{r.role}"] for r in mine}
-                summary[state], state_rows = compare_state(cfg, state, mine, recs, out)
+                recs = {r.role: records[r.name] for r in mine}
+                summary[state], state_rows = compare_state(job.cfg, state, mine, recs, job.out)
                 summary["plots"] += summary[state]["plots"]
                 rows += state_rows
         if "a" in parts:
@@ -221,32 +266,34 @@ def validate(
     finally:
         bar.close()
     summary["verdict"] = verdict(rows)
-    write_text(out / "summary.json", json.dumps(_finite(summary), indent=2, allow_nan=False))
-    return json.loads((out / "summary.json").read_text())
+    path = job.out / "summary.json"
+    write_text(path, json.dumps(_finite(summary), indent=2, allow_nan=False))
+    return json.loads(path.read_text())
 
 
 @dataclass(frozen=True)
 class _Job:
-    """What one validation is of: its config, the model's spec, the built reference, the
-    output directory, the production trajectories given for part (a), and whether to draw
-    progress bars."""
+    """What one validation is of: its config, the model's spec, the reference's name and
+    the built reference, the output directory, the production trajectories given for part
+    (a), and whether to draw progress bars."""
 
     cfg: ValidateConfig
     model: str
+    name: str
     ref: object
     out: Path
     trajectories: tuple[Path, ...]
     progress: bool
 
 
-def _header(job: _Job, *, species: list[int], name: str, parts: tuple[str, ...]) -> dict:
+def _header(job: _Job, *, species: list[int], parts: tuple[str, ...]) -> dict:
     return {
         "format": "mlmd.validate.summary",
         "version": 1,
         "mlmd_version": __version__,
         "model": job.model,
         "species": species,
-        "reference": {"name": name, "settings": job.ref.reference},
+        "reference": {"name": job.name, "settings": job.ref.reference},
         "parts": list(parts),
         "config": to_mapping(job.cfg),
         "plots": [],
@@ -272,20 +319,11 @@ def _part_a(job: _Job, runs: list[Run], records: dict, summary: dict) -> list:
     return aposteriori_rows(a)
 
 
-def _frames_from(cfg: ValidateConfig, ref) -> str:
-    """Where part (a) takes frames: ``trajectories`` or ``replicas`` (auto: by reference)."""
-    mode = cfg.aposteriori.frames_from
-    if mode == "auto":
-        return "trajectories" if getattr(ref, "in_process", False) else "replicas"
-    return mode
-
-
 def _aposteriori_sources(job: _Job, runs: list[Run], records: dict):
     """(trajectories whose frames part (a) labels, or None and why the model's MD failed)."""
-    mode = _frames_from(job.cfg, job.ref)
+    mode = frames_from(job.cfg, job.ref)
     if mode == "replicas":
-        run = replica_run(job.cfg, job.model, job.out)
-        record = execute(run)
+        run = next(r for r in runs if r.state == "replica")
     elif job.trajectories:
         return list(job.trajectories), None
     else:
@@ -296,7 +334,7 @@ def _aposteriori_sources(job: _Job, runs: list[Run], records: dict):
                 field="--trajectory",
                 fix="pass --trajectory TRAJ.h5 (or enable the glass state point)",
             )
-        record = records[f"glass/{run.role}"]
+    record = records[run.name]
     if record["status"] != "completed":
         return None, f"the model's {run.state} MD: {record.get('message', record['status'])}"
     return [run.trajectory], None

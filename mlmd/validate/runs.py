@@ -41,6 +41,11 @@ class Run:
     config: dict
 
     @property
+    def name(self) -> str:
+        """``<state>/<role>``: the run's name in a validation's records."""
+        return f"{self.state}/{self.role}"
+
+    @property
     def directory(self) -> Path:
         return Path(self.config["output"]["directory"])
 
@@ -203,6 +208,30 @@ class Interrupted(MlmdError):
     exit_code = 130
 
 
+#: Run statuses that are final (``failed``: the model's MD stopped by its safety checks).
+FINISHED = ("completed", "failed")
+
+
+def _stored_record(run: Run) -> dict:
+    """The record in ``run``'s directory when it is of ``run``'s config, else {}."""
+    path = run.directory / "run.json"
+    record = json.loads(path.read_text()) if path.exists() else {}
+    return record if record.get("config") == run.config else {}
+
+
+def finished_record(run: Run) -> dict:
+    """The record of ``run``, finished (by :func:`execute`, e.g. in a campaign's task) with
+    this config; :class:`MlmdError` when it is not."""
+    record = _stored_record(run)
+    if record.get("status") not in FINISHED:
+        status = record.get("status", "not run with this config")
+        raise MlmdError(
+            f"the validation's {run.state} {run.role} MD in {run.directory} has not finished "
+            f"({status}): run it first (mlmd.validate.execute)"
+        )
+    return record
+
+
 def execute(run: Run, reference=None) -> dict:
     """Run ``run`` unless its directory records the same config as finished; returns the run
     record ``{"status", "config", "message"?, ...}`` (also in ``run.json``).
@@ -211,16 +240,14 @@ def execute(run: Run, reference=None) -> dict:
     not an error. A run interrupted by a signal records ``interrupted`` and raises
     :class:`Interrupted`; the next call resumes it from its checkpoint.
     """
-    record_path = run.directory / "run.json"
-    record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    same = record.get("config") == run.config
-    if same and record.get("status") in ("completed", "failed"):
+    record = _stored_record(run)
+    if record.get("status") in FINISHED:
         return record
-    resume = same and record.get("status") == "interrupted"
+    resume = record.get("status") == "interrupted"
     run.directory.mkdir(parents=True, exist_ok=True)
     record = _RUNNERS[run.engine](run, reference, resume)
     record["config"] = run.config
-    write_text(record_path, json.dumps(record, indent=2, default=str))
+    write_text(run.directory / "run.json", json.dumps(record, indent=2, default=str))
     if record["status"] == "interrupted":
         raise Interrupted(f"MD of the {run.state} {run.role} interrupted: rerun to resume it")
     return record
