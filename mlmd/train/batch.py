@@ -68,8 +68,19 @@ class Batch:
 
 def with_edge_terms(samples: Sequence[Sample], model: BodyOrderPotential) -> list[Sample]:
     """Samples carrying the model's parameter-free edge terms (positions are fixed in
-    training, so the density and its Jacobian are computed once per frame, not per step)."""
-    return [replace(s, terms=model.edge_terms(s.graph, s.graph.edge_vectors())) for s in samples]
+    training, so the density and its Jacobian are computed once per frame, not per step).
+
+    The terms are computed where the model lives (its species tables are there: a CUDA
+    model on CPU graphs would mix devices) and kept with the sample, on its graph's device
+    (host memory holds a data set a GPU would not); :func:`collate` moves each batch's.
+    """
+    device = next(model.parameters()).device
+    out = []
+    for s in samples:
+        graph = s.graph.to(device)
+        terms = model.edge_terms(graph, graph.edge_vectors())
+        out.append(replace(s, terms=terms.to(s.graph.positions.device)))
+    return out
 
 
 def collate(samples: Sequence[Sample], device: torch.device | str = "cpu") -> Batch:
