@@ -101,9 +101,16 @@ def _check_config(config: ModelConfig) -> None:
     species = [int(z) for z in config.species]
     if not species or len(set(species)) != len(species) or not all(0 < z < 119 for z in species):
         raise ValueError(f"species = {config.species}: give distinct atomic numbers (1–118)")
-    for name in ("cutoff_A", "avg_neighbors", "repulsion_outer_A"):
+    for name in ("cutoff_A", "avg_neighbors"):
         if not getattr(config, name) > 0:
             raise ValueError(f"{name} = {getattr(config, name)}: must be > 0")
+    inner, outer = config.repulsion_inner_A, config.repulsion_outer_A
+    if not 0 < inner < outer:
+        raise ValueError(
+            f"repulsion_inner_A = {inner}, repulsion_outer_A = {outer}: need 0 < "
+            "repulsion_inner_A < repulsion_outer_A (Å; the core repulsion is switched off "
+            "between them), e.g. the defaults 0.6 and 1.1"
+        )
     for name in ("n_basis", "channels", "n_members", "envelope_p"):
         if getattr(config, name) < 1:
             raise ValueError(f"{name} = {getattr(config, name)}: must be ≥ 1")

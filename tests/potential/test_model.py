@@ -84,3 +84,10 @@ def test_unknown_species_is_rejected():
     atoms = Atoms(numbers=[14, 1], positions=[[0, 0, 0], [1.5, 0, 0]], pbc=False)
     with pytest.raises(InputError, match=r"\[1\] \(H \(1\)\) are not among"):
         evaluate(_model(), graph_from_atoms([atoms], TINY.cutoff_A))
+
+
+@pytest.mark.parametrize("inner, outer", [(1.1, 1.1), (1.5, 1.1), (0.0, 1.1), (-0.2, 1.1)])
+def test_core_repulsion_radii_out_of_order_are_refused(inner, outer):
+    with pytest.raises(ValueError, match=r"need 0 < repulsion_inner_A < repulsion_outer_A"):
+        _model(repulsion_inner_A=inner, repulsion_outer_A=outer)
+    _model(repulsion_inner_A=1.0, repulsion_outer_A=1.1)  # in order: built
