@@ -40,14 +40,19 @@ def iteration_table(record: dict) -> list[dict]:
 
 
 def _check_text(check: dict | None) -> str:
-    """ "liquid 0.21, glass 0.08 eV/Å: fail" from a round's a-posteriori check."""
+    """ "liquid 0.21, glass 0.08 eV/Å: fail" from a round's a-posteriori check; a phase whose
+    every frame the reference refused is named ("…; glass: every frame refused by the
+    reference: fail")."""
     if not check:
         return "—"
     phases = check.get("phases", {})
     if not phases:
         return f"fail: {check.get('reason', 'no frames')}"
     errors = ", ".join(f"{p} {v['force_rmse_eV_A']:.3f}" for p, v in phases.items())
-    return f"{errors} eV/Å: {'pass' if check.get('pass') else 'fail'}"
+    refused = "".join(
+        f"; {p}: every frame refused by the reference" for p in check.get("unlabelled", {})
+    )
+    return f"{errors} eV/Å{refused}: {'pass' if check.get('pass') else 'fail'}"
 
 
 def active_learning(record: dict, figs: Path) -> list[str]:
