@@ -17,14 +17,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from mlmd.atomic import write_text
 from mlmd.config import from_mapping, to_mapping
 from mlmd.errors import InputError, MlmdError
 from mlmd.md.config import StructureConfig
 from mlmd.validate.config import ValidateConfig
+from mlmd.workflow.plan import checkpoint_interval
 
 #: Which engine runs each reference's MD (references not listed cannot run MD).
 MD_ENGINES = {"teacher": "mlmd", "lammps": "lammps"}
@@ -113,7 +117,9 @@ def _starts(structure: StructureConfig) -> list[StructureConfig]:
     return [structure, structure]
 
 
-def _base(cfg: ValidateConfig, seed: int, potential: str, directory: Path) -> dict:
+def _config(cfg: ValidateConfig, seed: int, potential: str, directory: Path, state: dict) -> dict:
+    """The MD config of one run: the state point's ``state`` (steps, ensemble, schedule) with
+    the shared settings; a checkpoint about every 10 % of the run (a killed run resumes)."""
     md = cfg.md
     every = md.output_every
     return {
@@ -122,11 +128,12 @@ def _base(cfg: ValidateConfig, seed: int, potential: str, directory: Path) -> di
         "torch_threads": md.torch_threads,
         "timestep_fs": md.timestep_fs,
         "seed": seed,
+        **state,
         "output": {
             "directory": str(directory),
             "trajectory_every": every,
             "thermo_every": every,
-            "checkpoint_every": 0,
+            "checkpoint_every": checkpoint_interval(state["steps"], every),
         },
     }
 
@@ -187,8 +194,7 @@ def plan_runs(
         roles = ["model"] + [f"reference_{k + 1}" for k in range(cfg.md.reference_seeds)]
         for k, role in enumerate(roles):
             potential = model if role == "model" else reference_potential
-            config = _base(cfg, cfg.md.seed + k, potential, out / state / role)
-            config.update(build(cfg))
+            config = _config(cfg, cfg.md.seed + k, potential, out / state / role, build(cfg))
             config["structure"] = {"dataset": str(starts), "index": 0 if k <= 1 else 1}
             runs.append(Run(state, role, "mlmd" if role == "model" else engine, config))
     return runs
@@ -196,8 +202,7 @@ def plan_runs(
 
 def replica_run(cfg: ValidateConfig, model: str, out: Path) -> Run:
     """The model's small-cell replica of the glass schedule (frames for DFT labels)."""
-    config = _base(cfg, cfg.md.seed, model, out / "replica" / "model")
-    config.update(_glass(cfg))
+    config = _config(cfg, cfg.md.seed, model, out / "replica" / "model", _glass(cfg))
     config["structure"] = to_mapping(cfg.aposteriori.replica_structure)
     return Run("replica", "model", "mlmd", config)
 
@@ -238,14 +243,15 @@ def execute(run: Run, reference=None) -> dict:
 
     A model whose MD fails its safety checks gives status ``failed`` (the verdict fails it),
     not an error. A run interrupted by a signal records ``interrupted`` and raises
-    :class:`Interrupted`; the next call resumes it from its checkpoint.
+    :class:`Interrupted`. The next call of an unfinished run (interrupted, or killed
+    outright) continues the mlmd engine's last checkpoint when that was written with this
+    very config (:func:`own_checkpoint`); the LAMMPS engine cannot continue and starts over.
     """
     record = _stored_record(run)
     if record.get("status") in FINISHED:
         return record
-    resume = record.get("status") == "interrupted"
     run.directory.mkdir(parents=True, exist_ok=True)
-    record = _RUNNERS[run.engine](run, reference, resume)
+    record = _RUNNERS[run.engine](run, reference)
     record["config"] = run.config
     write_text(run.directory / "run.json", json.dumps(record, indent=2, default=str))
     if record["status"] == "interrupted":
@@ -253,21 +259,38 @@ def execute(run: Run, reference=None) -> dict:
     return record
 
 
-def _run_mlmd(run: Run, reference, resume: bool) -> dict:
+def own_checkpoint(run: Run) -> Path | None:
+    """``run``'s ``checkpoint.npz`` when the run that wrote it had exactly ``run``'s config
+    (compared resolved, as the checkpoint stores it), else None: a changed config (steps,
+    seed, ensemble, output …) never continues an old run's state. (run_md itself checks the
+    potential's weights and the atoms when it resumes.)"""
+    from mlmd.md.config import config_from_mapping
+
+    path = run.directory / "checkpoint.npz"
+    try:
+        with np.load(path) as npz:
+            theirs = json.loads(str(npz["config"]))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None  # none, or not an mlmd checkpoint: start afresh
+    mine = json.loads(json.dumps(to_mapping(config_from_mapping(run.config))))
+    return path if theirs == mine else None
+
+
+def _run_mlmd(run: Run, reference) -> dict:
     from mpi4py import MPI
 
     from mlmd.md.engine import MDSafetyError
     from mlmd.md.runner import run_md
 
-    checkpoint = run.directory / "checkpoint.npz"
-    restart = checkpoint if resume and checkpoint.exists() else None
+    restart = own_checkpoint(run)
     try:
         summary = run_md(run.config, restart=restart, comm=MPI.COMM_SELF, echo=False)
     except MDSafetyError as exc:
         if run.is_reference:
             raise
         return {"status": "failed", "message": f"MD safety check: {exc}"}
-    return {"status": summary["status"], "wall_s": summary["wall_s"]}
+    first = summary["step"] - summary["steps_run"]
+    return {"status": summary["status"], "wall_s": summary["wall_s"], "first_step": first}
 
 
 def lammps_md_spec(config: dict) -> dict:
@@ -292,7 +315,8 @@ def lammps_md_spec(config: dict) -> dict:
     return spec
 
 
-def _run_lammps(run: Run, reference, resume: bool) -> dict:
+def _run_lammps(run: Run, reference) -> dict:
+    """LAMMPS has no restart here: every unfinished attempt starts over from step 0."""
     from mlmd.data import Dataset
     from mlmd.reference.lammps_md import run_reference_md
 

@@ -151,7 +151,10 @@ def _reference_md(cfg: CampaignConfig, mq, run: int, path: str) -> dict:
     the potential is the reference's (:data:`REFERENCE`, set where it runs)."""
     r = cfg.reference_md
     config = _path_md(cfg, mq, path, steps=r.steps, frames=r.frames, run=run)
-    return {**config, "potential": REFERENCE, "seed": 10_000 + cfg.seed * 1000 + run}
+    every = config["output"]["thermo_every"]
+    output = {**config["output"], "checkpoint_every": checkpoint_interval(r.steps, every)}
+    seed = 10_000 + cfg.seed * 1000 + run
+    return {**config, "potential": REFERENCE, "seed": seed, "output": output}
 
 
 def _path_md(cfg: CampaignConfig, mq, path: str, *, steps: int, frames: int, run: int) -> dict:
@@ -219,7 +222,7 @@ def _production_md(cfg: CampaignConfig, mq, rate_K_ps: float, replica: int) -> d
             "directory": OUTPUT + "/md",
             "trajectory_every": every,
             "thermo_every": every,
-            "checkpoint_every": max(steps // 10, every),
+            "checkpoint_every": checkpoint_interval(steps, every),
         },
         "uncertainty": {"every": every},
     }
@@ -228,6 +231,12 @@ def _production_md(cfg: CampaignConfig, mq, rate_K_ps: float, replica: int) -> d
 def frame_interval(window_steps: float, frames: int) -> int:
     """Steps between trajectory frames so a window of ``window_steps`` holds ≥ ``frames``."""
     return max(int(math.floor(window_steps / frames)), 1)
+
+
+def checkpoint_interval(steps: int, output_every: int) -> int:
+    """Steps between checkpoints of a run of ``steps`` steps: about every 10 % of it, never
+    more often than its output (``output_every``), so a killed run loses at most ~10 %."""
+    return max(steps // 10, output_every)
 
 
 def with_paths(config: dict, *, model: str, starts: str, output: str) -> dict:

@@ -23,7 +23,8 @@ def run_reference_md(config: dict, reference_name: str, settings: dict, out: Pat
     """Run the MD config ``config`` (its potential is the reference's) with the reference
     ``reference_name`` (``settings``: its config table) in ``out/md`` and write
     every trajectory frame, unlabelled, to ``out/frames.h5``. A finished run is not run
-    again; one stopped by a signal continues from its checkpoint (a killed one restarts).
+    again; an unfinished one (stopped by a signal, or killed) continues from its last
+    checkpoint written with this config (the teacher's mlmd MD; LAMMPS starts over).
 
     Returns:
         {"path", "frames", "trajectory", "status"} (status of the MD run).

@@ -52,6 +52,9 @@ def test_the_plan_names_every_run_of_the_validation_in_fixed_directories(tmp_pat
     only_a = plan_validation("teacher", "teacher", tmp_path, config=replicas, parts=("a",))
     assert [r.name for r in only_a] == ["replica/model"]
     assert not any(r.directory.exists() for r in with_replica)  # planning runs nothing
+    for r in with_replica:  # a killed run continues from a checkpoint every ~10 % of it
+        every = r.config["output"]["thermo_every"]
+        assert r.config["output"]["checkpoint_every"] == max(r.config["steps"] // 10, every)
 
 
 def test_validate_runs_reuses_the_finished_runs_and_runs_no_md(finished, tmp_path):

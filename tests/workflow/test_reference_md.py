@@ -1,6 +1,9 @@
 """The reference's own MD as first data: planned with the production path, run by the
 reference itself (a real teacher MD run), every frame kept unlabelled."""
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +14,8 @@ from mlmd.analysis.reader import open_trajectory
 from mlmd.data import Dataset, write_frames
 from mlmd.errors import InputError
 from mlmd.materials import load_material
+from mlmd.md.thermo import read_thermo
+from mlmd.validate.runs import Run, own_checkpoint
 from mlmd.workflow.config import campaign_config, merge
 from mlmd.workflow.plan import REFERENCE, plan_campaign, reference_md_starts, with_paths
 from mlmd.workflow.reference_md import run_reference_md
@@ -50,12 +55,26 @@ def test_off_by_default():
     assert plan_campaign(cfg, SIO2).reference_md == ()
 
 
-def test_the_teachers_own_melt_quench_becomes_unlabelled_frames(tmp_path):
+def _teacher_config(directory: Path) -> dict:
+    """The first reference-MD run of a tiny plan (48 atoms, 40 steps, a frame and a
+    checkpoint every 10 steps), its start cells written to ``directory``."""
     cfg, plan = _plan(runs=1, steps=40, frames=4, atoms=48)
-    starts = tmp_path / "starts.h5"
+    starts = directory / "starts.h5"
     write_frames(starts, {"name": "unlabelled"}, reference_md_starts(cfg, SIO2))
-    config = with_paths(plan.reference_md[0].config, model="", starts=str(starts), output="o")
-    result = run_reference_md(config, "teacher", {"potential": "teacher"}, tmp_path / "run")
+    return with_paths(plan.reference_md[0].config, model="", starts=str(starts), output="o")
+
+
+@pytest.fixture(scope="module")
+def teacher_run(tmp_path_factory):
+    """The teacher's own MD of :func:`_teacher_config`, uninterrupted: (config, result)."""
+    out = tmp_path_factory.mktemp("teacher_md")
+    config = _teacher_config(out)
+    return config, run_reference_md(config, "teacher", {"potential": "teacher"}, out / "run")
+
+
+def test_the_teachers_own_melt_quench_becomes_unlabelled_frames(teacher_run):
+    config, result = teacher_run
+    assert config["output"]["checkpoint_every"] == 10  # 10 % of 40 steps, ≥ the output's 10
     assert result["status"] == "completed" and result["frames"] == 5  # steps 0, 10, …, 40
     frames = Dataset(result["path"])
     assert frames.reference["name"] == "unlabelled" and len(frames) == 5
@@ -70,3 +89,61 @@ def test_a_reference_that_cannot_run_md_is_refused(tmp_path):
     cfg, plan = _plan(runs=1, steps=40, frames=4)
     with pytest.raises(InputError, match="cannot run MD"):
         run_reference_md(plan.reference_md[0].config, "cp2k", {}, tmp_path)
+
+
+KILLED = """
+import os, signal
+from pathlib import Path
+from mlmd.md.outputs import Outputs
+from mlmd.workflow.reference_md import run_reference_md
+
+record = Outputs.record
+
+
+def dies_at_step_25(self, state, measure, force=False):  # after the checkpoint at step 20
+    if state.step == 25:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return record(self, state, measure, force)
+
+
+Outputs.record = dies_at_step_25
+run_reference_md({config!r}, "teacher", {{"potential": "teacher"}}, Path({out!r}))
+"""
+
+
+def _steps_and_positions(trajectory) -> tuple[list[int], list[np.ndarray]]:
+    with open_trajectory(trajectory) as reader:
+        snaps = list(reader.frames(slice(None)))
+    return [s.step for s in snaps], [s.positions for s in snaps]
+
+
+def test_a_killed_reference_md_continues_from_its_checkpoint(teacher_run, tmp_path):
+    """SIGKILL (no signal handler runs) at step 25 of 40: the rerun continues the checkpoint
+    of step 20 and ends with the uninterrupted run's frames and thermo rows, bit for bit."""
+    _, whole = teacher_run
+    config = _teacher_config(tmp_path)  # the same run, its own start file and directory
+    out = tmp_path / "run"
+    root = Path(__file__).resolve().parents[2]
+    script = KILLED.format(config=config, out=str(out))
+    proc = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True)
+    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
+    md = out / "md"
+    assert not (md / "run.json").exists() and int(np.load(md / "checkpoint.npz")["step"]) == 20
+    output = {**config["output"], "directory": str(md)}
+    moved = {**config, "potential": "teacher", "output": output}  # as run_reference_md runs it
+    run = Run("reference_md", "reference_1", "mlmd", moved)
+    assert own_checkpoint(run) == md / "checkpoint.npz"
+    assert own_checkpoint(Run(run.state, run.role, "mlmd", {**moved, "seed": 1})) is None
+
+    result = run_reference_md(config, "teacher", {"potential": "teacher"}, out)
+    record = json.loads((md / "run.json").read_text())
+    assert record["status"] == "completed" and record["first_step"] == 20
+    assert result["frames"] == whole["frames"] == 5
+    steps, positions = _steps_and_positions(result["trajectory"])
+    steps_whole, positions_whole = _steps_and_positions(whole["trajectory"])
+    assert steps == steps_whole == [0, 10, 20, 30, 40]
+    assert all(np.array_equal(a, b) for a, b in zip(positions, positions_whole, strict=True))
+    thermo = read_thermo(md / "thermo.log")
+    thermo_whole = read_thermo(Path(whole["trajectory"]).parent / "thermo.log")
+    assert thermo["step"] == thermo_whole["step"] == [0, 10, 20, 30, 40]
+    assert thermo["Etot_eV"] == thermo_whole["Etot_eV"]
