@@ -361,7 +361,7 @@ def _validation_run(key: str, run: dict, ref: dict) -> Job:
         step_key("validate_run", params=[key, run["state"], run["role"]]),
         f"{run['state']}-{run['role']}",
         lambda _: bindings.validate_run(run, ref),
-        meter if run["engine"] == "mlmd" else None,
+        meter,  # both engines write thermo.log as they go
     )
 
 

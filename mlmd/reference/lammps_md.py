@@ -14,8 +14,9 @@ A schedule (``schedule.time_ps`` knots with ``temperature_K`` / ``pressure_GPa``
 linear between knots, as mlmd's ``[schedule]``) runs segment by segment, each as LAMMPS's
 own linear ramp (``Tstart Tstop``, ``Pstart Pstop``). Every ``thermo_every`` steps the
 observables potential/kinetic/total energy, temperature, pressure, volume and density are
-written; every ``trajectory_every`` steps positions (wrapped), images and the cell (in the
-frame's own axes). ``/parameters`` holds the run as mlmd's MD config keys (``steps``,
+written (also as rows of ``thermo.log`` in mlmd's columns, as they come: what a campaign's
+progress meter reads); every ``trajectory_every`` steps positions (wrapped), images and the
+cell (in the frame's own axes). ``/parameters`` holds the run as mlmd's MD config keys (``steps``,
 ``timestep_fs``, ``ensemble``, ``schedule``), so analysis windows by schedule segment work.
 """
 
@@ -36,11 +37,14 @@ from mlmd.config import from_mapping
 from mlmd.data import Frame
 from mlmd.errors import ConfigError, InputError
 from mlmd.md.h5md import H5MDWriter
+from mlmd.md.observables import TABLE
+from mlmd.md.thermo import ThermoLog
 from mlmd.progress import Progress
 from mlmd.reference import lammps_lib
 from mlmd.reference.lammps import Lammps, LammpsSettings, load_lammps_settings
 
 TRAJECTORY_NAME = "trajectory.h5"
+THERMO_NAME = "thermo.log"
 BAR_PER_GPA = 1e4
 
 
@@ -199,8 +203,9 @@ def run_reference_md(
     *,
     progress: bool = True,
 ) -> Path:
-    """Run LAMMPS MD of ``frame`` under ``settings`` and write ``out_dir/trajectory.h5``
-    (a progress bar with ETA on a terminal's stderr unless ``progress`` is False).
+    """Run LAMMPS MD of ``frame`` under ``settings`` and write ``out_dir/trajectory.h5`` and
+    ``out_dir/thermo.log`` (a progress bar with ETA on a terminal's stderr unless
+    ``progress`` is False).
 
     Raises:
         InputError: bad settings or spec (named), elements outside the potential, an
@@ -227,10 +232,12 @@ def run_reference_md(
         bar = Progress(
             spec.steps, f"md[lammps {settings.pair_style}]", unit="step", enabled=progress
         )
+        thermo = ThermoLog(Path(out_dir) / THERMO_NAME, echo=None)
         try:
-            _run_segments(box, spec, writer, frame.n_atoms, bar)
+            _run_segments(box, spec, (writer, thermo), frame.n_atoms, bar)
         finally:
             writer.close()
+            thermo.close()
             bar.close()
     finally:
         ref.close()
@@ -254,11 +261,12 @@ def _start(ref: Lammps, frame: Frame, spec: ReferenceMDSpec) -> _Box:
 
 
 def _run_segments(
-    box: _Box, spec: ReferenceMDSpec, writer: H5MDWriter, n_atoms: int, bar: Progress
+    box: _Box, spec: ReferenceMDSpec, writers: tuple, n_atoms: int, bar: Progress
 ) -> None:
-    """Run every schedule segment in chunks of ``thermo_every`` steps, writing as it goes."""
+    """Run every schedule segment in chunks of ``thermo_every`` steps, writing as it goes
+    (``writers``: the H5MD writer and the thermo log)."""
     lammps_lib.command(box.lmp, "run 0 post no")
-    _write(box, spec, writer, 0, n_atoms)
+    _write(box, spec, writers, 0, n_atoms)
     for a, b in segments(spec):
         for line in _fixes(spec, a, b):
             lammps_lib.command(box.lmp, line)
@@ -268,16 +276,20 @@ def _run_segments(
             pre = "yes" if step == a else "no"  # new fixes need LAMMPS's full setup
             lammps_lib.command(box.lmp, f"run {n} start {a} stop {b} pre {pre} post no")
             step += n
-            _write(box, spec, writer, step, n_atoms)
+            _write(box, spec, writers, step, n_atoms)
             bar.advance(n)
         for fix in ("integ", "therm"):
             lammps_lib.command(box.lmp, f"unfix {fix}")
 
 
-def _write(box: _Box, spec: ReferenceMDSpec, writer: H5MDWriter, step: int, n: int) -> None:
+def _write(box: _Box, spec: ReferenceMDSpec, writers: tuple, step: int, n: int) -> None:
+    writer, thermo = writers
     time_fs = step * spec.timestep_fs
     if step % spec.thermo_every == 0:
-        writer.write_observables(step, time_fs, _observables(box, n))
+        values = _observables(box, n)
+        writer.write_observables(step, time_fs, values)
+        columns = {o.column: values.get(o.name) for o in TABLE if o.column}
+        thermo.row(step=step, time_ps=time_fs * 1e-3, **columns)
     if step % spec.trajectory_every == 0:
         cell, positions, images = _state(box)
         writer.write_frame(step, time_fs, cell, positions, images)

