@@ -301,7 +301,7 @@ def validate(
     glass_rows: dict | None = None,
     parsl_resource_specification: dict | None = None,
 ) -> dict:
-    """The final model against its reference (:func:`mlmd.validate.validate_runs`) with the
+    """The final model against its reference (:func:`mlmd.validate.validate`) with the
     :class:`mlmd.validate.ValidateConfig` file ``config`` (JSON) over the MD runs of
     ``plan`` (:func:`validate_plan`), every one finished by :func:`validate_run`: it
     analyses and compares them and does part (a), running no MD. Returns the summary, whose
@@ -309,11 +309,11 @@ def validate(
     ``glass_rows`` (:func:`mlmd.workflow.plan_stages.glass_rows_spec`) is given."""
     from pathlib import Path
 
-    from mlmd.validate import Run, validate_runs
+    from mlmd.validate import Run
+    from mlmd.validate import validate as run_validation
     from mlmd.workflow.glass_rows import structure_rows, with_rows
 
-    summary = validate_runs(
-        [Run(**r) for r in plan["runs"]],
+    summary = run_validation(
         model,
         reference["name"],
         out_dir,
@@ -321,6 +321,8 @@ def validate(
         reference_config=_reference_settings(reference),
         parts=tuple(plan["parts"]),
         trajectories=tuple(trajectories),
+        runs=[Run(**r) for r in plan["runs"]],
+        progress=False,
     )
     if not glass_rows:
         return summary

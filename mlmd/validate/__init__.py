@@ -4,8 +4,8 @@ Public API: :func:`validate` (``mlmd validate``), :func:`report_lines` (markdown
 first), :func:`aposteriori_errors` (per-phase single-point errors: the active-learning
 stopping rule), :class:`ValidateConfig` and :func:`load_validate_config`; the building
 blocks for campaigns that submit the MD themselves: :func:`plan_validation` (every run of a
-validation), :func:`execute` (one run, resumable), :func:`validate_runs` (the validation of
-runs finished elsewhere), :func:`compare_state` (analysis and verdict rows of one state
+validation), :func:`execute` (one run, resumable), :func:`validate` given the plan's runs
+finished elsewhere, :func:`compare_state` (analysis and verdict rows of one state
 point), :func:`verdict`.
 """
 
@@ -19,7 +19,7 @@ from mlmd.validate.config import (
     ValidateConfig,
     load_validate_config,
 )
-from mlmd.validate.pipeline import compare_state, validate, validate_runs
+from mlmd.validate.pipeline import compare_state, validate
 from mlmd.validate.plan import plan_validation
 from mlmd.validate.report import report_lines
 from mlmd.validate.runs import MD_ENGINES, Run, execute, plan_runs
@@ -43,6 +43,5 @@ __all__ = [
     "plan_validation",
     "report_lines",
     "validate",
-    "validate_runs",
     "verdict",
 ]

@@ -9,8 +9,8 @@ for a reference that runs out of process (DFT), of small-cell ML-MD replicas of 
 schedule (:mod:`mlmd.validate.aposteriori`). Finished MD runs are reused on a rerun.
 
 Which runs, and where, is planned once (:mod:`mlmd.validate.plan`): :func:`validate` runs
-them here one after another; :func:`validate_runs` analyses runs a campaign ran as parallel
-tasks, and runs no MD itself.
+them here one after another, or analyses runs a campaign ran as parallel tasks (``runs``)
+and runs no MD itself.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from mlmd.validate.observe import (
     trajectory_species,
     window_frame_count,
 )
-from mlmd.validate.plan import PARTS, check_parts, frames_from, planned_runs
-from mlmd.validate.runs import Run, execute, finished_record, md_engine
+from mlmd.validate.plan import PARTS, checked_inputs, frames_from, planned_runs
+from mlmd.validate.runs import Run, execute, finished_record
 from mlmd.validate.verdict import failed_run, glass_rows, liquid_rows, verdict
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def _records(runs: list[Run], reference, bar, run_md: bool) -> dict[str, dict]:
     return records
 
 
-def validate(
+def validate(  # noqa: PLR0913 — public API (`mlmd validate`): keyword-only options, named at every call
     model: str | Path,
     reference: str,
     out_dir: str | Path,
@@ -164,10 +164,10 @@ def validate(
     reference_config=None,
     parts: tuple[str, ...] = PARTS,
     trajectories: tuple[str | Path, ...] = (),
+    runs: list[Run] | None = None,
     progress: bool = True,
 ) -> dict:
-    """Validate ``model`` against ``reference``; writes ``out_dir/summary.json``. The MD
-    runs here, one after another (finished runs are reused, an interrupted one resumes).
+    """Validate ``model`` against ``reference``; writes ``out_dir/summary.json``.
 
     Args:
         model: the model's potential spec (a model directory, an export, a *.vashishta
@@ -178,72 +178,29 @@ def validate(
         reference_config: the reference's settings (mapping or TOML path).
         parts: ``"b"`` reference MD beside ML-MD, ``"a"`` a-posteriori errors.
         trajectories: production trajectories for part (a).
+        runs: None: the MD runs are planned and run here, one after another (finished
+            runs are reused, an interrupted one resumes). Else :func:`plan_validation`'s
+            plan for the same arguments, every run finished elsewhere by :func:`execute`
+            (a campaign's parallel tasks): analysed, never run; one not finished is an
+            :class:`~mlmd.errors.MlmdError`.
+        progress: a progress bar over the MD steps run here.
 
     Returns:
         the summary: ``{"verdict": {"pass", "rows", "failed"}, "liquid", "glass",
         "aposteriori", "plots", ...}`` (see :func:`mlmd.validate.report_lines`).
     """
-    job, parts, summary = _prepare(
-        model,
-        reference,
-        out_dir,
-        config=config,
-        reference_config=reference_config,
-        parts=parts,
-        trajectories=trajectories,
-        progress=progress,
-    )
-    runs = planned_runs(
-        job.cfg, model=job.model, name=job.name, ref=job.ref, out=job.out, parts=parts
-    )
-    return _finish(job, parts, summary, runs, run_md=True)
-
-
-def validate_runs(
-    runs: list[Run],
-    model: str | Path,
-    reference: str,
-    out_dir: str | Path,
-    *,
-    config: ValidateConfig | None = None,
-    reference_config=None,
-    parts: tuple[str, ...] = PARTS,
-    trajectories: tuple[str | Path, ...] = (),
-) -> dict:
-    """:func:`validate` over MD runs finished elsewhere: ``runs`` is
-    :func:`plan_validation`'s plan for the same arguments, each run by :func:`execute` (a
-    campaign's tasks, in parallel). They are analysed, never run: one not finished is an
-    :class:`~mlmd.errors.MlmdError`."""
-    job, parts, summary = _prepare(
-        model,
-        reference,
-        out_dir,
-        config=config,
-        reference_config=reference_config,
-        parts=parts,
-        trajectories=trajectories,
-        progress=False,
-    )
-    return _finish(job, parts, summary, list(runs), run_md=False)
-
-
-def _prepare(model, reference, out_dir, *, config, reference_config, parts, trajectories, progress):
-    """Inputs checked before anything runs: (the job, the parts to do, the summary's
-    header)."""
-    from mlmd.reference import get_reference
-
-    cfg = config or ValidateConfig()
+    cfg, parts, ref = checked_inputs(reference, config, reference_config, parts)
     out, model = Path(out_dir), str(model)
-    parts = check_parts(tuple(parts), cfg)
-    if "b" in parts:
-        md_engine(reference)
-    ref = get_reference(reference, config=reference_config)
     species = check_species(model, ref)
     if "a" in parts and trajectories and frames_from(cfg, ref) == "trajectories":
         check_trajectories([Path(t) for t in trajectories], cfg.aposteriori)
     out.mkdir(parents=True, exist_ok=True)
+    run_md = runs is None
     job = _Job(cfg, model, reference, ref, out, tuple(Path(t) for t in trajectories), progress)
-    return job, parts, _header(job, species=species, parts=parts)
+    if run_md:
+        runs = planned_runs(cfg, model=model, name=reference, ref=ref, out=out, parts=parts)
+    summary = _header(job, species=species, parts=parts)
+    return _finish(job, parts, summary, list(runs), run_md=run_md)
 
 
 def _finish(job: _Job, parts: tuple[str, ...], summary: dict, runs: list[Run], *, run_md: bool):

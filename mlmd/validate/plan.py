@@ -2,7 +2,7 @@
 agrees: ``mlmd validate`` (one process, :func:`mlmd.validate.validate`) and a campaign,
 which runs each planned :class:`~mlmd.validate.runs.Run` as its own task
 (:func:`~mlmd.validate.runs.execute`) and then analyses them all in one more
-(:func:`mlmd.validate.validate_runs`).
+(:func:`mlmd.validate.validate` given the plan's ``runs``).
 
 The plan is a pure function of the :class:`ValidateConfig`, the model's spec, the
 reference and the output directory: part (b)'s runs (``OUT/<state>/<role>``,
@@ -57,15 +57,27 @@ def plan_validation(
     Raises:
         InputError: an unknown part; part (b) with a reference that cannot run MD.
     """
+    cfg, parts, ref = checked_inputs(reference, config, reference_config, parts)
+    out = Path(out_dir)
+    return planned_runs(cfg, model=str(model), name=reference, ref=ref, out=out, parts=parts)
+
+
+def checked_inputs(
+    reference: str, config: ValidateConfig | None, reference_config, parts: tuple[str, ...]
+) -> tuple[ValidateConfig, tuple[str, ...], object]:
+    """(the config, the parts to do, the built reference) before anything runs.
+
+    Raises:
+        InputError: an unknown part; part (b) with a reference that cannot run MD; bad
+            reference settings.
+    """
     from mlmd.reference import get_reference
 
     cfg = config or ValidateConfig()
     parts = check_parts(tuple(parts), cfg)
     if "b" in parts:
         md_engine(reference)
-    ref = get_reference(reference, config=reference_config)
-    out = Path(out_dir)
-    return planned_runs(cfg, model=str(model), name=reference, ref=ref, out=out, parts=parts)
+    return cfg, parts, get_reference(reference, config=reference_config)
 
 
 def planned_runs(

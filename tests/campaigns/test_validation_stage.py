@@ -1,6 +1,7 @@
 """The campaign's validate stage on the real Parsl site of sites/local.toml (teacher against
-itself, tiny sizes): its plan, one task per MD run, submitted together (two run at once on
-the site's two train workers), and a final task that analyses the finished runs, running no
+itself, tiny sizes): its plan, one task per MD run (submitted together by ``Campaign.many``;
+whether two of these ~1 s runs overlap on the site's two workers depends on the machine's
+load, so it is not asserted), and a final task that analyses the finished runs, running no
 MD; a rerun reuses every step."""
 
 import json
@@ -82,9 +83,6 @@ def test_each_validation_md_run_is_its_own_task_and_the_final_task_reuses_them(
     # the final task found every run finished: no record rewritten after its step was done
     assert _runs(run_dir) == runs
     assert all(end <= marked for _, end, marked in runs.values())
-    spans = sorted((start, end) for start, end, _ in runs.values())
-    overlaps = [b[0] < a[1] for a, b in zip(spans, spans[1:], strict=False)]
-    assert any(overlaps), "no two runs overlapped: they ran one after another"
     for summary in (first["summary"], second["summary"]):
         assert {"liquid", "glass", "aposteriori"} <= set(summary)
         assert set(summary["liquid"]["records"]) == set(roles)

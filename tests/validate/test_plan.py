@@ -6,7 +6,7 @@ import json
 import pytest
 
 from mlmd.errors import MlmdError
-from mlmd.validate import execute, plan_validation, validate, validate_runs
+from mlmd.validate import execute, plan_validation, validate
 from tests.validate.conftest import tiny_config
 
 #: A 48-atom liquid, 0.1 + 0.2 ps of 2 fs steps, the model and two reference runs: ~1 s each.
@@ -57,10 +57,10 @@ def test_the_plan_names_every_run_of_the_validation_in_fixed_directories(tmp_pat
         assert r.config["output"]["checkpoint_every"] == max(r.config["steps"] // 10, every)
 
 
-def test_validate_runs_reuses_the_finished_runs_and_runs_no_md(finished, tmp_path):
+def test_validate_given_runs_reuses_the_finished_runs_and_runs_no_md(finished, tmp_path):
     cfg, out, plan = finished
     before = _stamps(plan)
-    summary = validate_runs(plan, "teacher", "teacher", tmp_path / "v", config=cfg)
+    summary = validate("teacher", "teacher", tmp_path / "v", config=cfg, runs=plan)
     assert _stamps(plan) == before  # no record and no MD step written again
     assert set(summary["liquid"]["records"]) == {"model", "reference_1", "reference_2"}
     assert summary["verdict"]["rows"] and "glass" not in summary
@@ -71,9 +71,9 @@ def test_validate_runs_reuses_the_finished_runs_and_runs_no_md(finished, tmp_pat
     assert again["verdict"]["rows"] == summary["verdict"]["rows"]
 
 
-def test_validate_runs_refuses_runs_that_have_not_finished(finished, tmp_path):
+def test_validate_given_runs_refuses_runs_that_have_not_finished(finished, tmp_path):
     cfg, _, _ = finished
     plan = plan_validation("teacher", "teacher", tmp_path, config=cfg)
     with pytest.raises(MlmdError, match="liquid model MD in .* has not finished"):
-        validate_runs(plan, "teacher", "teacher", tmp_path, config=cfg)
+        validate("teacher", "teacher", tmp_path, config=cfg, runs=plan)
     assert not any(r.directory.exists() for r in plan)  # nothing ran
