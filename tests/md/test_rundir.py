@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -55,7 +56,9 @@ def test_a_second_run_into_a_locked_directory_is_refused(tmp_path):
 
 
 def test_two_concurrent_cli_runs_one_refused_the_other_readable(tmp_path):
-    cfg = write_config(tmp_path, steps=400)
+    """The first run is far longer than the test: it is still running (whatever the
+    machine's load) when the second is refused, then stopped by SIGTERM."""
+    cfg = write_config(tmp_path, steps=1_000_000)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     first = subprocess.Popen(
         [str(MLMD), "md", "run", str(cfg), "--json"], env=env, stdout=subprocess.PIPE, text=True
@@ -71,13 +74,19 @@ def test_two_concurrent_cli_runs_one_refused_the_other_readable(tmp_path):
         text=True,
         timeout=60,
     )
-    assert first.wait(timeout=120) == 0
+    assert first.poll() is None, "the first run ended before the second was tried"
+    first.send_signal(signal.SIGTERM)
+    stdout, _ = first.communicate(timeout=120)
+    summary = json.loads(stdout)
+    assert first.returncode == 75 and summary["status"] == "interrupted"  # EXIT_CODES
     assert second.returncode == 2 and "another `mlmd md run`" in second.stderr
     assert "Traceback" not in second.stderr
     import h5py
 
-    with h5py.File(tmp_path / "out" / "trajectory.h5") as f:
-        assert f["particles/all/position/step"][-1] == 400
+    with h5py.File(tmp_path / "out" / "trajectory.h5") as f:  # readable, up to the stop
+        steps = f["particles/all/position/step"][:]
+    assert steps[-1] == summary["step"]  # the stop step's frame is written (forced)
+    assert list(steps[:-1]) == list(range(0, int(steps[-2]) + 1, 10))
 
 
 def test_existing_outputs_need_overwrite_or_restart(tmp_path, capsys):
