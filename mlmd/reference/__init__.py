@@ -21,6 +21,7 @@ from mlmd.reference.label import LabelOptions, LabelSummary, label_dataset
 from mlmd.reference.protocol import (
     CalculationCrashed,
     CalculationFailed,
+    CalculationInterrupted,
     CalculationTimeout,
     ReadError,
     Reference,
@@ -33,6 +34,7 @@ from mlmd.reference.registry import available, get_reference, register
 __all__ = [
     "CalculationCrashed",
     "CalculationFailed",
+    "CalculationInterrupted",
     "CalculationTimeout",
     "LabelBounds",
     "LabelOptions",

@@ -10,7 +10,10 @@ the reference's settings (else :class:`~mlmd.errors.InputError`).
 
 External references (CP2K) run ``workers`` structures at a time in threads, each launching
 its own program with the reference's ranks. Calculation failures become statuses, never
-exceptions; labels outside physical bounds become ``unphysical``
+exceptions. A program stopped from outside (SIGKILL, SIGTERM: a stopped campaign, the
+out-of-memory killer) is no property of its frame: the frame is not written, the others
+finish, and the run then raises :class:`~mlmd.reference.protocol.CalculationInterrupted`, so
+a rerun labels it again. Labels outside physical bounds become ``unphysical``
 (:mod:`mlmd.reference.bounds`). One line per result (key, status, wall time, log) is appended
 to ``<workdir>/results.jsonl``; the default ``workdir`` is ``OUT`` with suffix ``.label``.
 
@@ -44,7 +47,7 @@ from mlmd.progress import Progress
 from mlmd.reference.bounds import LabelBounds, check_result, load_bounds
 from mlmd.reference.claims import Claims
 from mlmd.reference.process import kill_running
-from mlmd.reference.protocol import Reference, Result
+from mlmd.reference.protocol import CalculationInterrupted, Reference, Result
 from mlmd.reference.registry import get_reference
 from mlmd.reference.workdirs import check_key
 
@@ -174,10 +177,13 @@ def _frames(src: Dataset, indices: list[int]) -> Iterator[Frame]:
 
 
 def _safe_label(reference: Reference, frame: Frame, workdir: Path) -> Result:
-    """One frame through an external reference; an unexpected error becomes ``failed``."""
+    """One frame through an external reference; an unexpected error becomes ``failed``
+    (:class:`CalculationInterrupted` propagates: it says nothing about the frame)."""
     start = time.perf_counter()
     try:
         return reference.label([frame], workdir)[0]
+    except CalculationInterrupted:
+        raise
     except Exception as exc:  # a bug or an OS error must not stop the campaign
         log.exception("labelling frame %s raised", frame.key)
         wall = time.perf_counter() - start
@@ -198,6 +204,7 @@ class _Run:
     planned: dict[str, str | None]
     bounds: LabelBounds
     deferred: list[Frame] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)
 
     def take(self, frames: list[Frame]) -> list[Frame]:
         """The frames of ``frames`` to label now: claimed by this run and unchanged in OUT
@@ -232,6 +239,21 @@ class _Run:
                 log_path = None if r.log_path is None else str(r.log_path)
                 self.summary.failures.append((r.key, r.status, log_path, r.message))
         self.bar.update([r.status for r in checked])
+
+    def skip_interrupted(self, frame: Frame, exc: CalculationInterrupted) -> None:
+        """Leave ``frame`` unlabelled (its claim released, nothing written) and remember it."""
+        log.warning("frame %s: %s", frame.key, exc)
+        self.claims.release([frame.key])
+        self.interrupted.append(frame.key)
+
+    def raise_if_interrupted(self) -> None:
+        """Raise :class:`CalculationInterrupted` if any frame's program was stopped."""
+        if self.interrupted:
+            raise CalculationInterrupted(
+                f"{len(self.interrupted)} frame(s) were stopped from outside (first "
+                f"{self.interrupted[0]}, see the log above); every other result is written "
+                f"to {self.out_path}: rerun to label the rest"
+            )
 
 
 @dataclass(frozen=True)
@@ -312,6 +334,7 @@ def label_dataset(
     finally:
         claims.release_all()
         bar.close()
+    run.raise_if_interrupted()
     run.summary.out_counts = dict(Counter(Dataset(out_path).statuses().tolist()))
     run.summary.wall_s = time.perf_counter() - start
     return run.summary
@@ -406,4 +429,9 @@ def _collect(run: _Run, running: dict[Future[Result], Frame]) -> None:
     done, _ = wait(list(running), return_when=FIRST_COMPLETED)
     for future in done:
         frame = running.pop(future)
-        run.finish([frame], [future.result()])
+        try:
+            result = future.result()
+        except CalculationInterrupted as exc:
+            run.skip_interrupted(frame, exc)
+            continue
+        run.finish([frame], [result])

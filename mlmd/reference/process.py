@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlmd.reference.protocol import ReferenceSetupError
+from mlmd.reference.protocol import CalculationInterrupted, ReferenceSetupError
 
 #: Debian's CP2K and QE are linked to Open MPI; ``--bind-to none`` lets concurrent runs share
 #: cores.
@@ -62,6 +62,10 @@ def launcher_prefix(launcher: str, ranks: int) -> list[str]:
     return words
 
 
+#: Signals that stop a program from outside: its run says nothing about the frame. A
+#: segfault or an abort (SIGSEGV, SIGABRT) is the program's own crash, and stays one.
+_OUTSIDE_SIGNALS = (signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
 _LIVE: set[subprocess.Popen] = set()
 _LIVE_LOCK = threading.Lock()
 
@@ -101,7 +105,11 @@ def run_process(
 ) -> RunOutcome:
     """Run ``argv`` in ``workdir`` with a wall-time limit, stdout and stderr to
     ``workdir/stdout_name``. The process runs in its own session so that a timeout kills the
-    launcher and every rank."""
+    launcher and every rank.
+
+    Raises:
+        CalculationInterrupted: the program was killed from outside (:data:`_OUTSIDE_SIGNALS`).
+    """
     start = time.perf_counter()
     with open(workdir / stdout_name, "wb") as out:
         proc = subprocess.Popen(
@@ -126,7 +134,21 @@ def run_process(
         finally:
             with _LIVE_LOCK:
                 _LIVE.discard(proc)
+    _check_not_killed(argv, code, workdir / stdout_name)
     return RunOutcome(code, time.perf_counter() - start, False)
+
+
+def _check_not_killed(argv: list[str], code: int, output: Path) -> None:
+    """Raise :class:`CalculationInterrupted` if exit code ``code`` (negative: the signal
+    that ended the process) says the program was stopped from outside."""
+    if code >= 0 or -code not in _OUTSIDE_SIGNALS:
+        return
+    name = signal.Signals(-code).name
+    raise CalculationInterrupted(
+        f"{Path(argv[0]).name} was stopped by {name} from outside (a stopped run, the "
+        f"out-of-memory killer or the batch system; output in {output}): the frame stays "
+        "unlabelled and a rerun labels it again"
+    )
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -11,6 +11,10 @@ Errors follow ASE's vocabulary (``ase/calculators/calculator.py``):
 - :class:`CalculationFailed` — during a run; :class:`SCFError` (the SCF did not converge),
   :class:`CalculationTimeout` and :class:`CalculationCrashed` refine it.
 - :class:`ReadError` — after a run: the output is missing or unreadable.
+- :class:`CalculationInterrupted` — the program was stopped from outside (SIGKILL, SIGTERM,
+  SIGINT, SIGHUP: a stopped campaign, the out-of-memory killer, a batch system's
+  preemption). That says nothing about the frame, so it is no status: it propagates, the
+  frame stays unlabelled and a rerun labels it again.
 
 Each failure class carries the dataset status it becomes (``exc.status``, one of
 :data:`mlmd.data.STATUSES`). :meth:`Reference.label` never raises them: it turns them into a
@@ -67,6 +71,15 @@ class ReadError(CalculationFailed):
     """The run ended but its output (energy, forces, stress) is missing or unreadable."""
 
     status = "missing_output"
+
+
+class CalculationInterrupted(MlmdError):
+    """A program run was stopped from outside by a signal (never cached as a status).
+
+    It exits 75 (EX_TEMPFAIL, as an MD run stopped by SIGTERM): a workflow reruns the step.
+    """
+
+    exit_code = 75
 
 
 @dataclass(frozen=True, eq=False)
