@@ -90,21 +90,25 @@ def train_member(data: str, model_dir: str, member: int, train: str) -> dict:
 
 def explore(config: str, candidates: str) -> dict:
     """A short single-process MD run with the ensemble (MD config file ``config``); frames
-    whose spread exceeds its threshold are appended to ``candidates``. A run the safety
-    checks stop is a result (the model left its domain: what exploration looks for)."""
+    whose spread exceeds its threshold are added to ``candidates``. A run the safety checks
+    stop is a result (the model left its domain: what exploration looks for). A killed
+    attempt's checkpoint in the run's directory (the step's key fixes its config) is
+    continued; the frames it collects again are the same frames, kept once."""
     from pathlib import Path
 
     from mlmd.md.config import load_config
     from mlmd.md.engine import MDSafetyError
     from mlmd.md.runner import run_md
 
-    trajectory = str(Path(load_config(config).output.directory) / "trajectory.h5")
-    out = {"candidates": candidates, "trajectory": trajectory}
+    directory = Path(load_config(config).output.directory)
+    checkpoint = directory / "checkpoint.npz"
+    out = {"candidates": candidates, "trajectory": str(directory / "trajectory.h5")}
     try:
-        summary = run_md(config, echo=False)
+        summary = run_md(config, restart=checkpoint if checkpoint.is_file() else None, echo=False)
     except MDSafetyError as exc:
         return {**out, "status": "stopped_unsafe", "message": str(exc)}
-    return {**out, "status": summary["status"], "steps": summary["step"]}
+    first = summary["step"] - summary["steps_run"]
+    return {**out, "status": summary["status"], "steps": summary["step"], "first_step": first}
 
 
 def reference_md(config: str, reference: dict, out_dir: str) -> dict:

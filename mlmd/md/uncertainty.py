@@ -2,9 +2,10 @@
 
 With an ensemble potential (``Evaluation.force_std`` not None, contract 3) every
 ``uncertainty.every`` steps the max and mean per-atom force std (eV/Å) are reduced across
-ranks. A frame whose max exceeds ``threshold_eV_A`` is gathered to rank 0 and appended
-(unlabelled, source ``md:step=<k>``) to ``uncertainty.dataset`` for active learning; one
-above ``stop_threshold_eV_A`` ends the run (status ``uncertainty_stop``).
+ranks. A frame whose max exceeds ``threshold_eV_A`` is gathered to rank 0 and added
+(unlabelled, source ``md:step=<k>``) to ``uncertainty.dataset`` for active learning, once per
+content key: a run resumed from its checkpoint collects the same frames again and keeps one
+copy. A frame above ``stop_threshold_eV_A`` ends the run (status ``uncertainty_stop``).
 
 The per-atom std is that of the owner's total force: every member's ghost forces are
 summed onto their owners (the same reverse communication as the mean force, 3K numbers per
@@ -79,7 +80,7 @@ class UncertaintyMonitor:
             source=f"md:step={state.step}",
         )
         reference = {"name": "unlabelled", "origin": "mlmd md uncertainty"}
-        Dataset.open_or_create(self.cfg.dataset, reference).append([frame])
+        Dataset.open_or_create(self.cfg.dataset, reference).upsert([frame])
         self.collected += 1
 
     def latest(self) -> dict[str, float]:

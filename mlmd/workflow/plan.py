@@ -151,10 +151,7 @@ def _reference_md(cfg: CampaignConfig, mq, run: int, path: str) -> dict:
     the potential is the reference's (:data:`REFERENCE`, set where it runs)."""
     r = cfg.reference_md
     config = _path_md(cfg, mq, path, steps=r.steps, frames=r.frames, run=run)
-    every = config["output"]["thermo_every"]
-    output = {**config["output"], "checkpoint_every": checkpoint_interval(r.steps, every)}
-    seed = 10_000 + cfg.seed * 1000 + run
-    return {**config, "potential": REFERENCE, "seed": seed, "output": output}
+    return {**config, "potential": REFERENCE, "seed": 10_000 + cfg.seed * 1000 + run}
 
 
 def _path_md(cfg: CampaignConfig, mq, path: str, *, steps: int, frames: int, run: int) -> dict:
@@ -177,6 +174,7 @@ def _path_md(cfg: CampaignConfig, mq, path: str, *, steps: int, frames: int, run
         full = mq.schedule(max(mq.quench_rates_K_ps))
         scale = steps * mq.timestep_fs / 1000.0 / full["time_ps"][-1]
         schedule = {**full, "time_ps": [t * scale for t in full["time_ps"]]}
+    every = frame_interval(steps, frames)
     config = {
         "potential": MODEL,
         "steps": steps,
@@ -187,9 +185,9 @@ def _path_md(cfg: CampaignConfig, mq, path: str, *, steps: int, frames: int, run
         "ensemble": ensemble,
         "output": {
             "directory": OUTPUT + "/md",
-            "trajectory_every": frame_interval(steps, frames),
-            "thermo_every": frame_interval(steps, frames),
-            "checkpoint_every": 0,
+            "trajectory_every": every,
+            "thermo_every": every,
+            "checkpoint_every": checkpoint_interval(steps, every),
         },
     }
     return config if schedule is None else {**config, "schedule": schedule}

@@ -51,3 +51,35 @@ def test_ensemble_spread_is_logged_and_uncertain_frames_collected(tmp_path):
     )
     summary = run_md(cfg, potential=MorseEnsemble(), structure=fcc_crystal((3, 3, 3)), echo=False)
     assert summary["status"] == "uncertainty_stop" and summary["step"] == 10
+
+
+def test_a_resumed_run_keeps_each_collected_frame_once(tmp_path):
+    """A run killed after its checkpoint collects the frames after it again when it resumes
+    (the same steps, bit for bit): the candidates keep one copy of each."""
+    import shutil
+
+    from mlmd.data import Dataset
+
+    ds = tmp_path / "candidates.h5"
+    watch = {"every": 10, "threshold_eV_A": 0.0, "dataset": str(ds)}
+
+    def run(steps: int, restart=None) -> dict:
+        cfg = small_config(
+            tmp_path / "md", steps=steps, uncertainty=watch, output={"checkpoint_every": 10}
+        )
+        return run_md(
+            cfg,
+            potential=MorseEnsemble(),
+            structure=fcc_crystal((3, 3, 3)),
+            restart=restart,
+            echo=False,
+        )
+
+    run(10)
+    early = shutil.copy(tmp_path / "md" / "checkpoint.npz", tmp_path / "step10.npz")
+    run(30, restart=early)  # steps 10 … 30 (step 10 is observed again on resume, or not)
+    keys = Dataset(ds).keys()
+    assert len(keys) == len(set(keys)) == 4  # steps 0, 10, 20, 30
+    again = run(30, restart=early)  # as after a kill past step 10: 20 and 30 come again
+    assert again["uncertainty"]["frames_collected"] >= 2
+    assert Dataset(ds).keys() == keys
