@@ -318,8 +318,11 @@ def validation(c: Campaign, model: Out, runs: list[dict]) -> dict:
     plan, then each MD run as its own step, all at once (where training runs: on W workers
     about the longest run), then the step that analyses them, does part (a) and writes the
     verdict. Plan and final step run where the reference is built: where training runs with
-    part (b), on the dft workload for single points only. All are keyed by the validate
-    step's key: a rerun reuses finished runs, a changed input plans new ones."""
+    part (b), on the dft workload for single points only. The runs live in the run
+    directory's ``validation_runs/``, each keyed by what it is (its config, the model's
+    files, the reference's settings: :func:`mlmd.validate.plan_validation`), not by the
+    validate step: changed glass rows or production trajectories rerun no MD, and a new
+    model's validation reuses the reference's runs."""
     from apps import bindings
     from mlmd.workflow.plan_stages import validation_parts
 
@@ -339,9 +342,10 @@ def validation(c: Campaign, model: Out, runs: list[dict]) -> dict:
     path = write_json(out / "validate.json", filled)
     plan: dict = {}
     if not c.store.is_done("validate", key):
-        plan_it = lambda _: plan_app(model.path, ref, path, str(out), parts=parts, **kwargs)  # noqa: E731
+        runs_dir = str(c.run_dir / "validation_runs")
+        plan_it = lambda _: plan_app(model.path, ref, path, runs_dir, parts=parts, **kwargs)  # noqa: E731
         plan = c.step("validate_plan", key, plan_it, "final")
-        c.many("validate_run", [_validation_run(key, run, ref) for run in plan["runs"]])
+        c.many("validate_run", [_validation_run(run, ref) for run in plan["runs"]])
 
     def submit(_):
         final = {"plan": plan, "trajectories": trajectories, "glass_rows": rows, **kwargs}
@@ -351,14 +355,15 @@ def validation(c: Campaign, model: Out, runs: list[dict]) -> dict:
     return c.step("validate", key, submit, "final")
 
 
-def _validation_run(key: str, run: dict, ref: dict) -> Job:
-    """The step of one MD run of the validation (``run``: a planned Run as a mapping)."""
+def _validation_run(run: dict, ref: dict) -> Job:
+    """The step of one MD run of the validation (``run``: a planned Run as a mapping), keyed
+    by the run (its directory's name hashes what it is)."""
     from apps import bindings
 
     steps, directory = run["config"]["steps"], Path(run["config"]["output"]["directory"])
     meter = lambda _: (thermo_meter(directory / "thermo.log", steps), "step")  # noqa: E731
     return Job(
-        step_key("validate_run", params=[key, run["state"], run["role"]]),
+        step_key("validate_run", params=[run["config"]["output"]["directory"]]),
         f"{run['state']}-{run['role']}",
         lambda _: bindings.validate_run(run, ref),
         meter,  # both engines write thermo.log as they go

@@ -3,7 +3,8 @@
 Every run of a state point is analysed with the same settings: the same r_max (half the
 smallest box width of all its runs), bin widths, bond cutoffs (given, else the first minima
 of the first reference run's g(r)), MSD fit window and blocks. The analysis writes its usual
-``summary.json``, ``curves/*.dat`` and PNGs into ``<run>/analysis``; :class:`Measurement`
+``summary.json``, ``curves/*.dat`` and PNGs into the validation's own
+``analysis/<state>/<role>`` (a run may serve several validations); :class:`Measurement`
 keeps what the comparison needs: scalars with their block errors, and curves (g(r)
 partials, bond-angle densities, MSD) on the analysis's grids.
 """

@@ -110,7 +110,9 @@ def compare_state(
             cutoffs_A=cutoffs,
             species=species,
         )
-        results[run.role] = measure(run.trajectory, run.directory / "analysis", acfg, window)
+        results[run.role] = measure(
+            run.trajectory, out / "analysis" / state / run.role, acfg, window
+        )
         if run is refs[0]:
             cutoffs = {**bond_cutoffs(results[run.role].summary), **cutoffs}
     ref_results = [results[r.role] for r in refs]

@@ -4,11 +4,13 @@ which runs each planned :class:`~mlmd.validate.runs.Run` as its own task
 (:func:`~mlmd.validate.runs.execute`) and then analyses them all in one more
 (:func:`mlmd.validate.validate` given the plan's ``runs``).
 
-The plan is a pure function of the :class:`ValidateConfig`, the model's spec, the
-reference and the output directory: part (b)'s runs (``OUT/<state>/<role>``,
-:func:`~mlmd.validate.runs.plan_runs`) and, when part (a) labels frames of small-cell
-replicas (a reference that runs out of process: DFT), the model's replica
-(``OUT/replica/model``).
+The plan is a pure function of the :class:`ValidateConfig`, the model (its spec and
+files), the reference and the output directory: part (b)'s runs
+(``OUT/<state>/<role>-<digest>``, :func:`~mlmd.validate.runs.plan_runs`) and, when part (a)
+labels frames of small-cell replicas (a reference that runs out of process: DFT), the
+model's replica (``OUT/replica/model-<digest>``). The digest hashes what the run is, so a
+campaign plans them into one directory shared by all its validations: a reference's runs
+serve every model validated against it with the same settings.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from mlmd.errors import InputError
 from mlmd.validate.config import ValidateConfig
-from mlmd.validate.runs import Run, md_engine, plan_runs, reference_md_potential, replica_run
+from mlmd.validate.runs import Run, md_engine, plan_runs, replica_run
 
 PARTS = ("a", "b")
 
@@ -86,7 +88,7 @@ def planned_runs(
     """The plan of :func:`plan_validation` for a built reference ``ref`` named ``name``."""
     runs = []
     if "b" in parts:
-        runs = plan_runs(cfg, model, name, reference_md_potential(ref, name), out)
+        runs = plan_runs(cfg, model, name, ref, out)
     if "a" in parts and frames_from(cfg, ref) == "replicas":
         runs.append(replica_run(cfg, model, out))
     return runs

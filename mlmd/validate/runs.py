@@ -29,6 +29,7 @@ from mlmd.errors import InputError, MlmdError
 from mlmd.md.config import StructureConfig
 from mlmd.validate.config import ValidateConfig
 from mlmd.workflow.plan import checkpoint_interval
+from mlmd.workflow.steps import file_digest
 
 #: Which engine runs each reference's MD (references not listed cannot run MD).
 MD_ENGINES = {"teacher": "mlmd", "lammps": "lammps"}
@@ -117,9 +118,10 @@ def _starts(structure: StructureConfig) -> list[StructureConfig]:
     return [structure, structure]
 
 
-def _config(cfg: ValidateConfig, seed: int, potential: str, directory: Path, state: dict) -> dict:
-    """The MD config of one run: the state point's ``state`` (steps, ensemble, schedule) with
-    the shared settings; a checkpoint about every 10 % of the run (a killed run resumes)."""
+def _config(cfg: ValidateConfig, seed: int, potential: str, state: dict) -> dict:
+    """The MD config of one run, its output directory not yet placed (:func:`_placed`): the
+    state point's ``state`` (steps, ensemble, schedule) with the shared settings; a
+    checkpoint about every 10 % of the run (a killed run resumes)."""
     md = cfg.md
     every = md.output_every
     return {
@@ -130,12 +132,30 @@ def _config(cfg: ValidateConfig, seed: int, potential: str, directory: Path, sta
         "seed": seed,
         **state,
         "output": {
-            "directory": str(directory),
             "trajectory_every": every,
             "thermo_every": every,
             "checkpoint_every": checkpoint_interval(state["steps"], every),
         },
     }
+
+
+def _placed(config: dict, out: Path, state: str, role: str, reference: dict | None) -> dict:
+    """``config`` writing into ``out/<state>/<role>-<digest>``. The digest hashes what the run
+    is: its config, the potential's files (a model directory's weights; a name as itself)
+    and, for a reference run, the reference's settings. A run planned again with the same
+    inputs (a rerun, another validation of the same model, another model's validation for a
+    reference run) finds its finished record there; a changed one never reuses it, even in a
+    model directory retrained in place."""
+    potential = Path(config["potential"])
+    identity = {
+        "config": config,
+        "potential": file_digest(potential) if potential.exists() else config["potential"],
+        "reference": reference,
+    }
+    text = json.dumps(identity, sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    directory = out / state / f"{role}-{digest}"
+    return {**config, "output": {**config["output"], "directory": str(directory)}}
 
 
 def _liquid(cfg: ValidateConfig) -> dict:
@@ -173,18 +193,21 @@ def _glass(cfg: ValidateConfig) -> dict:
 
 
 def plan_runs(
-    cfg: ValidateConfig, model: str, reference_name: str, reference_potential: str, out: Path
+    cfg: ValidateConfig, model: str, reference_name: str, reference, out: Path
 ) -> list[Run]:
     """Every MD run of part (b), model first, for the enabled state points.
 
     Args:
         model: the model's potential spec (a model directory, an export, a registered name).
         reference_name: ``teacher`` or ``lammps`` (:data:`MD_ENGINES`).
-        reference_potential: the potential spec mlmd runs for the reference (the teacher's
-            ``potential`` setting; ignored by other engines).
-        out: the validation's output directory (runs go to ``out/<state>/<role>``).
+        reference: the built reference (its settings identify its runs; the teacher's
+            ``potential`` setting is what mlmd runs for it).
+        out: where the runs and their start structures go (runs in
+            ``out/<state>/<role>-<digest>``, :func:`_placed`).
     """
     engine = md_engine(reference_name)
+    reference_potential = reference_md_potential(reference, reference_name)
+    identity = {"name": reference_name, "settings": reference.reference}
     out.mkdir(parents=True, exist_ok=True)
     runs = []
     for state, spec, build in (("liquid", cfg.liquid, _liquid), ("glass", cfg.glass, _glass)):
@@ -194,17 +217,19 @@ def plan_runs(
         roles = ["model"] + [f"reference_{k + 1}" for k in range(cfg.md.reference_seeds)]
         for k, role in enumerate(roles):
             potential = model if role == "model" else reference_potential
-            config = _config(cfg, cfg.md.seed + k, potential, out / state / role, build(cfg))
+            config = _config(cfg, cfg.md.seed + k, potential, build(cfg))
             config["structure"] = {"dataset": str(starts), "index": 0 if k <= 1 else 1}
+            config = _placed(config, out, state, role, None if k == 0 else identity)
             runs.append(Run(state, role, "mlmd" if role == "model" else engine, config))
     return runs
 
 
 def replica_run(cfg: ValidateConfig, model: str, out: Path) -> Run:
-    """The model's small-cell replica of the glass schedule (frames for DFT labels)."""
-    config = _config(cfg, cfg.md.seed, model, out / "replica" / "model", _glass(cfg))
+    """The model's small-cell replica of the glass schedule (frames for DFT labels), in
+    ``out/replica/model-<digest>`` (:func:`_placed`)."""
+    config = _config(cfg, cfg.md.seed, model, _glass(cfg))
     config["structure"] = to_mapping(cfg.aposteriori.replica_structure)
-    return Run("replica", "model", "mlmd", config)
+    return Run("replica", "model", "mlmd", _placed(config, out, "replica", "model", None))
 
 
 class Interrupted(MlmdError):

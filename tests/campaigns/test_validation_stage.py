@@ -4,6 +4,7 @@ whether two of these ~1 s runs overlap on the site's two workers depends on the 
 load, so it is not asserted), and a final task that analyses the finished runs, running no
 MD; a rerun reuses every step."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -46,12 +47,11 @@ def _campaign(run_dir: Path):
 def _runs(run_dir: Path) -> dict:
     """Per MD run of the validation: (start, end) of its MD (its lock file's and record's
     modification times, ns) and when its step was marked done."""
-    (validate,) = (run_dir / "steps").glob("validate-*")
     out = {}
     for step in (run_dir / "steps").glob("validate_run-*"):
         result = json.loads((step / "done.json").read_text())
         directory = Path(result["config"]["output"]["directory"])
-        assert directory.parent.parent == validate  # <validate step>/<state>/<role>
+        assert directory.parent.parent == run_dir / "validation_runs"  # <state>/<role>-<digest>
         start = (directory / ".mlmd-md.lock").stat().st_mtime_ns
         end = (directory / "run.json").stat().st_mtime_ns
         out[result["run"]] = (start, end, (step / "done.json").stat().st_mtime_ns)
@@ -94,3 +94,14 @@ def test_each_validation_md_run_is_its_own_task_and_the_final_task_reuses_them(
     # a rerun of the finished campaign reuses the validation whole: no Parsl, nothing runs
     third = stages.validation(_campaign(run_dir)[0], model, [])
     assert third == second and _runs(run_dir) == runs
+    # other glass rows: a new validate step, no MD run again (the runs are keyed by what
+    # they are, not by the validate step)
+    c = _campaign(run_dir)[0]
+    rows = {**c.plan.glass_rows, "tolerances": {**c.plan.glass_rows["tolerances"]}}
+    rows["tolerances"]["coordination_mean"] *= 2
+    c.plan = dataclasses.replace(c.plan, glass_rows=rows)
+    with parsl.load(parsl_config([site], c.run_dir)):
+        fourth = stages.validation(c, model, [])
+    assert fourth["out_dir"] != second["out_dir"] and _runs(run_dir) == runs
+    status = json.loads((run_dir / "status.json").read_text())["stages"]
+    assert status["validate_run"] == {"reused": 6} and status["validate"] == {"done": 1}

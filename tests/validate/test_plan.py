@@ -2,6 +2,7 @@
 do), analysed after: the analysis finds the finished runs and reuses them, and runs no MD."""
 
 import json
+import re
 
 import pytest
 
@@ -44,11 +45,14 @@ def test_the_plan_names_every_run_of_the_validation_in_fixed_directories(tmp_pat
     plan = plan_validation("teacher", "teacher", tmp_path, config=cfg)
     roles = ["model", "reference_1", "reference_2"]
     assert [r.name for r in plan] == [f"{s}/{r}" for s in ("liquid", "glass") for r in roles]
-    assert [r.directory for r in plan] == [tmp_path / r.name for r in plan]
+    for r in plan:  # <state>/<role>-<digest of what the run is>
+        assert r.directory.parent == tmp_path / r.state
+        assert re.fullmatch(f"{r.role}-[0-9a-f]{{12}}", r.directory.name)
     assert plan_validation("teacher", "teacher", tmp_path, config=cfg) == plan  # deterministic
     replicas = tiny_config(aposteriori={"frames_from": "replicas"})
     with_replica = plan_validation("teacher", "teacher", tmp_path, config=replicas)
     assert [r.name for r in with_replica] == [*(r.name for r in plan), "replica/model"]
+    assert [r.directory for r in with_replica[:-1]] == [r.directory for r in plan]
     only_a = plan_validation("teacher", "teacher", tmp_path, config=replicas, parts=("a",))
     assert [r.name for r in only_a] == ["replica/model"]
     assert not any(r.directory.exists() for r in with_replica)  # planning runs nothing
@@ -77,3 +81,34 @@ def test_validate_given_runs_refuses_runs_that_have_not_finished(finished, tmp_p
     with pytest.raises(MlmdError, match="liquid model MD in .* has not finished"):
         validate("teacher", "teacher", tmp_path, config=cfg, runs=plan)
     assert not any(r.directory.exists() for r in plan)  # nothing ran
+
+
+def _directories(plan) -> dict[str, str]:
+    return {r.name: r.directory.name for r in plan}
+
+
+def test_a_run_directory_names_what_the_run_is(tmp_path):
+    """The model's runs follow its files (a model retrained in place gets new runs); the
+    reference's runs follow the reference's settings, never the model (another model's
+    validation reuses them); neither depends on anything else the validation does."""
+    cfg = tiny_config(**LIQUID)
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "weights").write_bytes(b"first")
+    first = _directories(plan_validation(str(model), "teacher", tmp_path, config=cfg))
+    (model / "weights").write_bytes(b"retrained")
+    retrained = _directories(plan_validation(str(model), "teacher", tmp_path, config=cfg))
+    assert retrained["liquid/model"] != first["liquid/model"]
+    refs = ("liquid/reference_1", "liquid/reference_2")
+    assert all(retrained[r] == first[r] for r in refs)
+
+    def plan_with(settings: dict) -> dict[str, str]:
+        plan = plan_validation(
+            str(model), "teacher", tmp_path, config=cfg, reference_config=settings
+        )
+        return _directories(plan)
+
+    assert plan_with({"batch_atoms": 1000}) == retrained  # how it labels is not what it is
+    other = plan_with({"potential": "vashishta1994"})
+    assert other["liquid/model"] == retrained["liquid/model"]
+    assert all(other[r] != first[r] for r in refs)

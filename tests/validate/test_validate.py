@@ -101,7 +101,8 @@ def test_aposteriori_on_small_cell_replicas_of_the_glass_schedule(tmp_path):
     )
     summary = validate("teacher", "teacher", tmp_path, config=cfg, parts=("a",), progress=False)
     a = summary["aposteriori"]
-    assert a["trajectories"] == [str(tmp_path / "replica" / "model" / "trajectory.h5")]
+    (replica,) = (tmp_path / "replica").glob("model-*")
+    assert a["trajectories"] == [str(replica / "trajectory.h5")]
     assert set(a["phases"]) == {"liquid", "supercooled", "glass"} and a["pass"]
     assert summary["verdict"]["pass"] and len(summary["verdict"]["rows"]) == 6
     labelled = Dataset(a["datasets"]["labelled"])
@@ -230,22 +231,29 @@ def test_sigterm_stops_the_validation_and_a_rerun_resumes_the_run(tmp_path):
     argv = [sys.executable, "-m", "mlmd.cli", "validate", "teacher", "--reference", "teacher"]
     argv += ["--config", str(cfg), "-o", str(tmp_path / "o")]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    thermo = tmp_path / "o" / "liquid" / "model" / "thermo.log"
+    liquid = tmp_path / "o" / "liquid"
+
+    def thermo_rows() -> int:
+        logs = list(liquid.glob("model-*/thermo.log"))
+        return len(logs[0].read_text()) if logs else 0
+
     deadline = time.time() + 90
-    while time.time() < deadline and (not thermo.exists() or len(thermo.read_text()) < 600):
+    while time.time() < deadline and thermo_rows() < 600:
         time.sleep(0.1)
     os.kill(proc.pid, signal.SIGTERM)
     _, err = proc.communicate(timeout=90)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
-    record = json.loads((tmp_path / "o" / "liquid" / "model" / "run.json").read_text())
+    (model,) = liquid.glob("model-*")
+    record = json.loads((model / "run.json").read_text())
     assert record["status"] == "interrupted"
-    assert not (tmp_path / "o" / "liquid" / "reference_1").exists()
+    assert not list(liquid.glob("reference_1*"))
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    record = json.loads((tmp_path / "o" / "liquid" / "model" / "run.json").read_text())
+    assert list(liquid.glob("model-*")) == [model]  # the same run, continued
+    record = json.loads((model / "run.json").read_text())
     assert record["status"] == "completed"
-    steps = np.loadtxt(thermo, comments="#", usecols=0)
+    steps = np.loadtxt(model / "thermo.log", comments="#", usecols=0)
     assert steps[-1] == 150 and len(np.unique(steps)) == len(steps)  # resumed, not restarted
 
 
