@@ -52,13 +52,20 @@ def _peak(summary: dict, a: str, b: str):
     return None
 
 
-def _fsdp(summary: dict, weighting: str):
+def fsdp_entry(summary: dict, weighting: str = "neutron") -> dict:
+    """The FSDP of an analysis summary under ``weighting``: the direct S(Q)'s when it found
+    one, else that of S(Q) from g(r): ``{"fsdp_Q_A-1", "fsdp_height"[, "fsdp_Q_err_A-1"]}``
+    ({} when neither has one)."""
     routes = _get(summary, "structure_factor", "routes") or {}
     for route in ("direct", "from g(r)"):
-        value = _get(routes, route, weighting, "fsdp_Q_A-1")
-        if value is not None:
-            return value
-    return None
+        entry = _get(routes, route, weighting) or {}
+        if entry.get("fsdp_Q_A-1") is not None:
+            return entry
+    return {}
+
+
+def _fsdp(summary: dict, weighting: str):
+    return fsdp_entry(summary, weighting).get("fsdp_Q_A-1")
 
 
 def _angle(summary: dict, x: str, c: str, y: str):

@@ -56,11 +56,13 @@ def sq_section(ctx: Context, rdf: Rdf, direct: DirectSq | None) -> Section:
         for w in weightings:
             total, info = sq.total(w, lengths)
             summary["weightings"][w] = {"source": SOURCES[w], **info}
-            peak = first_sharp_peak(sq.q, total)
+            peak = first_sharp_peak(sq.q, total, weights=sq.n_vectors)
             entry[w] = {
                 "fsdp_Q_A-1": None if peak is None else peak["q_A-1"],
                 "fsdp_height": None if peak is None else peak["height"],
             }
+            if peak is not None and "q_err_A-1" in peak:
+                entry[w]["fsdp_Q_err_A-1"] = peak["q_err_A-1"]
             totals[w][name] = (sq.q, total)
             columns.append(total)
             header.append(f"S_{w}")

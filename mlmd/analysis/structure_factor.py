@@ -255,6 +255,7 @@ def first_sharp_peak(
     q: np.ndarray,
     s: np.ndarray,
     *,
+    weights: np.ndarray | None = None,
     q_min: float = 0.8,
     window_A: float = 0.3,
     min_prominence: float = 0.1,
@@ -265,9 +266,13 @@ def first_sharp_peak(
 
     A peak is a point where S (smoothed over 3 points) is the maximum within ±``window_A``
     and stands at least ``min_prominence`` above the lowest smoothed S within ``side_A`` on
-    both sides (so truncation ripples and noise between Bragg peaks are not taken); its
-    position and height are refined by a parabola through the raw neighbours. Returns
-    ``{"q_A-1", "height", "prominence"}`` or None.
+    both sides (so truncation ripples and noise between Bragg peaks are not taken). Its
+    position and height are refined by a parabola: through the raw neighbours on an even
+    grid (S from g(r)); on the uneven shells of the direct sum (``weights``: the vectors per
+    shell) by least squares over the shells within ±``window_A``/1.5, each weighted by its
+    vectors, so a shell of a few vectors cannot place the peak in a small cell. Returns
+    ``{"q_A-1", "height", "prominence"}`` (and ``"q_err_A-1"``, the fitted position's
+    standard error, from the weighted fit) or None.
     """
     q, s = np.asarray(q, float), np.asarray(s, float)
     ss = smooth(s, 3)
@@ -283,12 +288,52 @@ def first_sharp_peak(
         lo, hi = np.searchsorted(q, q[k] - window_A), np.searchsorted(q, q[k] + window_A)
         k = lo + int(np.argmax(s[lo:hi]))
         peak = {"q_A-1": float(q[k]), "height": float(s[k]), "prominence": prominence}
-        if 0 < k < len(q) - 1 and np.allclose(np.diff(q[k - 1 : k + 2]), q[k + 1] - q[k]):
-            y0, y1, y2 = s[k - 1], s[k], s[k + 1]
-            denom = y0 - 2 * y1 + y2
-            if denom < 0:
-                shift = float(np.clip(0.5 * (y0 - y2) / denom, -1, 1))
-                peak["q_A-1"] = float(q[k] + shift * (q[k + 1] - q[k]))
-                peak["height"] = float(y1 - 0.25 * (y0 - y2) * shift)
+        if weights is None:
+            refined = _three_point_vertex(q, s, k)
+            if refined is not None:
+                peak["q_A-1"], peak["height"] = refined
+            return peak
+        fitted = _weighted_vertex(q, s, np.asarray(weights, float), q[k], window_A / 1.5)
+        if fitted is not None:
+            peak["q_A-1"], peak["height"], peak["q_err_A-1"] = fitted
         return peak
     return None
+
+
+def _three_point_vertex(q: np.ndarray, s: np.ndarray, k: int) -> tuple[float, float] | None:
+    """(Q, S) of the parabola through points k-1, k, k+1 of an even grid, or None."""
+    if not (0 < k < len(q) - 1 and np.allclose(np.diff(q[k - 1 : k + 2]), q[k + 1] - q[k])):
+        return None
+    y0, y1, y2 = s[k - 1], s[k], s[k + 1]
+    denom = y0 - 2 * y1 + y2
+    if denom >= 0:
+        return None
+    shift = float(np.clip(0.5 * (y0 - y2) / denom, -1, 1))
+    return float(q[k] + shift * (q[k + 1] - q[k])), float(y1 - 0.25 * (y0 - y2) * shift)
+
+
+def _weighted_vertex(
+    q: np.ndarray, s: np.ndarray, weights: np.ndarray, centre: float, half_A: float
+) -> tuple[float, float, float] | None:
+    """(Q, S, standard error of Q) of the vertex of the parabola fitted to the points within
+    ±``half_A`` of ``centre``, residuals weighted by ``weights``; None unless ≥ 4 points give
+    a concave parabola whose vertex lies among them. The error comes from the fit's
+    covariance scaled by its residuals (NaN with fewer than 5 points)."""
+    sel = (np.abs(q - centre) <= half_A) & (weights > 0)
+    if sel.sum() < 4:
+        return None
+    x = q[sel] - centre
+    if sel.sum() >= 5:
+        (a, b, c), cov = np.polyfit(x, s[sel], 2, w=np.sqrt(weights[sel]), cov=True)
+    else:
+        (a, b, c), cov = np.polyfit(x, s[sel], 2, w=np.sqrt(weights[sel])), None
+    if a >= 0:
+        return None
+    vertex = -b / (2 * a)
+    if not x.min() <= vertex <= x.max():
+        return None
+    error = math.nan
+    if cov is not None:  # delta method on -b / 2a
+        grad = np.array([b / (2 * a * a), -1 / (2 * a)])
+        error = float(np.sqrt(max(grad @ cov[:2, :2] @ grad, 0.0)))
+    return float(centre + vertex), float(c - b * b / (4 * a)), error

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mlmd.analysis import AnalysisConfig, analyze, resolve
+from mlmd.analysis import AnalysisConfig, analyze
+from mlmd.analysis.quantities import fsdp_entry
 from mlmd.analysis.rdf import max_r_max
 from mlmd.analysis.reader import open_trajectory
 from mlmd.analysis.species import Species
@@ -176,9 +177,9 @@ def measure(
             scalars[f"peak_{pair}_A"] = (p["first_peak_A"], math.nan)
     for kind, a in s.get("angles", {}).items():
         scalars[f"angle_{kind}_deg"] = (a["mean_deg"], math.nan)
-    fsdp, _ = resolve(s, "fsdp_Q_A-1")  # the direct S(Q) when computed, else from g(r)
-    if fsdp is not None:
-        scalars["fsdp_A-1"] = (fsdp, math.nan)
+    fsdp = fsdp_entry(s)  # the direct S(Q) when computed, else from g(r)
+    if fsdp:
+        scalars["fsdp_A-1"] = (fsdp["fsdp_Q_A-1"], _num(fsdp.get("fsdp_Q_err_A-1")))
     coordination = {
         pair: {int(n): f for n, f in c["distribution"].items()}
         for pair, c in s.get("coordination", {}).items()

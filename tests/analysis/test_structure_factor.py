@@ -38,6 +38,26 @@ def test_first_sharp_peak_of_an_analytic_curve():
     assert first_sharp_peak(q, ripple + s - 1)["q_A-1"] == pytest.approx(1.53, abs=0.02)
 
 
+def test_first_sharp_peak_on_uneven_shells_is_fitted_weighted_by_their_vectors():
+    """The direct S(Q) of a small cell: uneven shells, each a mean over few vectors. Its
+    noise is that of a mean over n random-phase vectors (S/√n); one 3-vector shell reads
+    high on the peak's flank. The raw maximum takes that shell; the fit weighted by the
+    vectors puts the peak where it is, with an error that covers the truth."""
+    rng = np.random.default_rng(2)
+    q = np.sort(rng.uniform(1.9, 2.8, 30))
+    n = rng.integers(12, 60, q.size)
+    true = 1 + 0.7 * np.exp(-((q - 2.31) ** 2) / 0.04)
+    s = true + true / np.sqrt(n) * rng.normal(0, 0.3, q.size)
+    flank = int(np.argmin(np.abs(q - 2.2)))
+    n[flank], s[flank] = 3, s.max() + 0.3
+    raw = first_sharp_peak(q, s, q_min=1.9)
+    fitted = first_sharp_peak(q, s, weights=n, q_min=1.9)
+    assert raw["q_A-1"] == pytest.approx(q[flank])  # the 3-vector shell
+    assert fitted["q_A-1"] == pytest.approx(2.31, abs=0.02)
+    assert 0 < fitted["q_err_A-1"] < 0.03
+    assert abs(fitted["q_A-1"] - 2.31) < 3 * fitted["q_err_A-1"]
+
+
 def test_both_routes_agree_for_a_large_disordered_cell():
     """3000 atoms of randomly inserted SiO2 at 2.20 g/cm³ (35.7 Å box, one frame): S(Q) from
     the partial g(r) (r_max = 17.8 Å, no window) and from the direct sum over all reciprocal
