@@ -16,26 +16,18 @@ from mlmd.data import write_frames
 from mlmd.materials import load_material
 from mlmd.workflow.config import campaign_config, merge, to_toml
 from mlmd.workflow.plan import explore_starts, plan_campaign, with_paths
+from tests.md.helpers import DIES_AT_STEP_25
 
 ROOT = Path(__file__).resolve().parents[2]
 
-KILLED = """
-import os, signal
-from mlmd.md.outputs import Outputs
+KILLED = (
+    DIES_AT_STEP_25
+    + """
 from apps import tasks
 
-record = Outputs.record
-
-
-def dies_at_step_25(self, state, measure, force=False):  # after the checkpoint at step 20
-    if state.step == 25:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return record(self, state, measure, force)
-
-
-Outputs.record = dies_at_step_25
 tasks.explore({config!r}, {candidates!r})
 """
+)
 
 
 def _explore_config(directory: Path) -> Path:

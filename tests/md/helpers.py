@@ -16,6 +16,25 @@ from mlmd.md.integrators import make_integrator
 from mlmd.md.schedule import Schedule
 from mlmd.md.state import atoms_from_structure
 
+#: Python source that makes this process SIGKILL itself (no handler runs) when its MD reaches
+#: step 25, after a checkpoint at step 20: a test runs it with ``python -c`` followed by the
+#: call to kill, then checks that a rerun continues from step 20.
+DIES_AT_STEP_25 = """
+import os, signal
+from mlmd.md.outputs import Outputs
+
+record = Outputs.record
+
+
+def dies_at_step_25(self, state, measure, force=False):
+    if state.step == 25:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return record(self, state, measure, force)
+
+
+Outputs.record = dies_at_step_25
+"""
+
 #: The smallest valid `mlmd md run` config (the tests add the keys they check).
 BASE_CONFIG = {"steps": 10, "structure": {"builder": "sio2_crystal", "crystal": "cristobalite"}}
 

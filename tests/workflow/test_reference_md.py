@@ -19,6 +19,7 @@ from mlmd.validate.runs import Run, own_checkpoint
 from mlmd.workflow.config import campaign_config, merge
 from mlmd.workflow.plan import REFERENCE, plan_campaign, reference_md_starts, with_paths
 from mlmd.workflow.reference_md import run_reference_md
+from tests.md.helpers import DIES_AT_STEP_25
 
 ROOT = Path(__file__).resolve().parents[2]
 SIO2 = load_material(ROOT / "campaigns/materials/sio2.toml")
@@ -91,24 +92,15 @@ def test_a_reference_that_cannot_run_md_is_refused(tmp_path):
         run_reference_md(plan.reference_md[0].config, "cp2k", {}, tmp_path)
 
 
-KILLED = """
-import os, signal
+KILLED = (
+    DIES_AT_STEP_25
+    + """
 from pathlib import Path
-from mlmd.md.outputs import Outputs
 from mlmd.workflow.reference_md import run_reference_md
 
-record = Outputs.record
-
-
-def dies_at_step_25(self, state, measure, force=False):  # after the checkpoint at step 20
-    if state.step == 25:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return record(self, state, measure, force)
-
-
-Outputs.record = dies_at_step_25
 run_reference_md({config!r}, "teacher", {{"potential": "teacher"}}, Path({out!r}))
 """
+)
 
 
 def _steps_and_positions(trajectory) -> tuple[list[int], list[np.ndarray]]:
