@@ -150,7 +150,7 @@ def dag(c: Campaign) -> dict:
     model = None
     for it in range(c.cfg.iterations + 1):
         tag = f"it{it}" if it < c.cfg.iterations else "final"
-        model = stages.train(c, data, tag, previous=model)
+        model = stages.train(c, data, tag, previous=model, final=it == c.cfg.iterations)
         if it == c.cfg.iterations:
             break
         explored, selected, counts = stages.explore_and_select(c, model, starts, data.path, it)

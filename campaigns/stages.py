@@ -116,17 +116,20 @@ def label(c: Campaign, unlabelled: Out, tag: str) -> Out:
     return Out(result["path"], key)
 
 
-def train(c: Campaign, data: Out, tag: str, previous: Out | None = None) -> Out:
+def train(
+    c: Campaign, data: Out, tag: str, previous: Out | None = None, *, final: bool = False
+) -> Out:
     """An ensemble of ``members`` trained on ``data`` (one step per member), recorded as
     one (``model.json``: a member lost later is refused on load). With
-    ``continue_training``, member i starts from member i of the ``previous`` round's model."""
+    ``continue_training``, member i starts from member i of the ``previous`` round's model;
+    the ``final`` model trains for ``final_time_budget_s`` when one is set."""
     from apps import bindings
     from mlmd.potential.export import write_manifest
+    from mlmd.workflow.plan import member_train_config
 
-    train_cfg = dataclasses.replace(c.cfg.train, seed=c.cfg.train.seed + c.cfg.seed)
     start = previous if c.cfg.continue_training else None
-    if start is not None:
-        train_cfg = dataclasses.replace(train_cfg, init_from=start.path)
+    init_from = start.path if start is not None else ""
+    train_cfg = member_train_config(c.cfg, final=final, init_from=init_from)
     hashed = to_mapping(dataclasses.replace(train_cfg, init_from=""))  # not a path: its key
     params = [data.key, hashed, c.cfg.members] + ([start.key] if start is not None else [])
     key = step_key("train", params=params)

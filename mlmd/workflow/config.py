@@ -246,6 +246,9 @@ class CampaignConfig:
         continue_training: each round's members start from the previous round's (member i
             from member i: ``train.init_from``), so the final model has trained for every
             round's budget; the first round starts from scratch.
+        final_time_budget_s: each member's ``train.time_budget_s`` for the final model, the
+            one production and validation run (0: the rounds' budget). The rounds' models
+            only explore, so a study can train them briefly and the final model long.
         properties: optional property stages with the final model: tables of a
             ``mlmd properties`` config (:class:`mlmd.properties.PropertiesConfig`) without
             ``output``, ``md.potential`` and ``structure``, which the campaign sets (the
@@ -261,6 +264,7 @@ class CampaignConfig:
     reference_md: ReferenceMDConfig = field(default_factory=ReferenceMDConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     continue_training: bool = False
+    final_time_budget_s: float = 0.0
     explore: ExploreConfig = field(default_factory=ExploreConfig)
     production: ProductionConfig = field(default_factory=ProductionConfig)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
@@ -270,6 +274,8 @@ class CampaignConfig:
     def __post_init__(self) -> None:
         if self.iterations < 0 or self.members < 1 or self.seed < 0:
             raise ValueError("iterations and seed must be ≥ 0, members ≥ 1")
+        if not self.final_time_budget_s >= 0:
+            raise ValueError("final_time_budget_s must be ≥ 0 (0: train.time_budget_s)")
 
 
 def campaign_config(data: dict[str, Any], source: str) -> CampaignConfig:

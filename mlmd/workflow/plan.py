@@ -226,6 +226,17 @@ def _production_md(cfg: CampaignConfig, mq, rate_K_ps: float, replica: int) -> d
     }
 
 
+def member_train_config(cfg: CampaignConfig, *, final: bool, init_from: str = ""):
+    """The :class:`~mlmd.train.config.TrainConfig` each member of a round trains with: the
+    campaign's ``[train]`` with its seed offset by the campaign's, continued from
+    ``init_from`` (a model directory; "" from scratch) and, for the ``final`` model, the
+    ``final_time_budget_s`` when one is set."""
+    train = dataclasses.replace(cfg.train, seed=cfg.train.seed + cfg.seed, init_from=init_from)
+    if final and cfg.final_time_budget_s:
+        train = dataclasses.replace(train, time_budget_s=cfg.final_time_budget_s)
+    return train
+
+
 def frame_interval(window_steps: float, frames: int) -> int:
     """Steps between trajectory frames so a window of ``window_steps`` holds ≥ ``frames``."""
     return max(int(math.floor(window_steps / frames)), 1)

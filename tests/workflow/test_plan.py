@@ -13,6 +13,7 @@ from mlmd.md.config import config_from_mapping, load_config
 from mlmd.workflow.config import campaign_config, merge, to_toml
 from mlmd.workflow.plan import (
     explore_starts,
+    member_train_config,
     plan_campaign,
     production_starts,
     supercell,
@@ -150,3 +151,16 @@ def test_validation_and_property_stages_are_checked_up_front(tmp_path):
         cfg = campaign_config(merge(PRESET, bad), "t")
         with pytest.raises(ConfigError, match=field):
             validation_config(cfg, SIO2) if "validation" in bad else properties_config(cfg)
+
+
+def test_the_final_model_trains_for_its_own_budget():
+    rounds_s = PRESET["train"]["time_budget_s"]
+    cfg = campaign_config(merge(PRESET, {"seed": 3, "final_time_budget_s": 400.0}), "test")
+    it = member_train_config(cfg, final=False, init_from="m")
+    final = member_train_config(cfg, final=True, init_from="m")
+    assert it.time_budget_s == rounds_s and final.time_budget_s == 400.0
+    assert it.seed == final.seed == cfg.train.seed + 3 and final.init_from == "m"
+    unset = campaign_config(PRESET, "test")
+    assert member_train_config(unset, final=True).time_budget_s == rounds_s
+    with pytest.raises(ConfigError, match="final_time_budget_s"):
+        campaign_config(merge(PRESET, {"final_time_budget_s": -1.0}), "test")
