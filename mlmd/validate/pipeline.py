@@ -133,8 +133,13 @@ def compare_state(
         "r_max_A": r_max,
         "cutoffs_A": cutoffs,
         "runs": {
-            role: {"scalars": m.scalars, "analysis": str(m.summary), "frames": n_frames[role]}
-            for role, m in results.items()
+            r.role: {
+                "scalars": results[r.role].scalars,
+                "analysis": str(results[r.role].summary),
+                "trajectory": str(r.trajectory),
+                "frames": n_frames[r.role],
+            }
+            for r in measured
         },
         "records": records,
         "plots": [str(p) for p in pngs if p is not None],

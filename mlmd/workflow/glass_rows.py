@@ -50,8 +50,7 @@ def icosahedral_fractions(
     )
     out: dict[str, dict[str, float]] = {}
     for role, run in glass["runs"].items():
-        trajectory = Path(run["analysis"]).parents[1] / "trajectory.h5"
-        s = analyze(trajectory, out_dir / role, cfg, window=f"time_ps:{start}:{end}")
+        s = analyze(run["trajectory"], out_dir / role, cfg, window=f"time_ps:{start}:{end}")
         out[role] = {c: s["voronoi"]["centres"][c]["icosahedral_fraction"] for c in centres}
     return out
 

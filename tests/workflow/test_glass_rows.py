@@ -22,24 +22,27 @@ TOLERANCES = {
 CUTOFFS = {"Cu-Cu": 3.3, "Cu-Zr": 3.6, "Zr-Zr": 4.0}
 
 
-def _run(directory, a_A: float, seed: int) -> dict:
+def _run(root, role: str, a_A: float, seed: int) -> dict:
     """A 4-frame rattled B2 CuZr (lattice constant ``a_A``) and its analysis, as validate
-    leaves them: ``trajectory.h5`` and ``analysis/summary.json`` in the run's directory."""
+    leaves them: ``trajectory.h5`` in the run's own directory, the analysis in the
+    validation's (``analysis/glass/<role>/summary.json``)."""
     atoms = bulk("CuZr", "cesiumchloride", a=a_A).repeat((3, 3, 3))
     rng = np.random.default_rng(seed)
     positions = atoms.positions + rng.normal(0.0, 0.01, (4, len(atoms), 3))
-    directory.mkdir(parents=True)
-    traj = write_h5md(directory / "trajectory.h5", positions, atoms.cell.array, atoms.numbers)
+    run_dir = root / "runs" / f"{role}-0123456789ab"
+    run_dir.mkdir(parents=True)
+    traj = write_h5md(run_dir / "trajectory.h5", positions, atoms.cell.array, atoms.numbers)
     cfg = AnalysisConfig(what=("coordination",), cutoffs_A=CUTOFFS, plots=False)
-    analyze(traj, directory / "analysis", cfg)
-    return {"analysis": str(directory / "analysis" / "summary.json")}
+    analysis = root / "analysis" / "glass" / role
+    analyze(traj, analysis, cfg)
+    return {"analysis": str(analysis / "summary.json"), "trajectory": str(traj)}
 
 
 def _summary(tmp_path, model_a_A: float) -> dict:
     runs = {
-        "reference_1": _run(tmp_path / "reference_1", 3.26, 1),
-        "reference_2": _run(tmp_path / "reference_2", 3.26, 2),
-        "model": _run(tmp_path / "model", model_a_A, 3),
+        "reference_1": _run(tmp_path, "reference_1", 3.26, 1),
+        "reference_2": _run(tmp_path, "reference_2", 3.26, 2),
+        "model": _run(tmp_path, "model", model_a_A, 3),
     }
     verdict = {"pass": True, "rows": [{"part": "glass", "quantity": "density", "pass": True}]}
     return {"glass": {"window_ps": [0.0, 0.03], "runs": runs}, "verdict": {**verdict, "failed": []}}
