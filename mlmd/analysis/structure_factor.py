@@ -269,8 +269,9 @@ def first_sharp_peak(
     both sides (so truncation ripples and noise between Bragg peaks are not taken). Its
     position and height are refined by a parabola: through the raw neighbours on an even
     grid (S from g(r)); on the uneven shells of the direct sum (``weights``: the vectors per
-    shell) by least squares over the shells within ±``window_A``/1.5, each weighted by its
-    vectors, so a shell of a few vectors cannot place the peak in a small cell. Returns
+    shell) by least squares over the shells within ±``window_A``/1.5 of the maximum of S
+    averaged with its neighbours by their vectors, each shell weighted by its vectors, so a
+    shell of a few vectors cannot place the peak in a small cell. Returns
     ``{"q_A-1", "height", "prominence"}`` (and ``"q_err_A-1"``, the fitted position's
     standard error, from the weighted fit) or None.
     """
@@ -293,7 +294,9 @@ def first_sharp_peak(
             if refined is not None:
                 peak["q_A-1"], peak["height"] = refined
             return peak
-        fitted = _weighted_vertex(q, s, np.asarray(weights, float), q[k], window_A / 1.5)
+        w = np.asarray(weights, float)
+        centre = _weighted_centre(q, s, w, lo, hi)
+        fitted = _weighted_vertex(q, s, w, centre, window_A / 1.5)
         if fitted is not None:
             peak["q_A-1"], peak["height"], peak["q_err_A-1"] = fitted
         return peak
@@ -310,6 +313,17 @@ def _three_point_vertex(q: np.ndarray, s: np.ndarray, k: int) -> tuple[float, fl
         return None
     shift = float(np.clip(0.5 * (y0 - y2) / denom, -1, 1))
     return float(q[k] + shift * (q[k + 1] - q[k])), float(y1 - 0.25 * (y0 - y2) * shift)
+
+
+def _weighted_centre(q: np.ndarray, s: np.ndarray, weights: np.ndarray, lo: int, hi: int) -> float:
+    """Q of the maximum, among points ``lo:hi``, of S averaged over each point and its two
+    neighbours weighted by their vectors: a shell of few vectors on the peak's flank does
+    not move the fit's window off the peak."""
+    kernel = np.ones(3)
+    smooth_s = np.convolve(s * weights, kernel, "same") / np.maximum(
+        np.convolve(weights, kernel, "same"), 1e-300
+    )
+    return float(q[lo + int(np.argmax(smooth_s[lo:hi]))])
 
 
 def _weighted_vertex(
