@@ -17,7 +17,8 @@ on one output share its frames.
 """
 
 from mlmd.reference.bounds import LabelBounds
-from mlmd.reference.label import LabelOptions, LabelSummary, label_dataset
+from mlmd.reference.label import LabelOptions, label_dataset
+from mlmd.reference.label_output import LabelSummary
 from mlmd.reference.protocol import (
     CalculationCrashed,
     CalculationFailed,

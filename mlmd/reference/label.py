@@ -15,7 +15,8 @@ out-of-memory killer) is no property of its frame: the frame is not written, the
 finish, and the run then raises :class:`~mlmd.reference.protocol.CalculationInterrupted`, so
 a rerun labels it again. Labels outside physical bounds become ``unphysical``
 (:mod:`mlmd.reference.bounds`). One line per result (key, status, wall time, log) is appended
-to ``<workdir>/results.jsonl``; the default ``workdir`` is ``OUT`` with suffix ``.label``.
+to ``<workdir>/results.jsonl`` (:mod:`mlmd.reference.label_output`); the default ``workdir``
+is ``OUT`` with suffix ``.label``.
 
 Concurrent runs on the same ``OUT`` share the work: each frame is claimed before it is
 labelled (:mod:`mlmd.reference.claims`), so every frame is labelled once, whichever run gets
@@ -28,7 +29,6 @@ How a run goes beside what it labels (retries, work directory, bounds, batching)
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter
@@ -46,6 +46,7 @@ from mlmd.errors import InputError
 from mlmd.progress import Progress
 from mlmd.reference.bounds import LabelBounds, check_result, load_bounds
 from mlmd.reference.claims import Claims
+from mlmd.reference.label_output import LabelSummary, Writer, out_statuses
 from mlmd.reference.process import kill_running
 from mlmd.reference.protocol import CalculationInterrupted, Reference, Result
 from mlmd.reference.registry import get_reference
@@ -54,100 +55,12 @@ from mlmd.reference.workdirs import check_key
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class LabelSummary:
-    """What one labelling run did.
-
-    Attributes:
-        counts: results of this run per status.
-        skipped: frames not labelled because ``OUT`` already has them (``ok``, or failed
-            without ``retry_failed``, or labelled meanwhile by a concurrent run), per their
-            status in ``OUT``.
-        out_counts: frames in ``OUT`` per status after the run.
-        wall_s: wall time of the run, s.
-        failures: ``(key, status, log path or None, message)`` of this run's failed frames.
-    """
-
-    counts: dict[str, int] = field(default_factory=dict)
-    skipped: dict[str, int] = field(default_factory=dict)
-    out_counts: dict[str, int] = field(default_factory=dict)
-    wall_s: float = 0.0
-    failures: list[tuple[str, str, str | None, str]] = field(default_factory=list)
-
-    @property
-    def labelled(self) -> int:
-        """Frames this run produced a result for (any status)."""
-        return sum(self.counts.values())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "counts": self.counts,
-            "skipped": self.skipped,
-            "out_counts": self.out_counts,
-            "wall_s": round(self.wall_s, 3),
-            "failures": [list(f) for f in self.failures],
-        }
-
-
-class _Writer:
-    """Buffers results and upserts them into ``OUT`` every ``flush_s`` s / ``flush_frames``;
-    the claims of written frames are released after each write."""
-
-    def __init__(
-        self, out: Dataset, journal: Path, claims: Claims, flush_s: float, flush_frames: int
-    ):
-        self.out, self.journal, self.claims = out, journal, claims
-        self.flush_s, self.flush_frames = flush_s, flush_frames
-        self.frames: list[Frame] = []
-        self.results: list[Result] = []
-        self.last = time.perf_counter()
-
-    def add(self, frames: list[Frame], results: list[Result]) -> None:
-        """Buffer labelled ``frames``; write all buffered ones if a flush is due."""
-        for frame, result in zip(frames, results, strict=True):
-            self.frames.append(result.apply(frame))
-            self.results.append(result)
-        due = time.perf_counter() - self.last >= self.flush_s
-        if due or len(self.frames) >= self.flush_frames:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.frames:
-            self.out.upsert(self.frames)
-            with self.journal.open("a") as fh:
-                for r in self.results:
-                    fh.write(json.dumps(_journal_row(r)) + "\n")
-            self.claims.release([r.key for r in self.results], done=True)
-        self.frames, self.results = [], []
-        self.last = time.perf_counter()
-
-
-def _journal_row(r: Result) -> dict[str, Any]:
-    return {
-        "key": r.key,
-        "status": r.status,
-        "wall_s": round(r.wall_s, 4),
-        "attempts": r.attempts,
-        "log": None if r.log_path is None else str(r.log_path),
-        "message": r.message,
-    }
-
-
-def _out_statuses(out_path: Path) -> dict[str, str]:
-    """Key → status of every frame now in ``OUT`` (a fresh read: other runs may write)."""
-    out = Dataset(out_path)
-    try:
-        return dict(zip(out.keys(), out.statuses().tolist(), strict=True)) if len(out) else {}
-    finally:
-        out.close()
-
-
 def _plan(
     src: Dataset, out_path: Path, retry_failed: bool
 ) -> tuple[list[int], dict[str, str | None], dict[str, int]]:
     """What to label: indices of ``src``, the ``OUT`` status each had when planned (None:
     absent), and the skipped frames counted by their status in ``OUT``."""
-    have = _out_statuses(out_path)
+    have = out_statuses(out_path)
     keys = src.keys()
     todo, planned, skipped = [], {}, Counter()
     for i in src.select(status="unlabelled"):
@@ -197,7 +110,7 @@ class _Run:
     reference: Reference
     out_path: Path
     workdir: Path
-    writer: _Writer
+    writer: Writer
     claims: Claims
     bar: Progress
     summary: LabelSummary
@@ -215,7 +128,7 @@ class _Run:
             (mine if self.claims.try_claim(frame.key) else self.deferred).append(frame)
         if not mine:
             return []
-        now = _out_statuses(self.out_path)
+        now = out_statuses(self.out_path)
         todo = []
         for frame in mine:
             status = now.get(frame.key)
@@ -319,7 +232,7 @@ def label_dataset(
     workdir.mkdir(parents=True, exist_ok=True)
     claims = Claims(out_path)
     batch = reference.in_process
-    writer = _Writer(
+    writer = Writer(
         out,
         workdir / "results.jsonl",
         claims,
