@@ -319,11 +319,8 @@ def _weighted_centre(q: np.ndarray, s: np.ndarray, weights: np.ndarray, lo: int,
     """Q of the maximum, among points ``lo:hi``, of S averaged over each point and its two
     neighbours weighted by their vectors: a shell of few vectors on the peak's flank does
     not move the fit's window off the peak."""
-    kernel = np.ones(3)
-    smooth_s = np.convolve(s * weights, kernel, "same") / np.maximum(
-        np.convolve(weights, kernel, "same"), 1e-300
-    )
-    return float(q[lo + int(np.argmax(smooth_s[lo:hi]))])
+    averaged = smooth(s * weights, 3) / np.maximum(smooth(weights, 3), 1e-300)
+    return float(q[lo + int(np.argmax(averaged[lo:hi]))])
 
 
 def _weighted_vertex(
