@@ -26,7 +26,7 @@ from mlmd.data import Dataset, Frame, write_frames
 from mlmd.errors import InputError
 from mlmd.validate import plots
 from mlmd.validate.config import PHASES, APosterioriSpec
-from mlmd.validate.phases import frames_in, phase_windows, quench_window
+from mlmd.validate.phases import frames_in, in_window, phase_windows, quench_window
 from mlmd.validate.verdict import Row, failed_check
 
 #: The verdict row of a phase whose every frame the reference refused.
@@ -59,7 +59,8 @@ def sample_frames(
             if not picks:
                 continue
             for snap in reader.frames(slice(0, max(picks) + 1)):
-                for phase in picks.get(snap.index, []):
+                phase = picks.get(snap.index)
+                if phase is not None:
                     frame = Frame(reader.numbers, snap.positions, snap.cell, snap.pbc)
                     source = f"{path}:{phase}:step {snap.step}"
                     out.setdefault(phase, []).append(replace(frame, source=source))
@@ -72,9 +73,9 @@ def sample_frames(
     return {p: out[p] for p in PHASES if p in out}
 
 
-def _picks(reader, spec: APosterioriSpec) -> tuple[dict[int, list[str]], dict]:
-    """Frame index → the phases it is drawn for (every phase window must hold a frame), and
-    the windows and T_g used."""
+def _picks(reader, spec: APosterioriSpec) -> tuple[dict[int, str], dict]:
+    """Frame index → the phase it is drawn for (every phase window must hold a frame; a frame
+    on the boundary of two windows is the earlier phase's), and the windows and T_g used."""
     config = stored_run_config(reader, "the a-posteriori phase windows")
     times_ps = reader.frame_times()[1] / 1e3
     tg = {"tg_K": spec.glass_transition_K, "source": "configured"}
@@ -85,9 +86,11 @@ def _picks(reader, spec: APosterioriSpec) -> tuple[dict[int, list[str]], dict]:
     windows = phase_windows(config, tg.get("tg_K"))
     if quench_window(config) is None and spec.glass_transition_K is None and windows:
         windows, tg = _one_temperature_phase(reader, times_ps, windows, spec.liquid_msd_A2)
-    picks: dict[int, list[str]] = {}
-    for phase, window in windows.items():
-        picked = frames_in(times_ps, window, spec.frames_per_phase)
+    picks: dict[int, str] = {}
+    claimed = np.zeros(len(times_ps), dtype=bool)
+    for phase, window in windows.items():  # in the schedule's order (phase_windows)
+        picked = frames_in(times_ps, window, spec.frames_per_phase, claimed)
+        claimed |= in_window(times_ps, window)
         if len(picked) == 0:
             raise InputError(
                 f"the {phase} window {window[0]:g}–{window[1]:g} ps holds no frame",
@@ -95,8 +98,7 @@ def _picks(reader, spec: APosterioriSpec) -> tuple[dict[int, list[str]], dict]:
                 field=f"{phase} window",
                 fix="write trajectory frames more often (output.trajectory_every)",
             )
-        for k in picked:
-            picks.setdefault(int(k), []).append(phase)
+        picks.update((int(k), phase) for k in picked)
     return picks, {"windows_ps": windows, "glass_transition": tg}
 
 
@@ -106,7 +108,7 @@ def _one_temperature_phase(reader, times_ps, windows: dict, threshold_A2: float)
     from mlmd.analysis.dynamics import Unwrapper
 
     (window,) = windows.values()
-    inside = np.flatnonzero((times_ps >= window[0] - 1e-6) & (times_ps <= window[1] + 1e-6))
+    inside = np.flatnonzero(in_window(times_ps, window))
     if inside.size == 0:  # e.g. a run stopped (spread past its limit) before the window
         raise InputError(
             f"the window {window[0]:g}–{window[1]:g} ps holds no frame",

@@ -12,7 +12,8 @@ temperature at both ends). From them:
 - ``glass``: the anneal (the last segment, held at constant temperature after the quench).
 
 A run held at one temperature is one phase over its second half: ``liquid`` above T_g (or
-when T_g is not given), else ``glass``. Windows are (start, end) in ps.
+when T_g is not given), else ``glass``. Windows are (start, end) in ps; the liquid's end is
+the supercooled's start, and a frame there is the liquid's (:func:`frames_in`'s ``claimed``).
 """
 
 from __future__ import annotations
@@ -63,9 +64,22 @@ def _crossing(falling, temperature_K: float) -> float:
     return falling[-1].end_ps
 
 
-def frames_in(times_ps: np.ndarray, window: tuple[float, float], n: int) -> np.ndarray:
-    """Indices of at most ``n`` frames spread evenly over those with time in ``window``."""
-    inside = np.flatnonzero((times_ps >= window[0] - 1e-6) & (times_ps <= window[1] + 1e-6))
+def in_window(times_ps: np.ndarray, window: tuple[float, float]) -> np.ndarray:
+    """Mask of the frames whose time (ps, shape (n_frames,)) lies in ``window``, ends
+    included (to 1e-6 ps)."""
+    return (times_ps >= window[0] - 1e-6) & (times_ps <= window[1] + 1e-6)
+
+
+def frames_in(
+    times_ps: np.ndarray, window: tuple[float, float], n: int, claimed: np.ndarray | None = None
+) -> np.ndarray:
+    """Indices of at most ``n`` frames spread evenly over those with time in ``window``,
+    leaving out the ``claimed`` ones (a mask: e.g. the frames of an earlier phase's window,
+    so that a frame on the boundary of two phases counts in one)."""
+    inside = in_window(times_ps, window)
+    if claimed is not None:
+        inside &= ~claimed
+    inside = np.flatnonzero(inside)
     if len(inside) <= n:
         return inside
     return inside[np.unique(np.round(np.linspace(0, len(inside) - 1, n)).astype(int))]

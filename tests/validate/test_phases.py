@@ -49,7 +49,8 @@ def test_frames_in_picks_only_frames_inside_the_window_evenly():
 
 def test_supercooled_window_ends_at_the_enthalpy_kink_of_the_quench(tmp_path):
     """A real mlmd H5MD file whose quench has a kink in E_pot(T) at 2000 K: the supercooled
-    frames stop there, not at the middle of the range (2150 K)."""
+    frames stop there, not at the middle of the range (2150 K); they start after the melt
+    hold's last frame, which is the liquid's."""
     from mlmd.analysis.reader import open_trajectory
     from mlmd.data.build import random_sio2
     from mlmd.md.h5md import H5MDWriter
@@ -79,8 +80,12 @@ def test_supercooled_window_ends_at_the_enthalpy_kink_of_the_quench(tmp_path):
     assert used["glass_transition"]["source"] == "enthalpy kink of the quench"
     end = used["windows_ps"]["supercooled"][1]
     assert end == pytest.approx(10 + 10 * 2000 / 3700, abs=0.2)
-    assert len(frames["supercooled"]) == int(end / 0.5) - 19  # frames every 0.5 ps from 10 ps
+    # frames every 0.5 ps; the one at 10 ps ends the melt hold and is the liquid's alone
+    assert len(frames["supercooled"]) == int(end / 0.5) - 20
     assert len(frames["glass"]) == 21 and len(frames["liquid"]) == 11
+    steps = [f.source.rsplit("step ", 1)[1] for fs in frames.values() for f in fs]
+    assert len(steps) == len(set(steps))  # no frame counts in two phases
+    assert frames["liquid"][-1].source.endswith("step 10000")
 
 
 @pytest.mark.parametrize(("step_A", "phase"), [(0.02, "glass"), (0.3, "liquid")])

@@ -150,7 +150,7 @@ def _with_glass_frames_overlapping(traj: Path, out: Path, spec: APosterioriSpec)
 
     with open_trajectory(traj) as reader:
         picks, _ = _picks(reader, spec)
-    glass_only = sorted(k for k, phases in picks.items() if phases == ["glass"])
+    glass_only = sorted(k for k, phase in picks.items() if phase == "glass")
     assert glass_only and len(glass_only) < len(picks)
     shutil.copy(traj, out)
     with h5py.File(out, "r+") as f:
