@@ -60,11 +60,10 @@ def reference_species(reference) -> list[int] | None:
     return None if species is None else sorted(int(z) for z in species)
 
 
-def check_species(model: str, reference, device: str = "cpu") -> list[int]:
-    """The model's species; :class:`InputError` when they differ from the reference's."""
-    from mlmd.potential import load_potential
-
-    mine = sorted(int(z) for z in load_potential(model, device).species)
+def check_species(model: str, potential, reference) -> list[int]:
+    """The species of ``potential`` (the model ``model``, loaded); :class:`InputError` when
+    they differ from the reference's."""
+    mine = sorted(int(z) for z in potential.species)
     theirs = reference_species(reference)
     if theirs is not None and mine != theirs:
         raise InputError(
@@ -75,6 +74,18 @@ def check_species(model: str, reference, device: str = "cpu") -> list[int]:
             "--reference-config)",
         )
     return mine
+
+
+def reach(potential, reference) -> dict:
+    """How far the model and its reference see (Å): ``{"model": the model's cutoff,
+    "reference": the reference's range}``; the range is an analytic reference's cutoff (the
+    teacher's), None where mlmd does not know it (DFT, LAMMPS). A model whose cutoff is
+    shorter cannot see the forces of the pairs in between: a floor under its errors."""
+    theirs = getattr(reference, "cutoff_A", None)
+    return {
+        "model": float(potential.cutoff_A),
+        "reference": None if theirs is None else float(theirs),
+    }
 
 
 def _window(cfg: ValidateConfig, state: str) -> tuple[float, float]:
@@ -196,9 +207,12 @@ def validate(  # noqa: PLR0913 — public API (`mlmd validate`): keyword-only op
         the summary: ``{"verdict": {"pass", "rows", "failed"}, "liquid", "glass",
         "aposteriori", "plots", ...}`` (see :func:`mlmd.validate.report_lines`).
     """
+    from mlmd.potential import load_potential
+
     cfg, parts, ref = checked_inputs(reference, config, reference_config, parts)
     out, model = Path(out_dir), str(model)
-    species = check_species(model, ref)
+    potential = load_potential(model, "cpu")
+    species = check_species(model, potential, ref)
     if "a" in parts and trajectories and frames_from(cfg, ref) == "trajectories":
         check_trajectories([Path(t) for t in trajectories], cfg.aposteriori)
     out.mkdir(parents=True, exist_ok=True)
@@ -206,7 +220,7 @@ def validate(  # noqa: PLR0913 — public API (`mlmd validate`): keyword-only op
     job = _Job(cfg, model, reference, ref, out, tuple(Path(t) for t in trajectories), progress)
     if run_md:
         runs = planned_runs(cfg, model=model, name=reference, ref=ref, out=out, parts=parts)
-    summary = _header(job, species=species, parts=parts)
+    summary = _header(job, species=species, parts=parts, reach_A=reach(potential, ref))
     return _finish(job, parts, summary, list(runs), run_md=run_md)
 
 
@@ -250,7 +264,7 @@ class _Job:
     progress: bool
 
 
-def _header(job: _Job, *, species: list[int], parts: tuple[str, ...]) -> dict:
+def _header(job: _Job, *, species: list[int], parts: tuple[str, ...], reach_A: dict) -> dict:
     return {
         "format": "mlmd.validate.summary",
         "version": 1,
@@ -259,6 +273,7 @@ def _header(job: _Job, *, species: list[int], parts: tuple[str, ...]) -> dict:
         "species": species,
         "reference": {"name": job.name, "settings": job.ref.reference},
         "parts": list(parts),
+        "reach_A": reach_A,
         "config": to_mapping(job.cfg),
         "plots": [],
     }

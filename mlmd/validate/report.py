@@ -2,8 +2,8 @@
 
 The first line says PASS or FAIL; a failing model gets a plain sentence naming what failed
 before any table. Then the verdict table (every row: quantity, model, reference, distance,
-tolerance, pass/FAIL), the a-posteriori errors per phase beside the test-set errors, and
-the plots.
+tolerance, pass/FAIL), a warning when the model's cutoff is shorter than the reference's
+known range, the a-posteriori errors per phase beside the test-set errors, and the plots.
 """
 
 from __future__ import annotations
@@ -71,6 +71,19 @@ def _aposteriori_table(a: dict) -> list[str]:
     return lines
 
 
+def _reach_lines(reach: dict) -> list[str]:
+    """A warning when the model's cutoff is shorter than the reference's known range."""
+    mine, theirs = reach.get("model"), reach.get("reference")
+    if mine is None or theirs is None or mine >= theirs - 1e-9:
+        return []
+    return [
+        f"**The model sees {mine:g} Å; its reference reaches {theirs:g} Å.** The forces of "
+        f"pairs between {mine:g} and {theirs:g} Å are out of its reach: a floor under its "
+        f"errors that no training removes (train with `cutoff_A = {theirs:g}`).",
+        "",
+    ]
+
+
 def report_lines(summary: dict) -> list[str]:
     """Markdown lines of a validation summary (as :func:`mlmd.validate.validate` returns)."""
     v = summary["verdict"]
@@ -89,6 +102,7 @@ def report_lines(summary: dict) -> list[str]:
             "computed with it are not trustworthy."
         )
     lines += ["", *verdict_table(v["rows"]), ""]
+    lines += _reach_lines(summary.get("reach_A") or {})
     for state in ("liquid", "glass"):
         s = summary.get(state)
         if s:

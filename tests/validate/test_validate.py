@@ -40,6 +40,7 @@ def test_teacher_against_itself_is_inside_the_noise_floor(teacher_summary, teach
     assert {"density", "mean Si-O-Si angle", "FSDP position", "g(r) Si-O, L1"} <= glass
     assert any(q.startswith("SiO") and q.endswith(" fraction") for q in glass)
     assert teacher_summary["glass"]["window_ps"] == [0.3, 0.5]
+    assert teacher_summary["reach_A"] == {"model": 5.5, "reference": 5.5}
     assert teacher_summary["glass"]["n_frames"] == 11
     # part (a) on the model's own melt–quench: the teacher has no error on its own frames
     phases = teacher_summary["aposteriori"]["phases"]

@@ -100,3 +100,27 @@ def test_report_leads_with_the_verdict_and_says_fail_plainly():
     )
     assert good[0].endswith("PASS") and "**FAIL**" not in "\n".join(good)
     assert report_lines({"verdict": verdict([])})[0].endswith("FAIL")
+
+
+def test_report_warns_when_the_model_sees_less_far_than_its_reference():
+    """The teacher reaches 5.5 Å: a 4 Å model gets the warning; a model that sees as far,
+    or a reference of unknown range (DFT, LAMMPS), none."""
+    from mlmd.potential.model import BodyOrderPotential, ModelConfig
+    from mlmd.reference.registry import get_reference
+    from mlmd.validate.pipeline import reach
+
+    teacher = get_reference("teacher")
+    short = BodyOrderPotential(ModelConfig(species=[8, 14], cutoff_A=4.0, channels=4, hidden=[8]))
+    assert reach(short, teacher) == {"model": 4.0, "reference": 5.5}
+    assert reach(teacher.potential, teacher) == {"model": 5.5, "reference": 5.5}
+    assert reach(short, object())["reference"] is None
+
+    def report(reach_A):
+        rows = liquid_rows(_liquid(3), [_liquid(1), _liquid(2)], Tolerances())
+        return "\n".join(report_lines({"verdict": verdict(rows), "reach_A": reach_A}))
+
+    warned = report(reach(short, teacher))
+    assert "The model sees 4 Å; its reference reaches 5.5 Å" in warned
+    assert "cutoff_A = 5.5" in warned
+    for quiet in (reach(teacher.potential, teacher), reach(short, object()), None):
+        assert "its reference reaches" not in report(quiet)
