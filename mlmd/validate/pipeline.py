@@ -40,6 +40,7 @@ from mlmd.validate.observe import (
     window_frame_count,
 )
 from mlmd.validate.plan import PARTS, checked_inputs, frames_from, planned_runs
+from mlmd.validate.reach import reach, with_beyond
 from mlmd.validate.runs import Run, execute, finished_record
 from mlmd.validate.verdict import failed_run, glass_rows, liquid_rows, verdict
 
@@ -74,18 +75,6 @@ def check_species(model: str, potential, reference) -> list[int]:
             "--reference-config)",
         )
     return mine
-
-
-def reach(potential, reference) -> dict:
-    """How far the model and its reference see (Å): ``{"model": the model's cutoff,
-    "reference": the reference's range}``; the range is an analytic reference's cutoff (the
-    teacher's), None where mlmd does not know it (DFT, LAMMPS). A model whose cutoff is
-    shorter cannot see the forces of the pairs in between: a floor under its errors."""
-    theirs = getattr(reference, "cutoff_A", None)
-    return {
-        "model": float(potential.cutoff_A),
-        "reference": None if theirs is None else float(theirs),
-    }
 
 
 def _window(cfg: ValidateConfig, state: str) -> tuple[float, float]:
@@ -294,6 +283,7 @@ def _part_a(job: _Job, runs: list[Run], records: dict, summary: dict) -> list:
     )
     a["trajectories"] = [str(p) for p in sources]
     summary["aposteriori"] = a
+    summary["reach_A"] = with_beyond(summary["reach_A"], job.ref, a["datasets"]["frames"])
     summary["plots"] += a["plots"]
     return aposteriori_rows(a)
 

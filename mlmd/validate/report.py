@@ -72,16 +72,25 @@ def _aposteriori_table(a: dict) -> list[str]:
 
 
 def _reach_lines(reach: dict) -> list[str]:
-    """A warning when the model's cutoff is shorter than the reference's known range."""
-    mine, theirs = reach.get("model"), reach.get("reference")
-    if mine is None or theirs is None or mine >= theirs - 1e-9:
+    """A warning when the model's cutoff is shorter than the reference's known range, with
+    what the interactions in between carry where that was measured."""
+    from mlmd.validate.reach import is_short
+
+    if not is_short(reach):
         return []
-    return [
+    mine, theirs, beyond = reach["model"], reach["reference"], reach.get("beyond")
+    text = (
         f"**The model sees {mine:g} Å; its reference reaches {theirs:g} Å.** The forces of "
         f"pairs between {mine:g} and {theirs:g} Å are out of its reach: a floor under its "
-        f"errors that no training removes (train with `cutoff_A = {theirs:g}`).",
-        "",
-    ]
+        f"errors that no training removes (train with `cutoff_A = {theirs:g}`)."
+    )
+    if beyond:
+        text += (
+            f" On the {beyond['n_frames']} a-posteriori frames those pairs carry F RMSE "
+            f"{_num(beyond['force_rmse_eV_A'])} eV/Å and "
+            f"{_num(beyond['energy_meV_atom_mean'], beyond['energy_meV_atom_std'])} meV/atom."
+        )
+    return [text, ""]
 
 
 def report_lines(summary: dict) -> list[str]:

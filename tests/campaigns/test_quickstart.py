@@ -113,6 +113,9 @@ def test_killed_campaign_resumes_reusing_finished_steps(tmp_path):
     sections = [line for line in report.splitlines() if line.startswith("## ")]
     assert sections[0].startswith("## Validation of the model against its reference (`teacher`)")
     assert "| liquid " in report and "| glass " in report
+    # the demo's 5 Å model beside the teacher's 5.5 Å: said, and measured on part (a)'s frames
+    assert "The model sees 5 Å; its reference reaches 5.5 Å" in report
+    assert "a-posteriori frames those pairs carry F RMSE" in report
     status = json.loads((run_dir / "status.json").read_text())
     assert status["stages"]["production"] == {"done": 1}
     assert status["stages"]["analyze"] == {"done": 3}  # glass, liquid and quench windows

@@ -102,25 +102,35 @@ def test_report_leads_with_the_verdict_and_says_fail_plainly():
     assert report_lines({"verdict": verdict([])})[0].endswith("FAIL")
 
 
-def test_report_warns_when_the_model_sees_less_far_than_its_reference():
-    """The teacher reaches 5.5 Å: a 4 Å model gets the warning; a model that sees as far,
-    or a reference of unknown range (DFT, LAMMPS), none."""
+def test_report_warns_when_the_model_sees_less_far_than_its_reference(tmp_path):
+    """The teacher reaches 5.5 Å: a 4 Å model gets the warning, with what the teacher's
+    pairs beyond 4 Å carry on the frames; a model that sees as far, or a reference of unknown
+    range (DFT, LAMMPS), none."""
+    from mlmd.data import write_frames
+    from mlmd.data.build import random_sio2
     from mlmd.potential.model import BodyOrderPotential, ModelConfig
     from mlmd.reference.registry import get_reference
-    from mlmd.validate.pipeline import reach
+    from mlmd.validate.reach import beyond_cutoff, reach, with_beyond
 
     teacher = get_reference("teacher")
     short = BodyOrderPotential(ModelConfig(species=[8, 14], cutoff_A=4.0, channels=4, hidden=[8]))
     assert reach(short, teacher) == {"model": 4.0, "reference": 5.5}
     assert reach(teacher.potential, teacher) == {"model": 5.5, "reference": 5.5}
     assert reach(short, object())["reference"] is None
+    frames = [random_sio2(48, 2.2, seed=k) for k in range(2)]
+    write_frames(tmp_path / "frames.h5", {"name": "none"}, frames)
+    measured = with_beyond(reach(short, teacher), teacher, tmp_path / "frames.h5")["beyond"]
+    assert measured["n_frames"] == 2 and measured["force_rmse_eV_A"] > 0.01
+    seen = beyond_cutoff(teacher.potential, frames, 5.5, 5.5)  # nothing beyond: exactly 0
+    assert seen["force_rmse_eV_A"] == 0.0 and seen["energy_meV_atom_mean"] == 0.0
+    assert "beyond" not in with_beyond(reach(teacher.potential, teacher), teacher, "unread.h5")
 
     def report(reach_A):
         rows = liquid_rows(_liquid(3), [_liquid(1), _liquid(2)], Tolerances())
         return "\n".join(report_lines({"verdict": verdict(rows), "reach_A": reach_A}))
 
-    warned = report(reach(short, teacher))
+    warned = report({**reach(short, teacher), "beyond": measured})
     assert "The model sees 4 Å; its reference reaches 5.5 Å" in warned
-    assert "cutoff_A = 5.5" in warned
+    assert "cutoff_A = 5.5" in warned and "On the 2 a-posteriori frames" in warned
     for quiet in (reach(teacher.potential, teacher), reach(short, object()), None):
         assert "its reference reaches" not in report(quiet)
