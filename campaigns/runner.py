@@ -62,10 +62,12 @@ class Campaign:
     def many(self, stage: str, jobs: list[Job], tolerate: bool = False) -> list[dict]:
         """Submit several independent steps at once; wait for all (reusing finished ones).
 
-        With ``tolerate`` a failed step is reported and left out of the results (a replica
-        that blew up must not stop its siblings); the campaign fails only if all fail.
+        Each step is marked done as soon as it finishes, so a campaign killed while its
+        siblings run reuses it. With ``tolerate`` a failed step is reported and left out of
+        the results (a replica that blew up must not stop its siblings); the campaign fails
+        only if all fail.
         """
-        futures, meters = {}, {}
+        futures, meters, by_name = {}, {}, {}
         for job in jobs:
             if self.store.is_done(stage, job.key):
                 self.status.set(stage, job.task, "reused")
@@ -73,22 +75,26 @@ class Campaign:
             out = self.store.directory(stage, job.key)
             self.status.set(stage, job.task, "running")
             futures[job.task] = job.submit(out)
+            by_name[f"{stage} {job.task}"] = job
             if job.meter is not None:
                 meters[f"{stage} {job.task}"] = job.meter(out)
-        wait_all({f"{stage} {t}": f for t, f in futures.items()}, meters)
+
+        def finished(name: str) -> None:
+            job = by_name[name]
+            if futures[job.task].exception() is None:
+                self.store.mark_done(stage, job.key, futures[job.task].result())
+                self.status.set(stage, job.task, "done")
+
+        wait_all({f"{stage} {t}": f for t, f in futures.items()}, meters, on_done=finished)
         results = []
         for job in jobs:
-            if job.task in futures:
-                try:
-                    result = futures[job.task].result()
-                except Exception as exc:
-                    self.status.set(stage, job.task, "failed")
-                    if not tolerate:
-                        raise
-                    self.status.note(f"excluded {stage} {job.task}: {type(exc).__name__}: {exc}")
-                    continue
-                self.store.mark_done(stage, job.key, result)
-                self.status.set(stage, job.task, "done")
+            exc = futures[job.task].exception() if job.task in futures else None
+            if exc is not None:
+                self.status.set(stage, job.task, "failed")
+                if not tolerate:
+                    raise exc
+                self.status.note(f"excluded {stage} {job.task}: {type(exc).__name__}: {exc}")
+                continue
             results.append(self.store.outputs(stage, job.key))
         if jobs and not results:
             raise RuntimeError(f"every {stage} task failed; see {self.status.path}")

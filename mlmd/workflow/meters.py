@@ -66,17 +66,23 @@ def wait_all(
     poll_s: float = 5.0,
     log_every_s: float = 300.0,
     stream=None,
+    on_done=None,
 ) -> None:
     """Block until every future is done, showing one progress bar per metered task.
 
     ``futures`` are keyed by task name (shown in the bar), ``meters`` map some of them to
-    (meter, unit). Never raises for a failed future: the caller asks each for its result.
+    (meter, unit). ``on_done(task)`` is called here, in the caller's thread, as each future
+    finishes (e.g. to record a finished step before its siblings end). Never raises for a
+    failed future: the caller asks each for its result.
     """
     bars = {task: _Bar(task, meter(), unit, stream) for task, (meter, unit) in meters.items()}
+    task_of = {future: task for task, future in futures.items()}
     pending = set(futures.values())
     last_log = time.perf_counter()
     while pending:
-        _, pending = cf.wait(pending, timeout=poll_s, return_when=cf.FIRST_COMPLETED)
+        done, pending = cf.wait(pending, timeout=poll_s, return_when=cf.FIRST_COMPLETED)
+        for future in done if on_done is not None else ():
+            on_done(task_of[future])
         for task, bar in bars.items():
             if not bar.closed:
                 bar.show(meters[task][0]()[0], final=futures[task].done())
