@@ -1,0 +1,38 @@
+"""Every shipped campaign config (campaigns/configs/*.toml) is checked and planned, every MD
+run it implies included, by the command its own header gives: a bad edit fails here, not an
+hour into a run."""
+
+import importlib
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = sorted((ROOT / "campaigns/configs").glob("*.toml"))
+
+
+def header_command(path: Path) -> list[str]:
+    """The ``python campaigns/X.py ...`` command in the config's header comment."""
+    lines = [line.lstrip("#").strip() for line in path.read_text().splitlines()]
+    text = re.sub(r"\s+", " ", " ".join(lines).replace("\\", " "))
+    match = re.search(r"python (campaigns/\w+\.py(?: --[\w-]+ \S+)+)", text)
+    assert match, f"{path.name}: no `python campaigns/X.py ...` command in its header"
+    return shlex.split(match.group(1))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_a_shipped_config_plans_by_its_own_command(path):
+    from campaigns.glass import campaign_settings, parser, prepare
+
+    script, *argv = header_command(path)
+    assert f"--config campaigns/configs/{path.name}" in " ".join(argv)
+    module = importlib.import_module(f"campaigns.{Path(script).stem}")
+    args = parser("campaign").parse_args(argv)
+    for option in ("config", "material"):  # the header's paths are relative to the repo
+        if getattr(args, option) is not None:
+            setattr(args, option, ROOT / getattr(args, option))
+    cfg = campaign_settings(args, getattr(module, "PRESET", {}), path.name)
+    material, plan = prepare(cfg)
+    assert plan.validation is not None and material.name
