@@ -5,19 +5,25 @@ fast is called unphysical, one like its reference is not."""
 import json
 
 import numpy as np
+import pytest
 
 from mlmd.workflow.physical import physical_checks, report_lines
 
 R = np.arange(0.0, 6.0, 0.05)
 
 
-def _gr(onsets: dict[str, float]) -> dict[str, np.ndarray]:
-    return {pair: np.where(R >= r0, 1.0, 0.0) for pair, r0 in onsets.items()}
+def _gr(onsets: dict[str, float], few: dict[str, float] | None = None) -> dict:
+    """Step partials from each onset; ``few``: a pair kind with a few pairs (g = 0.01, below
+    the onset threshold) in one bin at that r."""
+    curves = {pair: np.where(R >= r0, 1.0, 0.0) for pair, r0 in onsets.items()}
+    for pair, r in (few or {}).items():
+        curves[pair][np.argmin(abs(R - r))] = 0.01
+    return curves
 
 
-def _run(directory, onsets, pressure, epot, d_si) -> dict:
+def _run(directory, onsets, pressure, epot, d_si, *, few=None) -> dict:
     (directory / "curves").mkdir(parents=True)
-    curves = _gr(onsets)
+    curves = _gr(onsets, few)
     names = ["r_A", "g_total", *(f"g_{p}" for p in curves)]
     columns = [R, np.mean(list(curves.values()), axis=0), *curves.values()]
     np.savetxt(directory / "curves/gr.dat", np.column_stack(columns), header=" ".join(names))
@@ -57,6 +63,26 @@ def test_a_collapsing_model_is_unphysical(tmp_path):
 def test_a_model_like_its_reference_is_physical(tmp_path):
     summary = _summary(tmp_path, {"Si-Si": 2.55, "Si-O": 1.4}, 6.3, -6.82, 1.9)
     checks = physical_checks(summary)
-    assert len(checks) == 5 and all(c["pass"] for c in checks)
+    assert len(checks) == 7 and all(c["pass"] for c in checks)  # 2 closest, 2 shortest, P, E, D
     assert report_lines(summary)[0].endswith("? yes")
     assert physical_checks({"liquid": {"runs": {}}}) == [] == report_lines({})
+
+
+def test_a_few_pairs_in_a_hole_of_the_repulsion_fail_the_shortest_pair_check(tmp_path):
+    """Run 2 of this stop's SiO2 study: its g(r) onsets equal the teacher's, but a few O–O
+    pairs sit at 1.45 Å (g ≈ 0.01) in the glass, where the teacher never comes below 2.35 Å."""
+    ref = {"O-O": 2.35, "Si-O": 1.45}
+    glass = {
+        "reference_1": _run(tmp_path / "g1", ref, 0.0, -7.0, 0.01),
+        "reference_2": _run(tmp_path / "g2", ref, 0.0, -7.0, 0.01),
+        "model": _run(tmp_path / "gm", ref, 0.0, -7.0, 0.01, few={"O-O": 1.45}),
+    }
+    summary = _summary(tmp_path / "liquid", {"Si-Si": 2.55, "Si-O": 1.4}, 6.3, -6.82, 1.9)
+    summary["glass"] = {"runs": glass}
+    checks = {c["quantity"]: c for c in physical_checks(summary)}
+    bad = checks["glass: shortest O-O pair, Å"]
+    assert not bad["pass"]
+    assert bad["model"] == pytest.approx(1.45) and bad["reference"] == pytest.approx(2.35)
+    assert checks["glass: shortest Si-O pair, Å"]["pass"]
+    assert all(c["pass"] for name, c in checks.items() if not name.startswith("glass"))
+    assert "physical beside its reference? NO" in "\n".join(report_lines(summary))
