@@ -1,6 +1,6 @@
 """Is the model at least physical beside its reference? Issue 12's minimum bar, below the
-validation's tolerances, on the validation's liquid (model and reference runs at the same
-state point from the same cell):
+validation's tolerances, on the validation's liquid and, for the shortest pairs, its glass
+(model and reference runs at the same state point from the same cell):
 
 - no pairs closer than the reference lets them come: for every g(r) partial, the model's
   onset (the smallest r with g ≥ ``ONSET_G``) is not below the reference runs' smallest
@@ -12,7 +12,8 @@ state point from the same cell):
   them closer than 2.07 Å);
 - |ΔP| < 1 GPa, |ΔE_pot| < 30 meV/atom, and D of every species within a factor 1.5.
 
-A model that fails this runs its production in an unphysical liquid; the report says so.
+A model that fails this runs its production where its reference does not go; the report
+says so.
 """
 
 from __future__ import annotations
@@ -123,8 +124,8 @@ def report_lines(summary: dict) -> list[str]:
     lines = [f"### Is the model physical beside its reference? {'yes' if ok else 'NO'}", ""]
     if not ok:
         bad = ", ".join(c["quantity"] for c in checks if not c["pass"])
-        lines += [f"**NO**: the model's liquid is unphysical ({bad}); production with it runs "
-                  "in a liquid its reference does not have.", ""]  # fmt: skip
+        lines += [f"**NO**: the model is unphysical beside its reference ({bad}); production "
+                  "with it runs where its reference does not go.", ""]  # fmt: skip
     lines += [
         "| check (liquid unless named) | model | reference | limit | |",
         "|---|---|---|---|---|",
