@@ -73,6 +73,8 @@ class Engine:
         self._nonfinite = self._nonfinite_now = 0.0
         self._first_bad: tuple[int, list[int]] | None = None  # (step, ids) of the first
         self._closest = (np.inf, -1, -1)
+        #: edges from this rank's owned atoms inside the core switch at the last spread step
+        self.core_edges = 0
         #: set by a step whose forces are non-finite on any rank: the caller checks at once
         self.alarm = False
 
@@ -104,6 +106,7 @@ class Engine:
     def _first_forces(self, state: MDState) -> MDState:
         self._borders(state.atoms(), state.cell)
         lf = self.ff.compute(self.topology, self.plan.positions, state.cell)
+        self.core_edges = lf.core_edges
         state, _ = self._sums(self._reverse(state, lf), lf, 0.0)
         return state
 
@@ -120,6 +123,8 @@ class Engine:
         else:  # forward
             local = domain.forward(self.grid, self.plan, state.positions, state.cell)
         lf = self.ff.compute(self.topology, local, state.cell, check, spread)  # forces
+        if spread:
+            self.core_edges = lf.core_edges
         state = self._reverse(replace(state, step=state.step + 1), lf)  # reverse
         state = half_kick(state)  # B
         state, heat = self._sums(state, lf, heat)  # one allreduce of E, W, K, heat

@@ -22,6 +22,7 @@ from mlmd.md.domain import Plan
 from mlmd.md.neighbours import SkinList
 from mlmd.md.pairs import pairs_within
 from mlmd.potential import Graph, evaluate
+from mlmd.potential.contract import edges_in_core
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,9 @@ class LocalForces:
     sums, not reduced), ``forces`` [n_local, 3] eV/Å on owned and ghost atoms (before the
     reverse communication), ``member_forces`` [n_local, 3K] eV/Å of an ensemble's K members
     on spread steps (else None), ``min_distance`` Å over the edges (inf when not asked or
-    none) and the global ids of that ``closest_pair``."""
+    none), the global ids of that ``closest_pair``, and ``core_edges``: on spread steps, the
+    edges from owned atoms inside the potential's core switch (each pair counts twice over
+    all ranks; :func:`~mlmd.potential.contract.edges_in_core`)."""
 
     energy: float
     virial: np.ndarray
@@ -51,6 +54,7 @@ class LocalForces:
     member_forces: np.ndarray | None
     min_distance: float
     closest_pair: tuple[int, int] = (-1, -1)
+    core_edges: int = 0
 
 
 def force_spread(member_forces: np.ndarray) -> np.ndarray:
@@ -107,7 +111,8 @@ class ForceField:
         """Evaluate at ``local`` [n_local, 3] Å positions (owned then ghosts) in ``cell``.
 
         ``closest``: also find the closest pair (a host sync, so only on check steps);
-        ``spread``: an ensemble's member forces (else only its mean forces).
+        ``spread``: an ensemble's member forces (else only its mean forces) and the pairs
+        inside the core switch.
         """
         pos = torch.from_numpy(local).to(self.device)
         edge_index, vec, r2 = pairs_within(pos, topo.edges, self.cutoff_A)
@@ -126,6 +131,10 @@ class ForceField:
             k = int(torch.argmin(r2))
             min_d = float(r2[k].sqrt())
             pair = (int(topo.ids[int(edge_index[0, k])]), int(topo.ids[int(edge_index[1, k])]))
+        core_edges = 0
+        if spread and edge_index.shape[1]:
+            inside = edges_in_core(self.potential, graph, r2.sqrt())
+            core_edges = int((inside & topo.owned[edge_index[0]]).sum())
         members = None
         if ev.member_forces is not None:  # [K, n_local, 3] → [n_local, 3K]
             k = ev.member_forces.shape[0]
@@ -138,4 +147,5 @@ class ForceField:
             member_forces=members,
             min_distance=min_d,
             closest_pair=pair,
+            core_edges=core_edges,
         )

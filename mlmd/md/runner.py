@@ -303,7 +303,7 @@ def _run_loop(
         if run.engine.alarm:  # non-finite forces at the start
             _check(run, state, watch.outputs)
         if not restarted:
-            watch.monitor.observe(state)
+            watch.monitor.observe(state, run.engine.core_edges)
             watch.record(state)
         state, status = _loop(run, state, watch)
     finally:
@@ -334,7 +334,7 @@ def _loop(run: Run, state: MDState, watch: _Watch) -> tuple[MDState, str]:
                 _check(run, state, outputs)
                 if comm.allreduce(int(signals.caught is not None), op=MPI.MAX):
                     status = "interrupted"
-            if spread and watch.monitor.observe(state) == "stop":
+            if spread and watch.monitor.observe(state, run.engine.core_edges) == "stop":
                 status = "uncertainty_stop"
             watch.record(state, force=status != "completed")
             every = cfg.output.checkpoint_every

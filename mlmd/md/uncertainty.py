@@ -7,6 +7,11 @@ ranks. A frame whose max exceeds ``threshold_eV_A`` is gathered to rank 0 and ad
 content key: a run resumed from its checkpoint collects the same frames again and keeps one
 copy. A frame above ``stop_threshold_eV_A`` ends the run (status ``uncertainty_stop``).
 
+The spread cannot see pairs inside the potential's core switch, closer than its data ever
+came (every member is the same core there; :func:`mlmd.potential.contract.edges_in_core`).
+They are counted on the same steps, for any potential; a frame with one is collected
+whatever its spread, the first is logged, and the summary reports the most seen at once.
+
 The per-atom std is that of the owner's total force: every member's ghost forces are
 summed onto their owners (the same reverse communication as the mean force, 3K numbers per
 ghost, on spread steps only), so atoms near brick faces and periodic images count fully.
@@ -35,11 +40,18 @@ class UncertaintyMonitor:
         self._latest: dict[str, float] = {}
         self.collected = 0
         self.max_seen = 0.0
+        self.core_pairs_max = 0
 
-    def observe(self, state: MDState) -> str | None:
+    def observe(self, state: MDState, core_edges: int = 0) -> str | None:
+        """``core_edges``: this rank's owned atoms' edges inside the core switch."""
         comm = self.grid.comm
-        has = comm.allreduce(int(state.force_std is not None), op=MPI.MIN)
-        if not has:
+        lacking, edges = comm.allreduce(
+            np.array([int(state.force_std is None), core_edges], dtype=np.int64), op=MPI.SUM
+        )
+        cored = self._note_core(state, int(edges) // 2) and self.cfg.dataset is not None
+        if lacking:  # not an ensemble
+            if cored:
+                self._collect(state)
             return None
         std = state.force_std
         local_max = float(std.max()) if len(std) else 0.0
@@ -48,7 +60,7 @@ class UncertaintyMonitor:
         self._latest = {"force_std_max": fmax, "force_std_mean": fmean}
         self.max_seen = max(self.max_seen, fmax)
         c = self.cfg
-        if c.threshold_eV_A is not None and fmax > c.threshold_eV_A:
+        if cored or (c.threshold_eV_A is not None and fmax > c.threshold_eV_A):
             self._collect(state)
         if c.stop_threshold_eV_A is not None and fmax > c.stop_threshold_eV_A:
             if self.grid.rank == 0:
@@ -60,6 +72,18 @@ class UncertaintyMonitor:
                 )
             return "stop"
         return None
+
+    def _note_core(self, state: MDState, pairs: int) -> bool:
+        """Record ``pairs`` (all ranks) inside the core switch; log the first; True if any."""
+        if pairs and not self.core_pairs_max and self.grid.rank == 0:
+            log.warning(
+                "step %d: %d pair(s) closer than the model's data ever came (inside its core "
+                "switch, where the ensemble spread cannot see them)",
+                state.step,
+                pairs,
+            )
+        self.core_pairs_max = max(self.core_pairs_max, pairs)
+        return pairs > 0
 
     def _collect(self, state: MDState) -> None:
         pos, _ = wrap(state.positions, state.images, state.cell)
@@ -91,4 +115,5 @@ class UncertaintyMonitor:
         return {
             "max_force_std": self.max_seen if self._latest else None,
             "frames_collected": self.collected,
+            "core_pairs_max": self.core_pairs_max,
         }

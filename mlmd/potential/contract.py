@@ -30,7 +30,9 @@ one member's cost: MD steps between spread checks). A potential may provide
 [1, E, 3], the gradient of the member mean); evaluate then uses it (unless
 ``create_graph``) instead of autograd — for ensembles the generic batched backward costs K²
 member evaluations, and the flagship model's analytic edge Jacobian is ≈ 2× cheaper than
-autograd for one model too.
+autograd for one model too. A potential with a fixed short-range core may provide
+``edges_in_core(graph, r) -> [E] bool`` (:func:`edges_in_core`): the pairs where it is that
+core, which selection and MD report since an ensemble's spread cannot see them.
 """
 
 from __future__ import annotations
@@ -53,6 +55,17 @@ class Potential(Protocol):
     species: list[int]
 
     def __call__(self, graph: Graph, edge_vectors: torch.Tensor) -> torch.Tensor: ...
+
+
+def edges_in_core(potential: torch.nn.Module, graph: Graph, r: torch.Tensor) -> torch.Tensor:
+    """[E] bool: the edges of lengths ``r`` [E] (Å) where ``potential`` is its fixed core,
+    not a function learned from data (its ``edges_in_core``; all False for a potential
+    without one, e.g. an analytic reference): a pair there is beyond what the model knows,
+    whatever the spread of an ensemble says."""
+    method = getattr(potential, "edges_in_core", None)
+    if method is None:
+        return torch.zeros(len(r), dtype=torch.bool, device=r.device)
+    return method(graph, r)
 
 
 def check_species(potential: object, numbers: object, *, source: str | None = None) -> None:

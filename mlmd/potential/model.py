@@ -276,6 +276,16 @@ class BodyOrderPotential(torch.nn.Module):
         i, j = graph.edge_index
         return self.core.edges(r.to(torch.float64), graph.numbers[i], graph.numbers[j])
 
+    def edges_in_core(self, graph: Graph, r: torch.Tensor) -> torch.Tensor:
+        """[E] bool: the edges of lengths ``r`` [E] (Å) shorter than their pair's outer
+        switch radius, where the learned part fades into the fixed core (all False without
+        ``core_repulsion``). With ``core_from_data`` the data never came that close: every
+        member is the same core there, so the ensemble's spread cannot flag such a pair."""
+        if not self.config.core_repulsion:
+            return torch.zeros(len(r), dtype=torch.bool, device=r.device)
+        i, j = graph.edge_index
+        return self.core.inside(r, graph.numbers[i], graph.numbers[j])
+
     def edge_terms(self, graph: Graph, edge_vectors: torch.Tensor) -> EdgeTerms:
         """The parameter-free part of the model for fixed positions (no autograd): the density
         and what its analytic Jacobian needs. Training caches it per frame."""

@@ -152,6 +152,13 @@ class CoreTable(torch.nn.Module):
         self.register_buffer("inner_A", inner, persistent=False)
         self.register_buffer("outer_A", outer, persistent=False)
 
+    def inside(self, r: torch.Tensor, zi: torch.Tensor, zj: torch.Tensor) -> torch.Tensor:
+        """[E] bool, on ``r``'s device: edges of length ``r`` [E] (Å) between atomic numbers
+        ``zi``, ``zj`` [E] (known species) shorter than their pair's outer radius."""
+        here = self.outer_A.device
+        si, sj = self.species_index[zi.to(here)], self.species_index[zj.to(here)]
+        return r < self.outer_A[si, sj].to(r.device, r.dtype)
+
     def edges(self, r: torch.Tensor, zi: torch.Tensor, zj: torch.Tensor) -> CoreEdges:
         """The core of edges of length ``r`` [E] (Å, float64) between atomic numbers ``zi``,
         ``zj`` [E] (known species), on ``r``'s device (cached training terms may live

@@ -3,11 +3,16 @@ stop above the stop threshold."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import h5py
+import pytest
 import torch
 
 from mlmd.md import run_md
 from tests.md.helpers import Morse, fcc_crystal, small_config
+
+ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class MorseEnsemble(torch.nn.Module):
@@ -83,3 +88,75 @@ def test_a_resumed_run_keeps_each_collected_frame_once(tmp_path):
     again = run(30, restart=early)  # as after a kill past step 10: 20 and 30 come again
     assert again["uncertainty"]["frames_collected"] >= 2
     assert Dataset(ds).keys() == keys
+
+
+def cored_ensemble(oo_outer_A: float) -> torch.nn.Module:
+    """An untrained 2-member SiO2 model whose O–O core switch ends at ``oo_outer_A`` (as if
+    its data had no O–O pair closer than that); the other pairs' at 0.5 Å."""
+    from mlmd.potential.model import BodyOrderPotential, ModelConfig
+
+    config = ModelConfig(
+        species=[8, 14],
+        channels=4,
+        hidden=[8],
+        n_basis=4,
+        n_members=2,
+        repulsion_inner_A=0.3,
+        repulsion_outer_A=0.5,
+        repulsion_pairs_A={"8-8": [1.0, oo_outer_A]},
+    )
+    return BodyOrderPotential(config, seed=0)
+
+
+CORED_RUN = """
+import json, sys
+sys.path.insert(0, sys.argv[3])  # the repository: tests.md.helpers
+from mpi4py import MPI
+from mlmd.md import run_md
+from tests.md.helpers import small_config
+from tests.md.test_uncertainty import cored_ensemble
+out, outer = sys.argv[1], float(sys.argv[2])
+cfg = small_config(out, steps=20, uncertainty={"every": 10, "dataset": out + "/candidates.h5"})
+summary = run_md(cfg, potential=cored_ensemble(outer), echo=False)
+if MPI.COMM_WORLD.rank == 0:
+    print("SUMMARY", json.dumps(summary["uncertainty"]), flush=True)
+"""
+
+
+def _oo_pairs_below(frame, r_A: float) -> int:
+    from mlmd.potential.neighbours import neighbour_list
+
+    i, j, _ = neighbour_list(frame.positions, frame.cell, frame.pbc, r_A)
+    return int(((frame.numbers[i] == 8) & (frame.numbers[j] == 8)).sum()) // 2
+
+
+@pytest.mark.mpi
+def test_pairs_inside_the_core_switch_are_counted_on_1_and_2_ranks_and_collected(tmp_path):
+    """Cristobalite's O–O pairs (2.5–2.6 Å) lie inside a 2.7 Å O–O core switch: with no spread
+    threshold, the frames of every spread step (0, 10, 20) are collected, and the most pairs
+    counted at once is an independent count on those frames, on 1 rank and on 2. A switch that
+    ends at 2.0 Å counts none and collects nothing."""
+    import json
+
+    from mlmd.data import Dataset
+    from tests.mpi_helpers import run_script
+
+    for ranks in (1, 2):
+        out = tmp_path / f"r{ranks}"
+        out.mkdir()
+        text = run_script(CORED_RUN, out, str(out), "2.7", ROOT, ranks=ranks)
+        summary = json.loads(text.split("SUMMARY ", 1)[1])
+        frames = Dataset(out / "candidates.h5")
+        assert [f.source for f in frames] == [f"md:step={k}" for k in (0, 10, 20)]
+        assert summary["core_pairs_max"] == max(_oo_pairs_below(f, 2.7) for f in frames) > 0
+    out = tmp_path / "none"
+    out.mkdir()
+    summary = json.loads(
+        run_script(CORED_RUN, out, str(out), "2.0", ROOT, ranks=1).split("SUMMARY ")[1]
+    )
+    assert summary == {
+        "max_force_std": summary["max_force_std"],
+        "frames_collected": 0,
+        "core_pairs_max": 0,
+    }
+    assert not (out / "candidates.h5").exists()
