@@ -42,6 +42,8 @@ TABLE: tuple[Observable, ...] = (
     Observable("force_std_max", "eV Angstrom-1", "fstd_max_eV_A", ".4f", 14),
     Observable("kinetic_energy", "eV"),
     Observable("force_std_mean", "eV Angstrom-1"),
+    # pairs inside the potential's core switch at the last spread step (an ensemble's runs)
+    Observable("core_pairs", ""),
 )
 
 #: The full pressure tensor (kinetic + virial, pressure = +trace/3) [3, 3] in GPa, written
@@ -62,7 +64,7 @@ def measure(
 ) -> dict[str, float]:
     """Every observable of :data:`TABLE` at ``state`` (``conserved_eV``: the integrator's
     conserved quantity; ``spread``: the ensemble's last reduced ``force_std_max`` /
-    ``force_std_mean``, empty without an ensemble)."""
+    ``force_std_mean`` and ``core_pairs``, empty without an ensemble)."""
     kinetic = state.kinetic_energy
     return {
         "temperature": state.temperature_K,

@@ -10,7 +10,8 @@ copy. A frame above ``stop_threshold_eV_A`` ends the run (status ``uncertainty_s
 The spread cannot see pairs inside the potential's core switch, closer than its data ever
 came (every member is the same core there; :func:`mlmd.potential.contract.edges_in_core`).
 They are counted on the same steps, for any potential; a frame with one is collected
-whatever its spread, the first is logged, and the summary reports the most seen at once.
+whatever its spread, the first is logged, every output row has the last count (observable
+``core_pairs``) and the summary the most seen at once.
 
 The per-atom std is that of the owner's total force: every member's ghost forces are
 summed onto their owners (the same reverse communication as the mean force, 3K numbers per
@@ -48,7 +49,8 @@ class UncertaintyMonitor:
         lacking, edges = comm.allreduce(
             np.array([int(state.force_std is None), core_edges], dtype=np.int64), op=MPI.SUM
         )
-        cored = self._note_core(state, int(edges) // 2) and self.cfg.dataset is not None
+        pairs = int(edges) // 2
+        cored = self._note_core(state, pairs) and self.cfg.dataset is not None
         if lacking:  # not an ensemble
             if cored:
                 self._collect(state)
@@ -57,7 +59,7 @@ class UncertaintyMonitor:
         local_max = float(std.max()) if len(std) else 0.0
         fmax = comm.allreduce(local_max, op=MPI.MAX)
         fmean = comm.allreduce(float(std.sum())) / state.n_atoms
-        self._latest = {"force_std_max": fmax, "force_std_mean": fmean}
+        self._latest = {"force_std_max": fmax, "force_std_mean": fmean, "core_pairs": pairs}
         self.max_seen = max(self.max_seen, fmax)
         c = self.cfg
         if cored or (c.threshold_eV_A is not None and fmax > c.threshold_eV_A):
@@ -108,7 +110,7 @@ class UncertaintyMonitor:
         self.collected += 1
 
     def latest(self) -> dict[str, float]:
-        """The last reduced spread (empty without an ensemble)."""
+        """The last reduced spread and core pairs (empty without an ensemble)."""
         return dict(self._latest)
 
     def summary(self) -> dict:

@@ -152,6 +152,21 @@ def quench_lines(summary: dict) -> list[str]:
     return [*lines, ""]
 
 
+def core_lines(summary: dict) -> list[str]:
+    """A warning when the window's MD had pairs inside the model's core switch (observable
+    ``core_pairs`` of an ensemble's run: closer than its data ever came)."""
+    stats = ((summary.get("thermo") or {}).get("series") or {}).get("core_pairs")
+    if not stats or not stats["max"] > 0:
+        return []
+    return [
+        f"**Pairs closer than the model's data ever came**: up to {stats['max']:.0f} at once "
+        f"(mean {stats['mean']:.2g}) inside its core switch in this window. The model is its "
+        "fixed core there, not its reference, and its ensemble spread cannot see them: the "
+        "numbers of this window are not trustworthy until data reach that close.",
+        "",
+    ]
+
+
 def production(record: dict, figs: Path) -> list[str]:
     """Per run: the glass (anneal) and liquid (melt hold) analyses and the quench."""
     from mlmd.analysis import report_lines
@@ -170,6 +185,7 @@ def production(record: dict, figs: Path) -> list[str]:
             lines += [""]
             summary = analysis["summary"]
             lines += quench_lines(summary) if phase == "quench" else report_lines(summary)
+            lines += core_lines(summary)
             for png in sorted(Path(analysis["out_dir"]).glob("*.png")):
                 lines += [f"![{phase} {png.stem}]({copy_plot(png, figs, f'{tag}_{phase}')})", ""]
     return lines

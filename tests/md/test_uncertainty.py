@@ -133,12 +133,16 @@ def _oo_pairs_below(frame, r_A: float) -> int:
 @pytest.mark.mpi
 def test_pairs_inside_the_core_switch_are_counted_on_1_and_2_ranks_and_collected(tmp_path):
     """Cristobalite's O–O pairs (2.5–2.6 Å) lie inside a 2.7 Å O–O core switch: with no spread
-    threshold, the frames of every spread step (0, 10, 20) are collected, and the most pairs
-    counted at once is an independent count on those frames, on 1 rank and on 2. A switch that
-    ends at 2.0 Å counts none and collects nothing."""
+    threshold, the frames of every spread step (0, 10, 20) are collected, and the counts in
+    the trajectory's ``core_pairs`` (and the most in the summary) are an independent count on
+    those frames, on 1 rank and on 2; the analysis of that window warns in the report. A
+    switch that ends at 2.0 Å counts none, collects nothing and warns of nothing."""
     import json
 
+    from mlmd.analysis.config import AnalysisConfig
+    from mlmd.analysis.report import analyze
     from mlmd.data import Dataset
+    from mlmd.workflow.report import core_lines
     from tests.mpi_helpers import run_script
 
     for ranks in (1, 2):
@@ -148,7 +152,13 @@ def test_pairs_inside_the_core_switch_are_counted_on_1_and_2_ranks_and_collected
         summary = json.loads(text.split("SUMMARY ", 1)[1])
         frames = Dataset(out / "candidates.h5")
         assert [f.source for f in frames] == [f"md:step={k}" for k in (0, 10, 20)]
-        assert summary["core_pairs_max"] == max(_oo_pairs_below(f, 2.7) for f in frames) > 0
+        counts = [_oo_pairs_below(f, 2.7) for f in frames]
+        assert summary["core_pairs_max"] == max(counts) > 0
+        with h5py.File(out / "trajectory.h5") as f:  # thermo rows at the spread steps
+            assert f["observables/core_pairs/value"][()].tolist() == counts
+    analysis = analyze(out / "trajectory.h5", out / "analysis", AnalysisConfig(what=("thermo",)))
+    assert analysis["thermo"]["series"]["core_pairs"]["max"] == max(counts)
+    assert "closer than the model's data ever came" in core_lines(analysis)[0]
     out = tmp_path / "none"
     out.mkdir()
     summary = json.loads(
@@ -160,3 +170,5 @@ def test_pairs_inside_the_core_switch_are_counted_on_1_and_2_ranks_and_collected
         "core_pairs_max": 0,
     }
     assert not (out / "candidates.h5").exists()
+    analysis = analyze(out / "trajectory.h5", out / "analysis", AnalysisConfig(what=("thermo",)))
+    assert core_lines(analysis) == []
