@@ -100,10 +100,11 @@ def select_uncertain(
     known = set(known_keys)
     counts = {"candidates": len(candidates), "below": 0, "above": 0, "known": 0}
     cored = _in_core(ensemble, candidates, known, max(cap // 2, 1), counts)
+    taken = set(cored)
     inside, above, seen = [], [], {candidates[i].key for i in cored}
     for idx in np.argsort(spreads, kind="stable"):
         s, frame = spreads[idx], candidates[idx]
-        if idx in cored:
+        if idx in taken:
             continue
         if s < sigma_lo_eV_A:
             counts["below"] += 1
