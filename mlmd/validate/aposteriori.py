@@ -31,6 +31,8 @@ from mlmd.validate.verdict import Row, failed_check
 
 #: The verdict row of a phase whose every frame the reference refused.
 UNLABELLED_CHECK = "the reference labels the production frames"
+#: The verdict row of a phase whose window no trajectory reached (every run ended before).
+UNREACHED_CHECK = "a run reaches the phase"
 
 
 def check_trajectories(trajectories: list[Path], spec: APosterioriSpec) -> None:
@@ -45,17 +47,19 @@ def sample_frames(
     trajectories: list[Path], spec: APosterioriSpec, windows: dict | None = None
 ) -> dict[str, list[Frame]]:
     """Frames per phase, evenly spaced in each trajectory's phase windows (recorded per
-    trajectory into ``windows``: the phase windows in ps and the T_g they used).
+    trajectory into ``windows``: the phase windows in ps, the T_g they used and the phases
+    it ``not_reached``: a run that ended before a window did, e.g. an exploration its spread
+    stopped, gives the windows it reached).
 
     Raises:
-        InputError: a phase window of a trajectory holds no frame; no phase at all.
+        InputError: a trajectory ran past a phase window that holds none of its frames; no
+            phase at all.
     """
     out: dict[str, list[Frame]] = {}
+    used_by: dict[str, dict] = {}
     for path in trajectories:
         with open_trajectory(path) as reader:
-            picks, used = _picks(reader, spec)
-            if windows is not None:
-                windows[str(path)] = used
+            picks, used_by[str(path)] = _picks(reader, spec)
             if not picks:
                 continue
             for snap in reader.frames(slice(0, max(picks) + 1)):
@@ -64,20 +68,28 @@ def sample_frames(
                     frame = Frame(reader.numbers, snap.positions, snap.cell, snap.pbc)
                     source = f"{path}:{phase}:step {snap.step}"
                     out.setdefault(phase, []).append(replace(frame, source=source))
+    if windows is not None:
+        windows.update(used_by)
     if not out:
+        stopped = [path for path, used in used_by.items() if used["stopped_early"]]
         raise InputError(
-            "no liquid, supercooled or glass phase in the trajectories' schedules",
+            "no liquid, supercooled or glass phase in the trajectories' schedules"
+            + (f" ({len(stopped)} of the runs stopped before their windows)" if stopped else ""),
+            file=stopped[0] if stopped else None,
             field="--trajectory",
-            fix="give production runs (melt hold, quench, anneal)",
+            fix="give production runs (melt hold, quench, anneal) that reached their windows",
         )
     return {p: out[p] for p in PHASES if p in out}
 
 
 def _picks(reader, spec: APosterioriSpec) -> tuple[dict[int, str], dict]:
-    """Frame index → the phase it is drawn for (every phase window must hold a frame; a frame
-    on the boundary of two windows is the earlier phase's), and the windows and T_g used."""
+    """Frame index → the phase it is drawn for (a window the run went past must hold a frame;
+    a frame on the boundary of two windows is the earlier phase's), and the windows, the T_g
+    used and the phases the run ended before."""
     config = stored_run_config(reader, "the a-posteriori phase windows")
-    times_ps = reader.frame_times()[1] / 1e3
+    steps, times_fs = reader.frame_times()
+    times_ps = times_fs / 1e3
+    early = stopped_early(steps, config)
     tg = {"tg_K": spec.glass_transition_K, "source": "configured"}
     if tg["tg_K"] is None:
         tg = {**quench_glass_transition(reader, config), "source": "enthalpy kink of the quench"}
@@ -85,13 +97,16 @@ def _picks(reader, spec: APosterioriSpec) -> tuple[dict[int, str], dict]:
         tg["source"] = "middle of the quench's temperature range (no resolved kink)"
     windows = phase_windows(config, tg.get("tg_K"))
     if quench_window(config) is None and spec.glass_transition_K is None and windows:
-        windows, tg = _one_temperature_phase(reader, times_ps, windows, spec.liquid_msd_A2)
+        windows, tg = _one_temperature_phase(reader, times_ps, windows, spec.liquid_msd_A2, early)
     picks: dict[int, str] = {}
     claimed = np.zeros(len(times_ps), dtype=bool)
+    not_reached = []
     for phase, window in windows.items():  # in the schedule's order (phase_windows)
         picked = frames_in(times_ps, window, spec.frames_per_phase, claimed)
         claimed |= in_window(times_ps, window)
-        if len(picked) == 0:
+        if len(picked) == 0 and early and (len(times_ps) == 0 or times_ps[-1] < window[1]):
+            not_reached.append(phase)
+        elif len(picked) == 0:
             raise InputError(
                 f"the {phase} window {window[0]:g}–{window[1]:g} ps holds no frame",
                 file=str(reader.path),
@@ -99,17 +114,31 @@ def _picks(reader, spec: APosterioriSpec) -> tuple[dict[int, str], dict]:
                 fix="write trajectory frames more often (output.trajectory_every)",
             )
         picks.update((int(k), phase) for k in picked)
-    return picks, {"windows_ps": windows, "glass_transition": tg}
+    used = {"windows_ps": windows, "glass_transition": tg, "not_reached": not_reached}
+    return picks, {**used, "stopped_early": early}
 
 
-def _one_temperature_phase(reader, times_ps, windows: dict, threshold_A2: float):
+def stopped_early(frame_steps: np.ndarray, config: dict) -> bool:
+    """Did the run end before its configured ``steps`` (e.g. an exploration its spread
+    stopped)? Its last frame lies more than one frame interval before them (a run that
+    completed writes a frame at least every interval)."""
+    if len(frame_steps) < 2:
+        return len(frame_steps) == 0 or int(frame_steps[-1]) < int(config.get("steps", 0))
+    interval = int(np.max(np.diff(frame_steps)))
+    return int(frame_steps[-1]) + interval < int(config.get("steps", 0))
+
+
+def _one_temperature_phase(reader, times_ps, windows: dict, threshold_A2: float, early: bool):
     """A run held at one temperature, with no T_g given: liquid when its atoms move more than
-    ``threshold_A2`` (mean squared displacement over the window), else glass."""
+    ``threshold_A2`` (mean squared displacement over the window), else glass; no phase when
+    the run stopped ``early``, before its window."""
     from mlmd.analysis.dynamics import Unwrapper
 
     (window,) = windows.values()
     inside = np.flatnonzero(in_window(times_ps, window))
-    if inside.size == 0:  # e.g. a run stopped (spread past its limit) before the window
+    if inside.size == 0 and early:
+        return {}, {"tg_K": None, "source": "one temperature: the run stopped before its window"}
+    if inside.size == 0:
         raise InputError(
             f"the window {window[0]:g}–{window[1]:g} ps holds no frame",
             file=str(reader.path),
@@ -187,8 +216,9 @@ def aposteriori_errors(
         {phase: why}, "test_set", "datasets"}``; per phase ``n_frames``,
         ``force_rmse_eV_A``, ``energy_rmse_meV_atom``, ``spread_max_mean_eV_A``,
         ``spearman``, ``calibration``. A phase whose every frame the reference refused (e.g.
-        as unphysical) is in ``unlabelled``, not ``phases``, and fails ``pass``; when no
-        phase is labelled, ``reason`` says why.
+        as unphysical) is in ``unlabelled``, not ``phases``, and fails ``pass``; so does one
+        that every trajectory ended before (``unreached``, :func:`unreached_phases`); when
+        no phase is labelled, ``reason`` says why.
     """
     from mlmd.potential import load_potential
     from mlmd.reference import label_dataset
@@ -197,6 +227,7 @@ def aposteriori_errors(
     out_dir.mkdir(parents=True, exist_ok=True)
     windows: dict = {}
     by_phase = sample_frames(trajectories, spec, windows)
+    unreached = unreached_phases(windows, by_phase)
     frames_path, labelled = out_dir / "frames.h5", out_dir / "labelled.h5"
     write_frames(
         frames_path, {"name": "none"}, [f for fs in by_phase.values() for f in fs], overwrite=True
@@ -218,17 +249,29 @@ def aposteriori_errors(
         accumulators[phase] = acc
     plot = plots.plot_parity(accumulators, out_dir / "parity.png") if plot_parity else None
     summary = {
-        "pass": not unlabelled and all(p["pass"] for p in phases.values()),
+        "pass": not unlabelled and not unreached and all(p["pass"] for p in phases.values()),
         "phases": phases,
         "unlabelled": unlabelled,
+        "unreached": unreached,
         "test_set": test_set_errors(model),
         "windows": windows,
         "datasets": {"frames": str(frames_path), "labelled": str(labelled)},
         "plots": [] if plot is None else [str(plot)],
     }
     if not phases:
-        summary["reason"] = "; ".join(unlabelled.values())
+        summary["reason"] = "; ".join([*unreached.values(), *unlabelled.values()])
     return summary
+
+
+def unreached_phases(windows: dict, by_phase: dict) -> dict[str, str]:
+    """{phase: why} for the phases of the trajectories' schedules (``windows`` as
+    :func:`sample_frames` records them) that none of them reached."""
+    out = {}
+    for phase in PHASES:
+        missed = [path for path, w in windows.items() if phase in w.get("not_reached", ())]
+        if phase not in by_phase and missed:
+            out[phase] = f"every run ended before its {phase} window ({len(missed)} of them)"
+    return out
 
 
 def _phase_summary(phase: str, errors: dict, acc, n_drawn: int, spec: APosterioriSpec) -> dict:
@@ -255,12 +298,15 @@ def _phase_summary(phase: str, errors: dict, acc, n_drawn: int, spec: APosterior
 
 
 def aposteriori_rows(summary: dict) -> list[Row]:
-    """Verdict rows per phase: force and energy RMSE against their targets; for a phase the
-    reference refused to label, one failed row (:data:`UNLABELLED_CHECK`)."""
+    """Verdict rows per phase: force and energy RMSE against their targets; for a phase no
+    run reached, or the reference refused to label, one failed row (:data:`UNREACHED_CHECK`,
+    :data:`UNLABELLED_CHECK`)."""
     rows: list[Row] = []
-    unlabelled = summary.get("unlabelled", {})
+    unlabelled, unreached = summary.get("unlabelled", {}), summary.get("unreached", {})
     for phase in PHASES:
-        if phase in unlabelled:
+        if phase in unreached:
+            rows.append(failed_check(f"a-posteriori {phase}", UNREACHED_CHECK, unreached[phase]))
+        elif phase in unlabelled:
             rows.append(failed_check(f"a-posteriori {phase}", UNLABELLED_CHECK, unlabelled[phase]))
         elif phase in summary["phases"]:
             rows += _error_rows(phase, summary["phases"][phase])

@@ -41,8 +41,8 @@ def iteration_table(record: dict) -> list[dict]:
 
 def _check_text(check: dict | None) -> str:
     """ "liquid 0.21, glass 0.08 eV/Å: fail" from a round's a-posteriori check; a phase whose
-    every frame the reference refused is named ("…; glass: every frame refused by the
-    reference: fail")."""
+    every frame the reference refused, or that no exploration reached, is named ("…; glass:
+    every frame refused by the reference: fail")."""
     if not check:
         return "—"
     phases = check.get("phases", {})
@@ -52,6 +52,7 @@ def _check_text(check: dict | None) -> str:
     refused = "".join(
         f"; {p}: every frame refused by the reference" for p in check.get("unlabelled", {})
     )
+    refused += "".join(f"; {p}: {why}" for p, why in check.get("unreached", {}).items())
     return f"{errors} eV/Å{refused}: {'pass' if check.get('pass') else 'fail'}"
 
 

@@ -118,24 +118,71 @@ def test_a_run_at_one_temperature_is_liquid_when_its_atoms_move(tmp_path, step_A
     assert "MSD" in windows[str(path)]["glass_transition"]["source"]
 
 
-def test_a_run_at_one_temperature_that_stopped_before_its_window_is_a_clear_error(tmp_path):
-    """An exploration stopped at its first frame (spread past its limit): an InputError
-    naming the file, not an IndexError."""
+def _one_temperature_run(path, last_step: int) -> None:
+    """A 4000-step run at 1500 K with frames every 100 steps up to ``last_step``, and one at
+    ``last_step`` (what a run stopped there writes last)."""
     from mlmd.data.build import random_sio2
-    from mlmd.errors import InputError
     from mlmd.md.h5md import H5MDWriter
-    from mlmd.validate.aposteriori import sample_frames
-    from mlmd.validate.config import APosterioriSpec
 
     frame = random_sio2(24, 2.2, seed=2)
     config = {"steps": 4000, "timestep_fs": 1.0, "ensemble": {"temperature_K": 1500.0}}
-    path = tmp_path / "stopped.h5"
     writer = H5MDWriter(path, frame.numbers, np.full(24, 20.0), np.arange(24), config)
-    writer.write_frame(0, 0.0, frame.cell, frame.positions, np.zeros((24, 3), dtype=int))
+    rng = np.random.default_rng(3)
+    for step in sorted({*range(0, last_step + 1, 100), last_step}):
+        pos = frame.positions + rng.normal(scale=0.02, size=(24, 3))
+        writer.write_frame(step, float(step), frame.cell, pos, np.zeros((24, 3), dtype=int))
     writer.close()
-    with pytest.raises(InputError, match="holds no frame") as info:
-        sample_frames([path], APosterioriSpec(frames_per_phase=4), {})
+
+
+def test_a_run_that_stopped_before_its_window_gives_no_frames_and_is_named_when_alone(tmp_path):
+    """An exploration stopped at step 20 (spread past its limit) beside one that completed:
+    frames from the completed run only, the stopped one recorded as such; alone, an
+    InputError naming it, not an IndexError."""
+    from mlmd.errors import InputError
+    from mlmd.validate.aposteriori import sample_frames
+    from mlmd.validate.config import APosterioriSpec
+
+    stopped, done = tmp_path / "stopped.h5", tmp_path / "done.h5"
+    _one_temperature_run(stopped, 20)
+    _one_temperature_run(done, 4000)
+    windows = {}
+    frames = sample_frames([stopped, done], APosterioriSpec(frames_per_phase=4), windows)
+    assert list(frames) == ["glass"] and len(frames["glass"]) == 4
+    assert all(str(done) in f.source for f in frames["glass"])
+    assert windows[str(stopped)]["stopped_early"] and windows[str(stopped)]["windows_ps"] == {}
+    assert not windows[str(done)]["stopped_early"]
+    with pytest.raises(InputError, match="1 of the runs stopped before") as info:
+        sample_frames([stopped], APosterioriSpec(frames_per_phase=4), {})
     assert "stopped.h5" in str(info.value)
+
+
+def test_a_melt_quench_stopped_in_its_melt_fails_the_phases_it_never_reached(tmp_path):
+    """A melt–quench exploration stopped at 9 ps, in its melt hold: its liquid frames count;
+    the supercooled and glass windows it never reached are failed rows of the a-posteriori
+    verdict, not an error, when no other run reached them either."""
+    from mlmd.data.build import random_sio2
+    from mlmd.md.h5md import H5MDWriter
+    from mlmd.validate.aposteriori import aposteriori_rows, sample_frames, unreached_phases
+    from mlmd.validate.config import APosterioriSpec
+
+    frame = random_sio2(24, 2.2, seed=1)
+    path = tmp_path / "stopped_mq.h5"
+    writer = H5MDWriter(path, frame.numbers, np.ones(24), np.arange(24), MELT_QUENCH)
+    for step in [*range(0, 9000, 500), 9020]:
+        writer.write_frame(step, float(step), frame.cell, frame.positions, np.zeros((24, 3)))
+    writer.close()
+    spec = APosterioriSpec(frames_per_phase=5, glass_transition_K=2000.0)
+    windows = {}
+    frames = sample_frames([path], spec, windows)
+    assert list(frames) == ["liquid"] and len(frames["liquid"]) == 5
+    assert windows[str(path)]["not_reached"] == ["supercooled", "glass"]
+    unreached = unreached_phases(windows, frames)
+    assert set(unreached) == {"supercooled", "glass"}
+    rows = aposteriori_rows({"phases": {}, "unreached": unreached})
+    assert [(r.part, r.passed) for r in rows] == [
+        ("a-posteriori supercooled", False),
+        ("a-posteriori glass", False),
+    ]
 
 
 def test_a_trajectory_without_run_config_is_refused_before_anything_is_computed(tmp_path):
