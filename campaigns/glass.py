@@ -21,6 +21,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -219,11 +220,13 @@ def main(
     *,
     name: str = "glass",
     doc: str = __doc__,
-    preset: dict | None = None,
+    preset: dict | Callable[[argparse.Namespace], dict] | None = None,
     default_site: Path | None = ROOT / "sites/local.toml",
 ) -> int:
-    """Command line of a campaign (this script, or a preset of it); exit 2 on bad input."""
+    """Command line of a campaign (this script, or a preset of it: a mapping, or a function
+    of the parsed options giving one); exit 2 on bad input."""
     args = parser(doc).parse_args(argv)
+    preset = preset(args) if callable(preset) else preset
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )
