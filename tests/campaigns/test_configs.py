@@ -36,3 +36,18 @@ def test_a_shipped_config_plans_by_its_own_command(path):
     cfg = campaign_settings(args, getattr(module, "PRESET", {}), path.name)
     material, plan = prepare(cfg)
     assert plan.validation is not None and material.name
+
+
+@pytest.mark.parametrize(
+    ("reference", "cutoff_A"), [("teacher", 5.5), ("cp2k_fast", 5.0), (None, 5.0)]
+)
+def test_the_demo_model_sees_as_far_as_the_teacher(reference, cutoff_A):
+    """`make demo REFERENCE=teacher` trains a 5.5 Å model (the teacher's range); the CP2K demo
+    (the default reference) keeps the default 5 Å."""
+    from campaigns.glass import campaign_settings, parser
+    from campaigns.quickstart import preset_for
+
+    argv = ["--run-dir", "r"] + ([] if reference is None else ["--reference", reference])
+    args = parser("quickstart").parse_args(argv)
+    cfg = campaign_settings(args, preset_for(args), "quickstart preset")
+    assert cfg.train.model.cutoff_A == cutoff_A
