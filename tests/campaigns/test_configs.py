@@ -39,11 +39,15 @@ def test_a_shipped_config_plans_by_its_own_command(path):
 
 
 @pytest.mark.parametrize(
-    ("reference", "cutoff_A"), [("teacher", 5.5), ("cp2k_fast", 5.0), (None, 5.0)]
+    ("reference", "cutoff_A", "explore_atoms"),
+    [("teacher", 5.5, 96), ("cp2k_fast", 5.0, 0), (None, 5.0, 0)],
 )
-def test_the_demo_model_sees_as_far_as_the_teacher(reference, cutoff_A):
-    """`make demo REFERENCE=teacher` trains a 5.5 Å model (the teacher's range); the CP2K demo
-    (the default reference) keeps the default 5 Å."""
+def test_the_teacher_demo_sees_as_far_as_the_teacher_and_explores_the_production_path(
+    reference, cutoff_A, explore_atoms
+):
+    """`make demo REFERENCE=teacher` trains a 5.5 Å model (the teacher's range) and explores
+    along the production path in 96-atom cells; the CP2K demo (the default reference) keeps
+    5 Å and its explorations of the start frames (0 atoms: the start frames themselves)."""
     from campaigns.glass import campaign_settings, parser
     from campaigns.quickstart import preset_for
 
@@ -51,3 +55,5 @@ def test_the_demo_model_sees_as_far_as_the_teacher(reference, cutoff_A):
     args = parser("quickstart").parse_args(argv)
     cfg = campaign_settings(args, preset_for(args), "quickstart preset")
     assert cfg.train.model.cutoff_A == cutoff_A
+    assert cfg.explore.atoms == explore_atoms
+    assert cfg.explore.paths == (("melt_quench", "melt") if explore_atoms else ("langevin",))
