@@ -70,6 +70,8 @@ def core_pairs(
 ) -> np.ndarray:
     """[n_frames] how many pairs of each frame lie inside ``potential``'s core switch
     (:func:`~mlmd.potential.contract.edges_in_core`; zeros for a potential without one)."""
+    if not hasattr(potential, "edges_in_core"):
+        return np.zeros(len(frames), dtype=np.int64)
     device = next(potential.buffers()).device
     out = []
     for start in range(0, len(frames), batch_size):

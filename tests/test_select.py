@@ -7,6 +7,7 @@ from mlmd.data import Frame
 from mlmd.data.build import sio2_crystal
 from mlmd.potential.model import BodyOrderPotential, ModelConfig
 from mlmd.potential.neighbours import neighbour_list
+from mlmd.reference.registry import get_reference
 from mlmd.select import core_pairs, max_force_spread, select_uncertain
 
 TINY = {"species": [8, 14], "channels": 4, "hidden": [8], "n_basis": 4, "n_members": 3}
@@ -89,6 +90,8 @@ def test_frames_with_a_pair_inside_the_core_switch_are_taken_whatever_their_spre
     pairs = core_pairs(ensemble, candidates)
     assert pairs.tolist() == [_oo_pairs_below(f, 2.3) for f in candidates]
     assert all(pairs[:3] >= 1) and not pairs[3:].any()
+    teacher = get_reference("teacher").potential  # an analytic potential has no core
+    assert core_pairs(teacher, candidates).tolist() == [0] * 6
 
     chosen = select_uncertain(
         ensemble,
