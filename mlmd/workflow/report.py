@@ -160,9 +160,11 @@ def core_lines(summary: dict) -> list[str]:
         return []
     return [
         f"**Pairs closer than the model's data ever came**: up to {stats['max']:.0f} at once "
-        f"(mean {stats['mean']:.2g}) inside its core switch in this window. The model is its "
-        "fixed core there, not its reference, and its ensemble spread cannot see them: the "
-        "numbers of this window are not trustworthy until data reach that close.",
+        f"(mean {stats['mean']:.2g} per output row) inside its core switch in this window. The "
+        "model is its fixed core there, not its reference, and its ensemble spread cannot see "
+        "them. Pairs that stay are a hole in its repulsion: this window's numbers are not "
+        "trustworthy. Brief ones are collisions its data should reach next (label frames of "
+        "this run).",
         "",
     ]
 
