@@ -114,8 +114,12 @@ def _picks(reader, spec: APosterioriSpec) -> tuple[dict[int, str], dict]:
                 fix="write trajectory frames more often (output.trajectory_every)",
             )
         picks.update((int(k), phase) for k in picked)
-    used = {"windows_ps": windows, "glass_transition": tg}
-    return picks, {**used, "not_reached": not_reached, "stopped_early": early}
+    return picks, {
+        "windows_ps": windows,
+        "glass_transition": tg,
+        "not_reached": not_reached,
+        "stopped_early": early,
+    }
 
 
 def stopped_early(frame_steps: np.ndarray, config: dict) -> bool:
